@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# dvm-vol build. GNU make + pkg-config. Objects go under $(BUILD).
+#   make               library, tools
+#   make check         unit tier (host) + vm tier (real device-mapper; in a VM when the host has none)
+#   make demo          the main job end to end
+#   make CC=clang      the same with clang; make SAN=1 BUILD=build-san  ASan/UBSan build
+
+BUILD   ?= build
+CC      ?= gcc
+PKGS    := devmapper sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) json-c 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+JSON_LIBS  := $(shell pkg-config --libs json-c 2>/dev/null)
+CRIT_LIBS  := $(shell pkg-config --libs criterion 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) \
+              -Iinclude -Idriver $(PKG_CFLAGS) $(CFLAGS)
+ifeq ($(SAN),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDSAN      := -fsanitize=address,undefined
+endif
+# FAULT=1: the test build that can stop dead at named steps (crash-walk tests)
+ifeq ($(FAULT),1)
+ALL_CFLAGS += -DDVM_FAULT_INJECTION
+endif
+
+DRIVER_SRC := $(sort $(wildcard driver/*.c))
+DRIVER_OBJ := $(DRIVER_SRC:%.c=$(BUILD)/%.o)
+TOOLS      := $(notdir $(wildcard tools/*))
+TOOL_BINS  := $(TOOLS:%=$(BUILD)/%)
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(UNIT_SRC:%.c=$(BUILD)/%)
+VM_SRC     := $(sort $(wildcard tests/vm/test_*.c))
+VM_BINS    := $(VM_SRC:%.c=$(BUILD)/%)
+TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
+
+SONAME := libdvm.so.0
+LIBA   := $(BUILD)/libdvm.a
+LIBSO  := $(BUILD)/$(SONAME)
+
+.PHONY: all tests check check-unit check-vm check-valgrind check-san check-clang demo bench deps clean
+all: $(LIBA) $(LIBSO) $(TOOL_BINS)
+tests: all $(UNIT_BINS) $(VM_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBA): $(DRIVER_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBSO): $(DRIVER_OBJ) driver/libdvm.sym
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=driver/libdvm.sym -Wl,--no-undefined \
+	    $(LDSAN) -o $@ $(DRIVER_OBJ) $(PKG_LIBS)
+
+# Each tool is a directory of sources, linked statically against the library so it runs from
+# the build tree (and from the 9p share in the test VM) without LD_LIBRARY_PATH.
+.SECONDEXPANSION:
+tool_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/$(1)/*.c))
+$(TOOL_BINS): $(BUILD)/%: $$(call tool_objs,$$*) $(LIBA)
+	$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(LIBA) $(PKG_LIBS) $(JSON_LIBS) $(EXTRA_LIBS_$*)
+
+$(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJ) $(LIBA)
+	$(CC) $(LDSAN) -o $@ $< $(TESTLIB_OBJ) $(LIBA) $(PKG_LIBS) $(JSON_LIBS) $(CRIT_LIBS)
+
+$(VM_BINS): $(BUILD)/tests/vm/%: $(BUILD)/tests/vm/%.o $(TESTLIB_OBJ) $(LIBA)
+	$(CC) $(LDSAN) -o $@ $< $(TESTLIB_OBJ) $(LIBA) $(PKG_LIBS) $(JSON_LIBS) $(CRIT_LIBS)
+
+deps:
+	@tests/deps.sh
+
+check: deps
+	$(MAKE) check-unit
+	$(MAKE) check-vm
+
+check-unit: tests
+	@tests/run-unit.sh $(UNIT_BINS)
+
+check-san:
+	$(MAKE) SAN=1 BUILD=build-san check-unit
+
+check-clang:
+	$(MAKE) CC=clang BUILD=build-clang tests
+
+check-valgrind: tests
+	@VALGRIND=1 tests/run-unit.sh $(UNIT_BINS)
+
+check-vm: tests
+	@tests/vm/run.sh $(BUILD)
+
+demo: deps all
+	@tests/vm/run.sh --demo $(BUILD)
+
+bench: deps all
+	@bench/run.sh $(BUILD)
+
+clean:
+	rm -rf build build-*
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The catalog: one SQLite database per pool (WAL, busy timeout) recording the pool's
+ * configuration, its VMs and their volumes with their thin ids. The only SQLite user.
+ */
+#ifndef DVM_CATALOG_H
+#define DVM_CATALOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctx.h"
+
+typedef struct catalog catalog;
+
+/** A VM row. */
+struct cat_vm {
+        char name[DVM_NAME_MAX + 1];
+        enum dvm_vm_kind kind;
+        char template[DVM_NAME_MAX + 1]; /* "" when none */
+        bool running;
+        bool named;
+};
+
+/** A volume row: the committed layer (thin_id) and the running layer (run_id), -1 = none. */
+struct cat_volume {
+        char vm[DVM_NAME_MAX + 1];
+        char name[16];
+        uint64_t size;
+        unsigned flags;                    /* enum dvm_volume_flags */
+        int64_t thin_id;
+        int64_t run_id;
+        char source_vm[DVM_NAME_MAX + 1];  /* "" when none */
+        char source_vol[16];
+        int64_t source_id;                 /* the source's thin_id when run_id was taken */
+};
+
+/** catalog_open() - open or create the database at @path. Returns 0 or -errno. */
+int catalog_open(dvm_ctx *ctx, const char *path, catalog **ret_cat);
+
+/** catalog_close() - close; NULL is a no-op. Returns NULL. */
+catalog *catalog_close(catalog *cat);
+
+/** catalog_begin() - start a write transaction (BEGIN IMMEDIATE). Returns 0 or -errno. */
+int catalog_begin(catalog *cat);
+/** catalog_commit() - commit the transaction. Returns 0 or -errno. */
+int catalog_commit(catalog *cat);
+/** catalog_rollback() - roll back the transaction, if one is open. */
+void catalog_rollback(catalog *cat);
+
+/** catalog_meta_get() - the value of @key. Returns 0 and a malloc'd string, or -ENOENT. */
+int catalog_meta_get(catalog *cat, const char *key, char **ret_value);
+/** catalog_meta_get_u64() - the value of @key as a number. Returns 0, -ENOENT, -EINVAL. */
+int catalog_meta_get_u64(catalog *cat, const char *key, uint64_t *ret_value);
+/** catalog_meta_set() - set @key to @value. Returns 0 or -errno. */
+int catalog_meta_set(catalog *cat, const char *key, const char *value);
+/** catalog_meta_set_u64() - set @key to a number. Returns 0 or -errno. */
+int catalog_meta_set_u64(catalog *cat, const char *key, uint64_t value);
+
+/** catalog_vm_get() - the VM @name. Returns 0, -ENOENT, or -errno. */
+int catalog_vm_get(catalog *cat, const char *name, struct cat_vm *ret_vm);
+/** catalog_vm_put() - insert or replace a VM row. Returns 0 or -errno. */
+int catalog_vm_put(catalog *cat, const struct cat_vm *vm);
+/** catalog_vm_delete() - delete a VM row and its volume rows. Returns 0 or -errno. */
+int catalog_vm_delete(catalog *cat, const char *name);
+/** catalog_vm_list() - all VM rows, by kind then name. Returns the count, or -errno. */
+int catalog_vm_list(catalog *cat, struct cat_vm **ret_vms);
+/**
+ * catalog_vm_dependents() - VMs whose template is @name. Returns their count and the first
+ * one's name in @ret_first (may be NULL), or -errno.
+ */
+int catalog_vm_dependents(catalog *cat, const char *name, char ret_first[DVM_NAME_MAX + 1]);
+/** catalog_disposable_name() - a free "disp<N>" name. Returns 0 or -errno. */
+int catalog_disposable_name(catalog *cat, char ret_name[DVM_NAME_MAX + 1]);
+
+/** catalog_volume_get() - volume @vol of @vm. Returns 0, -ENOENT, or -errno. */
+int catalog_volume_get(catalog *cat, const char *vm, const char *vol, struct cat_volume *ret_vol);
+/** catalog_volume_put() - insert or replace a volume row. Returns 0 or -errno. */
+int catalog_volume_put(catalog *cat, const struct cat_volume *vol);
+/**
+ * catalog_volume_list() - the volumes of @vm (root, private, volatile order), at most
+ * @max. Returns the count, or -errno.
+ */
+int catalog_volume_list(catalog *cat, const char *vm, struct cat_volume *ret_vols, unsigned max);
+/** catalog_volume_count() - number of volume rows. Returns it, or -errno. */
+int catalog_volume_count(catalog *cat);
+
+/**
+ * catalog_thin_id_alloc() - the next free 24-bit thin id (not used by any volume row),
+ * advancing the allocator. Call inside a transaction and store the id before the next
+ * call. Returns 0 or -errno (-ENOSPC when all ids are taken).
+ */
+int catalog_thin_id_alloc(catalog *cat, int64_t *ret_id);
+
+/**
+ * catalog_thin_ids() - every thin id the catalog references, sorted. Returns the count
+ * and a malloc'd array, or -errno.
+ */
+int catalog_thin_ids(catalog *cat, int64_t **ret_ids);
+
+#endif

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Internal VM helpers shared by the verbs (vm.c) and template import (import.c).
+ */
+#ifndef DVM_VM_H
+#define DVM_VM_H
+
+#include "pool.h"
+
+/**
+ * vm_template_add() - catalog rows and empty origins of a new TemplateVM, inside the
+ * caller's transaction; on failure the new thin ids are deleted again.
+ * Returns 0 and the root and private thin ids in @ret_ids, or -errno.
+ */
+int vm_template_add(dvm_pool *pool, const char *name, uint64_t root_size, uint64_t private_size,
+                    int64_t ret_ids[2]);
+
+#endif

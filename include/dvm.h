@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libdvm: copy-on-write block storage for disposable VMs, built directly on device-mapper.
+ * The public API. Every function that can fail returns 0 (or a count) on success and a
+ * negative errno on failure; dvm_ctx_last_error() then holds a one-line message.
+ */
+#ifndef DVM_H
+#define DVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DVM_PUBLIC __attribute__((visibility("default")))
+
+/** Longest VM name in bytes (Qubes allows 31; we allow 64). */
+#define DVM_NAME_MAX 64
+/** Longest pool name in bytes. */
+#define DVM_POOL_NAME_MAX 32
+/** State directory used when neither the caller nor $DVM_STATE_DIR names one. */
+#define DVM_DEFAULT_STATE_DIR "/var/lib/dvm-vol"
+/** Pool used when the caller names none. */
+#define DVM_DEFAULT_POOL "default"
+
+typedef struct dvm_ctx dvm_ctx;
+typedef struct dvm_pool dvm_pool;
+
+enum dvm_log_level { DVM_LOG_ERR = 3, DVM_LOG_WARNING = 4, DVM_LOG_INFO = 6, DVM_LOG_DEBUG = 7 };
+
+/** Receives every log line of the library; @msg has no trailing newline. */
+typedef void (*dvm_log_fn)(void *userdata, enum dvm_log_level level, const char *msg);
+
+/** Progress of a long operation: @done of @total bytes. */
+typedef void (*dvm_progress_fn)(void *userdata, uint64_t done, uint64_t total);
+
+/**
+ * dvm_ctx_new() - create a library context.
+ * @state_dir: directory holding the pools; NULL means $DVM_STATE_DIR, else
+ *             DVM_DEFAULT_STATE_DIR.
+ * Returns 0 and the context in @ret_ctx, or -ENOMEM / -EINVAL.
+ */
+DVM_PUBLIC int dvm_ctx_new(const char *state_dir, dvm_ctx **ret_ctx);
+
+/** dvm_ctx_free() - free a context; NULL is a no-op. Returns NULL. */
+DVM_PUBLIC dvm_ctx *dvm_ctx_free(dvm_ctx *ctx);
+
+/** dvm_ctx_set_log() - route log lines at or above @max_level to @fn (NULL: drop them). */
+DVM_PUBLIC void dvm_ctx_set_log(dvm_ctx *ctx, enum dvm_log_level max_level, dvm_log_fn fn,
+                                void *userdata);
+
+/** dvm_ctx_set_progress() - report progress of imports and wipes to @fn (NULL: none). */
+DVM_PUBLIC void dvm_ctx_set_progress(dvm_ctx *ctx, dvm_progress_fn fn, void *userdata);
+
+/**
+ * dvm_ctx_last_error() - the message of the last failure in this context.
+ * Returns a string owned by @ctx, valid until the next call; "" when nothing failed.
+ */
+DVM_PUBLIC const char *dvm_ctx_last_error(const dvm_ctx *ctx);
+
+/** dvm_ctx_state_dir() - the state directory in use. Returns a string owned by @ctx. */
+DVM_PUBLIC const char *dvm_ctx_state_dir(const dvm_ctx *ctx);
+
+/* ---- pools ---------------------------------------------------------------------------- */
+
+enum dvm_backend { DVM_BACKEND_THIN = 0, DVM_BACKEND_SNAP = 1 };
+
+/** What dvm_pool_init() builds. Zeroed fields take their defaults. */
+struct dvm_pool_config {
+        enum dvm_backend backend;
+        const char *data_dev;     /* existing block device for data; NULL: file-backed */
+        const char *metadata_dev; /* existing block device for metadata; NULL: file-backed */
+        uint64_t data_size;       /* bytes of the sparse data file; 0: 16 GiB */
+        uint64_t block_size;      /* bytes per thin block (64 KiB..1 GiB, multiple of 64 KiB) */
+};
+
+/** A pool's identity and usage, as dvm_pool_info() reports it. */
+struct dvm_pool_info {
+        char name[DVM_POOL_NAME_MAX + 1];
+        enum dvm_backend backend;
+        bool active;
+        uint64_t block_size;         /* bytes */
+        uint64_t data_total;         /* bytes */
+        uint64_t data_used;          /* bytes */
+        uint64_t metadata_total;     /* bytes */
+        uint64_t metadata_used;      /* bytes */
+        uint64_t transaction_id;
+        unsigned volumes;            /* volumes in the catalog */
+        char data_path[4096];        /* data device or file */
+        char metadata_path[4096];    /* metadata device or file */
+};
+
+/**
+ * dvm_pool_init() - create pool @name (NULL: "default") and activate it.
+ * Returns 0, -EEXIST if it exists, -EINVAL for a bad name or configuration, -ENODEV when
+ * the kernel lacks device-mapper, or another -errno from the kernel.
+ */
+DVM_PUBLIC int dvm_pool_init(dvm_ctx *ctx, const char *name, const struct dvm_pool_config *cfg);
+
+/**
+ * dvm_pool_open() - open pool @name (NULL: "default") and activate it if it is not active
+ * (loop devices re-attached, thin-pool loaded; origins untouched).
+ * Returns 0 and a handle in @ret_pool, -ENOENT if the pool is not initialised.
+ */
+DVM_PUBLIC int dvm_pool_open(dvm_ctx *ctx, const char *name, dvm_pool **ret_pool);
+
+/** dvm_pool_close() - release the handle (kernel state stays). NULL is a no-op. Returns NULL. */
+DVM_PUBLIC dvm_pool *dvm_pool_close(dvm_pool *pool);
+
+/** dvm_pool_info() - fill @ret_info from the catalog and the kernel. Returns 0 or -errno. */
+DVM_PUBLIC int dvm_pool_info(dvm_pool *pool, struct dvm_pool_info *ret_info);
+
+/**
+ * dvm_pool_list() - names of the initialised pools in the state directory, sorted.
+ * Returns the count and a NULL-terminated array in @ret_names (free with dvm_strv_free()).
+ */
+DVM_PUBLIC int dvm_pool_list(dvm_ctx *ctx, char ***ret_names);
+
+/** dvm_strv_free() - free a NULL-terminated string array; NULL is a no-op. Returns NULL. */
+DVM_PUBLIC char **dvm_strv_free(char **strv);
+
+/* ---- VMs and volumes ------------------------------------------------------------------ */
+
+enum dvm_vm_kind { DVM_VM_TEMPLATE = 0, DVM_VM_DVM_TEMPLATE = 1, DVM_VM_DISPOSABLE = 2 };
+
+enum dvm_volume_flags {
+        DVM_VOL_SNAP_ON_START = 1 << 0, /* start = fresh snapshot of the source */
+        DVM_VOL_SAVE_ON_STOP = 1 << 1,  /* stop = keep the changes (an origin) */
+        DVM_VOL_RW = 1 << 2,            /* writable by the VM */
+};
+
+/** One volume of a VM, as dvm_vm_get() reports it. */
+struct dvm_volume_info {
+        char name[16];              /* root, private, volatile */
+        uint64_t size;              /* bytes */
+        unsigned flags;             /* enum dvm_volume_flags */
+        int64_t backend_id;         /* thin id of the current layer; -1: none */
+        char source[DVM_NAME_MAX + 18]; /* "<vm>/<volume>" it snapshots, "" if none */
+        bool outdated;              /* the source changed since this layer was taken */
+        bool active;                /* a device exists */
+        uint64_t used;              /* bytes mapped in the pool (thin) */
+        char path[256];             /* /dev/mapper/... when active, else "" */
+};
+
+/** A VM as dvm_vm_get() reports it. */
+struct dvm_vm_info {
+        char name[DVM_NAME_MAX + 1];
+        enum dvm_vm_kind kind;
+        char template[DVM_NAME_MAX + 1]; /* TemplateVM (DVM Template) or DVM Template (disposable) */
+        bool running;
+        bool named;                 /* a named disposable keeps its record when stopped */
+        bool outdated;              /* any volume outdated */
+        unsigned n_volumes;
+        struct dvm_volume_info volumes[3];
+};
+
+/**
+ * dvm_template_create() - a TemplateVM with empty root and private origins.
+ * Returns 0, -EINVAL (name, sizes), -EEXIST, -ENOSPC, or -errno from the kernel.
+ */
+DVM_PUBLIC int dvm_template_create(dvm_pool *pool, const char *name, uint64_t root_size,
+                                   uint64_t private_size);
+
+/**
+ * dvm_template_import() - a TemplateVM whose root (and private, if @private_image is not
+ * NULL; otherwise an empty 2 GiB private) holds a copy of the given images. All-zero blocks
+ * are not written, so they stay unprovisioned. Progress goes to the context's progress
+ * callback. Returns 0 or -errno; on failure nothing is left behind.
+ */
+DVM_PUBLIC int dvm_template_import(dvm_pool *pool, const char *name, const char *root_image,
+                                   const char *private_image);
+
+/**
+ * dvm_dvm_create() - a DVM Template on TemplateVM @template: its root snapshots the
+ * template's root at every start, its private is a new empty origin of @private_size bytes
+ * (0: the size of the template's private). Returns 0 or -errno (-ENOENT: no such template).
+ */
+DVM_PUBLIC int dvm_dvm_create(dvm_pool *pool, const char *name, const char *template,
+                              uint64_t private_size);
+
+/**
+ * dvm_spawn() - a disposable of DVM Template @dvm, started: root = snapshot of the
+ * TemplateVM root, private = snapshot of the DVM Template's private, volatile = empty.
+ * @name: a named disposable (kept, halted, when stopped), or NULL for "disp<N>".
+ * Returns 0 and the running disposable in @ret_info (may be NULL), or -errno.
+ */
+DVM_PUBLIC int dvm_spawn(dvm_pool *pool, const char *dvm, const char *name,
+                         struct dvm_vm_info *ret_info);
+
+/**
+ * dvm_vm_start() - start a TemplateVM, DVM Template or named disposable: layers are built
+ * and activated. Returns 0 and the VM in @ret_info (may be NULL); -EALREADY if running.
+ */
+DVM_PUBLIC int dvm_vm_start(dvm_pool *pool, const char *name, struct dvm_vm_info *ret_info);
+
+/**
+ * dvm_vm_stop() - stop a VM: save_on_stop volumes commit, the others are removed. An
+ * unnamed disposable is destroyed. Returns 0, -ENOENT, or -errno (-EBUSY: device in use).
+ */
+DVM_PUBLIC int dvm_vm_stop(dvm_pool *pool, const char *name);
+
+/**
+ * dvm_vm_destroy() - remove a VM and all its volumes. A template that still has
+ * dependents is refused with -EBUSY. Returns 0 or -errno.
+ */
+DVM_PUBLIC int dvm_vm_destroy(dvm_pool *pool, const char *name);
+
+/** dvm_vm_get() - describe VM @name. Returns 0, -ENOENT or -errno. */
+DVM_PUBLIC int dvm_vm_get(dvm_pool *pool, const char *name, struct dvm_vm_info *ret_info);
+
+/**
+ * dvm_vm_list() - all VMs of the pool, templates first, then by name.
+ * Returns the count and an array in @ret_vms (free with free()), or -errno.
+ */
+DVM_PUBLIC int dvm_vm_list(dvm_pool *pool, struct dvm_vm_info **ret_vms);
+
+/* ---- values ----------------------------------------------------------------------------- */
+
+/**
+ * dvm_parse_size() - parse "<n>[K|M|G|T]" (powers of 1024) into bytes. The result must be
+ * non-zero and a multiple of 512. Returns 0 or -EINVAL / -ERANGE (overflow).
+ */
+DVM_PUBLIC int dvm_parse_size(const char *s, uint64_t *ret_bytes);
+
+/** dvm_format_size() - "1.5G"-style text for @bytes in @buf. Returns @buf. */
+DVM_PUBLIC char *dvm_format_size(uint64_t bytes, char *buf, size_t len);
+
+/**
+ * dvm_name_check() - is @name a valid VM name: 1..64 bytes, a letter first, then letters,
+ * digits, '_', '.', '-'. Returns 0 or -EINVAL, with the reason in @ret_why (may be NULL).
+ */
+DVM_PUBLIC int dvm_name_check(const char *name, const char **ret_why);
+
+/** dvm_pool_name_check() - pool names: 1..32 of [A-Za-z0-9_]. Returns 0 or -EINVAL. */
+DVM_PUBLIC int dvm_pool_name_check(const char *name, const char **ret_why);
+
+/** dvm_vm_kind_name() - "template", "dvm-template" or "disposable". */
+DVM_PUBLIC const char *dvm_vm_kind_name(enum dvm_vm_kind kind);
+
+/** dvm_backend_name() - "thin" or "snap". */
+DVM_PUBLIC const char *dvm_backend_name(enum dvm_backend backend);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

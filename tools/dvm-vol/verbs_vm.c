@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* dvm-vol VM verbs: template create/import, dvm create, spawn, start, stop, destroy, list, info. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct vm_args {
+        const char *template;
+        const char *root;
+        const char *private;
+        const char *name;
+        uint64_t root_size;
+        uint64_t private_size;
+};
+
+enum { OPT_TEMPLATE = 256, OPT_ROOT, OPT_PRIVATE, OPT_ROOT_SIZE, OPT_PRIVATE_SIZE, OPT_NAME };
+
+static const struct option vm_opts[] = {
+        { "template", required_argument, NULL, OPT_TEMPLATE },
+        { "root", required_argument, NULL, OPT_ROOT },
+        { "private", required_argument, NULL, OPT_PRIVATE },
+        { "root-size", required_argument, NULL, OPT_ROOT_SIZE },
+        { "private-size", required_argument, NULL, OPT_PRIVATE_SIZE },
+        { "name", required_argument, NULL, OPT_NAME },
+        { "help", no_argument, NULL, 'h' },
+        {}
+};
+
+static const struct verb *self(const char *name)
+{
+        for (const struct verb *v = vm_verbs; v->name; v++)
+                if (strcmp(v->name, name) == 0)
+                        return v;
+        return NULL;
+}
+
+/*
+ * Parse @verb's options (only those named in @allowed, by their letters) and its
+ * positional arguments: exactly @min..@max. Returns 0, -1 after --help, or an exit code.
+ */
+static int parse(const struct verb *verb, const char *allowed, int argc, char **argv, int min, int max,
+                 struct vm_args *a)
+{
+        int c, r;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", vm_opts, NULL)) != -1) {
+                static const char letters[] = "trpRPn";
+                if (c == 'h')
+                        return cli_verb_help(verb, NULL) - 1;
+                if (c < OPT_TEMPLATE || !strchr(allowed, letters[c - OPT_TEMPLATE]))
+                        return cli_usage_error(verb, "unknown option \"%s\"", argv[optind - 1]);
+                switch (c) {
+                case OPT_TEMPLATE: a->template = optarg; break;
+                case OPT_ROOT: a->root = optarg; break;
+                case OPT_PRIVATE: a->private = optarg; break;
+                case OPT_NAME: a->name = optarg; break;
+                case OPT_ROOT_SIZE:
+                        if ((r = cli_parse_size(verb, "--root-size", optarg, &a->root_size)))
+                                return r;
+                        break;
+                case OPT_PRIVATE_SIZE:
+                        if ((r = cli_parse_size(verb, "--private-size", optarg, &a->private_size)))
+                                return r;
+                        break;
+                }
+        }
+        int n = argc - optind;
+        if (n < min)
+                return cli_usage_error(verb, "missing argument");
+        if (n > max)
+                return cli_usage_error(verb, "too many arguments");
+        return 0;
+}
+
+/* Parse, open the pool, run @body; the common frame of every VM verb. */
+#define VM_VERB(verb_name, allowed, min, max, body)                                     \
+        const struct verb *verb = self(verb_name);                                      \
+        struct vm_args a = {};                                                          \
+        dvm_pool *pool = NULL;                                                          \
+        int r = parse(verb, allowed, argc, argv, min, max, &a);                         \
+        if (r)                                                                          \
+                return r < 0 ? EXIT_OK : r;                                             \
+        argv += optind;                                                                 \
+        argc -= optind;                                                                 \
+        if ((r = cli_open_pool(cli, &pool)))                                            \
+                return r;                                                               \
+        body;                                                                           \
+        dvm_pool_close(pool);                                                           \
+        return r
+
+static int template_create(struct cli *cli, int argc, char **argv)
+{
+        VM_VERB("template create", "RP", 1, 1, {
+                if (!a.root_size || !a.private_size)
+                        r = cli_usage_error(verb, "--root-size and --private-size are required");
+                else if ((r = dvm_template_create(pool, argv[0], a.root_size, a.private_size)) < 0)
+                        r = cli_fail(cli, r, "template create");
+        });
+}
+
+static int template_import(struct cli *cli, int argc, char **argv)
+{
+        VM_VERB("template import", "rp", 1, 1, {
+                if (!a.root)
+                        r = cli_usage_error(verb, "--root IMAGE is required");
+                else if ((r = dvm_template_import(pool, argv[0], a.root, a.private)) < 0)
+                        r = cli_fail(cli, r, "template import");
+        });
+}
+
+static int dvm_create(struct cli *cli, int argc, char **argv)
+{
+        VM_VERB("dvm create", "tP", 1, 1, {
+                if (!a.template)
+                        r = cli_usage_error(verb, "--template TEMPLATE is required");
+                else if ((r = dvm_dvm_create(pool, argv[0], a.template, a.private_size)) < 0)
+                        r = cli_fail(cli, r, "dvm create");
+        });
+}
+
+static int spawn(struct cli *cli, int argc, char **argv)
+{
+        struct dvm_vm_info vm;
+        VM_VERB("spawn", "n", 1, 1, {
+                r = dvm_spawn(pool, argv[0], a.name, &vm);
+                if (r < 0)
+                        r = cli_fail(cli, r, "spawn");
+                else
+                        cli_print_devices(cli, &vm);
+        });
+}
+
+static int start(struct cli *cli, int argc, char **argv)
+{
+        struct dvm_vm_info vm;
+        VM_VERB("start", "", 1, 1, {
+                r = dvm_vm_start(pool, argv[0], &vm);
+                if (r < 0)
+                        r = cli_fail(cli, r, "start");
+                else
+                        cli_print_devices(cli, &vm);
+        });
+}
+
+static int stop(struct cli *cli, int argc, char **argv)
+{
+        VM_VERB("stop", "", 1, 1, {
+                if ((r = dvm_vm_stop(pool, argv[0])) < 0)
+                        r = cli_fail(cli, r, "stop");
+        });
+}
+
+static int destroy(struct cli *cli, int argc, char **argv)
+{
+        VM_VERB("destroy", "", 1, 1024, {
+                for (int i = 0; i < argc; i++) {
+                        int q = dvm_vm_destroy(pool, argv[i]);
+                        if (q < 0 && !r)
+                                r = cli_fail(cli, q, "destroy");
+                        else if (q < 0)
+                                cli_fail(cli, q, "destroy");
+                }
+        });
+}
+
+static int list(struct cli *cli, int argc, char **argv)
+{
+        struct dvm_vm_info *vms = NULL;
+        VM_VERB("list", "", 0, 0, {
+                int n = dvm_vm_list(pool, &vms);
+                if (n < 0) {
+                        r = cli_fail(cli, n, "list");
+                } else if (cli->json) {
+                        json_object *arr = json_object_new_array();
+                        for (int i = 0; i < n; i++)
+                                json_object_array_add(arr, cli_vm_json(&vms[i]));
+                        cli_print_json(arr);
+                } else {
+                        printf("%-24s %-13s %-24s %s\n", "NAME", "KIND", "TEMPLATE", "STATE");
+                        for (int i = 0; i < n; i++)
+                                printf("%-24s %-13s %-24s %s%s\n", vms[i].name, dvm_vm_kind_name(vms[i].kind),
+                                       vms[i].template[0] ? vms[i].template : "-",
+                                       vms[i].running ? "running" : "halted", vms[i].outdated ? " outdated" : "");
+                }
+                free(vms);
+        });
+}
+
+static int info(struct cli *cli, int argc, char **argv)
+{
+        struct dvm_vm_info vm;
+        VM_VERB("info", "", 1, 1, {
+                r = dvm_vm_get(pool, argv[0], &vm);
+                if (r < 0)
+                        r = cli_fail(cli, r, "info");
+                else
+                        cli_print_vm(cli, &vm);
+        });
+}
+
+const struct verb vm_verbs[] = {
+        { "template create", "NAME --root-size SIZE --private-size SIZE", "create an empty TemplateVM", template_create },
+        { "template import", "NAME --root IMAGE [--private IMAGE]", "create a TemplateVM from images", template_import },
+        { "dvm create", "NAME --template TEMPLATE [--private-size SIZE]", "create a DVM Template", dvm_create },
+        { "spawn", "DVM [--name NAME]", "start a disposable; print its name and devices", spawn },
+        { "start", "NAME", "start a template, DVM Template or named disposable", start },
+        { "stop", "NAME", "stop a VM (an unnamed disposable is destroyed)", stop },
+        { "destroy", "NAME...", "remove VMs and their volumes", destroy },
+        { "list", "", "list the VMs of the pool", list },
+        { "info", "NAME", "show a VM's layers, sizes, state and usage", info },
+        {}
+};
