@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Runs every vm tier suite against real device-mapper, inside the test VM or directly on a host
+# with dm (root): the Criterion binaries BUILD/tests/vm/test_*, then the executable shell suites
+# tests/vm/*.suite.sh. Prints "vm tier: N passed, M failed"; non-zero exit if anything failed.
+# Usage: tests/vm/suites.sh BUILD       env: DVM_SUITE_TIMEOUT (seconds per suite, default 900)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+SUITE_TIMEOUT=${DVM_SUITE_TIMEOUT:-900}
+PASSED=0 FAILED=0 FAILED_NAMES=()
+
+die() { printf 'vm tier: error: %s\n' "$*" >&2; exit 2; }
+
+# Without these every suite would fail for the wrong reason, or skip: stop here instead.
+check_kernel() {
+	[ "$(id -u)" = 0 ] || die "must run as root (the suites change kernel state)"
+	[ -c /dev/mapper/control ] || die "/dev/mapper/control: missing (no device-mapper in this kernel)"
+	command -v dmsetup >/dev/null || die "dmsetup not found: run tests/deps.sh"
+	if ! dmsetup targets | grep -q '^thin-pool '; then
+		modprobe dm-thin-pool 2>/dev/null || true
+		dmsetup targets | grep -q '^thin-pool ' ||
+			die "thin-pool target: not available (modprobe dm-thin-pool failed)"
+	fi
+}
+
+# Shows what a suite left behind, which would otherwise leak into the next one.
+report_leftovers() {
+	local name=$1 left
+	left=$(dmsetup info -c --noheadings -o name,uuid 2>/dev/null | grep ':DVM-' || true)
+	[ -z "$left" ] || printf 'warning: %s left dm devices behind:\n%s\n' "$name" "$left"
+}
+
+# run_suite NAME CMD...: one suite under a timeout; counts and names its failure
+run_suite() {
+	local name=$1 t0=$SECONDS rc=0
+	shift
+	printf '=== %s\n' "$name"
+	timeout -k 10 "$SUITE_TIMEOUT" "$@" || rc=$?
+	if [ "$rc" = 0 ]; then
+		PASSED=$((PASSED + 1))
+		printf '=== PASS %s (%d s)\n' "$name" $((SECONDS - t0))
+	else
+		FAILED=$((FAILED + 1))
+		FAILED_NAMES+=("$name")
+		[ "$rc" = 124 ] && printf 'error: %s: killed after the %s s suite timeout\n' "$name" "$SUITE_TIMEOUT"
+		printf '=== FAIL %s (status %d, %d s)\n' "$name" "$rc" $((SECONDS - t0))
+	fi
+	report_leftovers "$name"
+}
+
+# Criterion binaries: -j1 because every test changes kernel state (dm devices, loops)
+run_criterion() {
+	local build=$1 bin n=0
+	for bin in "$build"/tests/vm/test_*; do
+		[ -f "$bin" ] && [ -x "$bin" ] || continue
+		n=$((n + 1))
+		run_suite "$(basename "$bin")" "$bin" -j1 --short-filename
+	done
+	[ "$n" -gt 0 ] || die "no test binaries in $build/tests/vm: build them with 'make tests'"
+}
+
+run_shell_suites() {
+	local build=$1 s
+	for s in "$HERE"/*.suite.sh; do
+		[ -f "$s" ] && [ -x "$s" ] || continue
+		run_suite "$(basename "$s")" "$s" "$build"
+	done
+}
+
+main() {
+	local build
+	[ $# = 1 ] || die "usage: tests/vm/suites.sh BUILD"
+	[ -d "$1" ] || die "build directory $1: not found"
+	build=$(cd "$1" && pwd)
+	cd "$TOP"
+	check_kernel
+	run_criterion "$build"
+	run_shell_suites "$build"
+	[ "$FAILED" = 0 ] || printf 'failed: %s\n' "${FAILED_NAMES[*]}"
+	printf 'vm tier: %d passed, %d failed\n' "$PASSED" "$FAILED"
+	[ "$FAILED" = 0 ]
+}
+
+main "$@"
