@@ -55,7 +55,8 @@ char *dvm_format_size(uint64_t bytes, char *buf, size_t len)
         unsigned u = 0;
         double v = (double)bytes;
 
-        while (v >= 1024 && u < sizeof(units) - 2) {
+        /* Step up also when "%.1f" would round v up to "1024.0" (1G - 512 is "1.0G"). */
+        while ((v >= 1024 || (u > 0 && v >= 1023.95)) && u < sizeof(units) - 2) {
                 v /= 1024;
                 u++;
         }
