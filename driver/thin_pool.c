@@ -3,6 +3,7 @@
  * thin-pool table parameters and status parsing
  * (kernel Documentation/admin-guide/device-mapper/thin-provisioning.rst).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -33,12 +34,42 @@ int thin_pool_table_params(const struct thin_pool_table *t, char *buf, size_t le
         return n;
 }
 
+/*
+ * A decimal number ending at one of @stops (or the end of the string), nothing else:
+ * sscanf's %llu would also take a sign, blanks, and saturate on overflow.
+ */
+static int parse_u64(const char *s, const char *stops, const char **ret_end, uint64_t *ret)
+{
+        uint64_t n = 0;
+        const char *p = s;
+
+        if (!isdigit((unsigned char)*p))
+                return -EINVAL;
+        for (; isdigit((unsigned char)*p); p++) {
+                unsigned d = (unsigned)(*p - '0');
+                if (n > (UINT64_MAX - d) / 10)
+                        return -EINVAL;
+                n = n * 10 + d;
+        }
+        if (*p && !strchr(stops, *p))
+                return -EINVAL;
+        *ret_end = p;
+        *ret = n;
+        return 0;
+}
+
+static int parse_number(const char *s, uint64_t *ret)
+{
+        const char *end;
+        return parse_u64(s, "", &end, ret);
+}
+
 static int parse_ratio(const char *s, uint64_t *a, uint64_t *b)
 {
-        char tail;
-        unsigned long long x, y;
+        const char *end;
+        uint64_t x, y;
 
-        if (sscanf(s, "%llu/%llu%c", &x, &y, &tail) != 2)
+        if (parse_u64(s, "/", &end, &x) < 0 || *end != '/' || parse_number(end + 1, &y) < 0)
                 return -EINVAL;
         *a = x;
         *b = y;
@@ -50,8 +81,6 @@ int thin_pool_status_parse(const char *params, struct thin_pool_status *ret_stat
         struct thin_pool_status st = { .held_root = -1 };
         char buf[512], *save = NULL, *tok[16];
         unsigned n = 0;
-        unsigned long long txn;
-        char tail;
 
         if (!params || strlen(params) >= sizeof(buf))
                 return -EINVAL;
@@ -64,15 +93,14 @@ int thin_pool_status_parse(const char *params, struct thin_pool_status *ret_stat
                 return 0;
         }
         /* <txn> <used>/<total meta> <used>/<total data> <held root|-> ro|rw|out_of_data_space ... */
-        if (n < 5 || sscanf(tok[0], "%llu%c", &txn, &tail) != 1)
+        if (n < 5 || parse_number(tok[0], &st.transaction_id) < 0)
                 return -EINVAL;
-        st.transaction_id = txn;
         if (parse_ratio(tok[1], &st.meta_used, &st.meta_total) < 0 ||
             parse_ratio(tok[2], &st.data_used, &st.data_total) < 0)
                 return -EINVAL;
         if (strcmp(tok[3], "-") != 0) {
-                unsigned long long root;
-                if (sscanf(tok[3], "%llu%c", &root, &tail) != 1)
+                uint64_t root;
+                if (parse_number(tok[3], &root) < 0 || root > INT64_MAX)
                         return -EINVAL;
                 st.held_root = (int64_t)root;
         }
