@@ -3,6 +3,7 @@
  * The thin target's table parameters and status line, and the thin-pool messages about
  * single thin ids.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -30,10 +31,34 @@ int thin_table_params(uint32_t pool_major, uint32_t pool_minor, uint32_t id, cha
         return fmt(buf, len, "%u:%u %u", pool_major, pool_minor, id);
 }
 
+/*
+ * A decimal number ending at @stop (or the end of the string), nothing else: sscanf's %llu
+ * would also take a sign, blanks, and saturate on overflow.
+ */
+static int parse_u64(const char *s, char stop, const char **ret_end, uint64_t *ret)
+{
+        uint64_t n = 0;
+        const char *p = s;
+
+        if (!isdigit((unsigned char)*p))
+                return -EINVAL;
+        for (; isdigit((unsigned char)*p); p++) {
+                unsigned d = (unsigned)(*p - '0');
+                if (n > (UINT64_MAX - d) / 10)
+                        return -EINVAL;
+                n = n * 10 + d;
+        }
+        if (*p != stop && *p)
+                return -EINVAL;
+        *ret_end = p;
+        *ret = n;
+        return 0;
+}
+
 int thin_status_parse(const char *params, struct thin_status *ret_status)
 {
-        unsigned long long mapped, highest;
-        char tail, dash[2];
+        uint64_t mapped, highest;
+        const char *p;
 
         if (!params)
                 return -EINVAL;
@@ -41,16 +66,18 @@ int thin_status_parse(const char *params, struct thin_status *ret_status)
                 *ret_status = (struct thin_status){ .failed = true, .highest_mapped = -1 };
                 return 0;
         }
-        if (sscanf(params, "%llu %llu%c", &mapped, &highest, &tail) == 2) {
-                *ret_status = (struct thin_status){ .mapped_sectors = mapped,
-                                                    .highest_mapped = (int64_t)highest };
-                return 0;
-        }
-        if (sscanf(params, "%llu %1[-]%c", &mapped, dash, &tail) == 2) {
+        /* "<mapped sectors> <highest mapped sector>", or "<mapped sectors> -" */
+        if (parse_u64(params, ' ', &p, &mapped) < 0 || *p != ' ')
+                return -EINVAL;
+        p++;
+        if (strcmp(p, "-") == 0) {
                 *ret_status = (struct thin_status){ .mapped_sectors = mapped, .highest_mapped = -1 };
                 return 0;
         }
-        return -EINVAL;
+        if (parse_u64(p, '\0', &p, &highest) < 0 || highest > INT64_MAX)
+                return -EINVAL;
+        *ret_status = (struct thin_status){ .mapped_sectors = mapped, .highest_mapped = (int64_t)highest };
+        return 0;
 }
 
 int thin_msg_create(uint32_t id, char *buf, size_t len)
