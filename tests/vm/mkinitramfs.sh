@@ -4,6 +4,7 @@
 # and a busybox `initrd.img` whose /init (guest-init.sh) loads the dm/9p/loop modules and runs
 # the test command in a chroot of the host root. Cached: rebuilt only when an input is newer.
 # Usage: tests/vm/mkinitramfs.sh [--force]      (kernel .deb from tests/deps.sh)
+# The cache key is the content of the inputs, not their mtimes: a fresh clone reuses the build.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -12,7 +13,6 @@ KDEB=${DVM_TEST_KDEB:-$CACHE/kernel.deb}
 OUT=$CACHE/vm
 KROOT=$OUT/kroot
 STAGE=$OUT/stage
-INPUTS=("$KDEB" "$HERE/mkinitramfs.sh" "$HERE/guest-init.sh")
 
 # Modules the guest loads at boot, dependencies first (modprobe --show-depends adds the rest).
 # Everything here is =m in Debian's config, even loop, virtio and 9p. Others load on demand
@@ -29,17 +29,28 @@ SKIP_MODULES='crc32c-intel|aesni-intel'
 say() { printf 'mkinitramfs: %s\n' "$*"; }
 die() { printf 'mkinitramfs: error: %s\n' "$*" >&2; exit 1; }
 
-up_to_date() {
-	local f
-	[ -s "$OUT/vmlinux" ] && [ -s "$OUT/initrd.img" ] || return 1
-	[ "$(cat "$OUT/kernel.id" 2>/dev/null)" = "$(readlink -f "$KDEB")" ] || return 1
-	for f in "${INPUTS[@]}"; do
-		[ "$f" -nt "$OUT/initrd.img" ] && return 1
-	done
-	return 0
+# deb_id: names the kernel .deb's current version (path, size, mtime) without hashing 70 MB
+deb_id() {
+	stat -L -c '%n %s %Y' "$(readlink -f "$KDEB")"
 }
 
+# build_id: what the outputs are made of; they are rebuilt when it changes
+build_id() {
+	deb_id
+	sha256sum "$HERE/mkinitramfs.sh" "$HERE/guest-init.sh" "$(command -v busybox)" | cut -d' ' -f1
+}
+
+up_to_date() {
+	[ -s "$OUT/vmlinux" ] && [ -s "$OUT/initrd.img" ] &&
+		[ "$(cat "$OUT/build.id" 2>/dev/null)" = "$(build_id)" ]
+}
+
+# Extracted once per .deb: a VM that is running loads modules from this tree (via 9p).
 extract_kernel() {
+	if [ "$(cat "$KROOT/.deb.id" 2>/dev/null)" = "$(deb_id)" ] && [ -s "$OUT/vmlinux" ]; then
+		KVER=$(ls "$KROOT/lib/modules")
+		return 0
+	fi
 	rm -rf "$KROOT"
 	mkdir -p "$KROOT"
 	dpkg-deb -x "$KDEB" "$KROOT" || die "$KDEB: dpkg-deb -x failed"
@@ -48,6 +59,8 @@ extract_kernel() {
 		die "$KDEB: expected one kernel in lib/modules, found '${KVER//$'\n'/ }'"
 	# the .deb ships no modules.dep; the guest's modprobe needs it
 	depmod -b "$KROOT" "$KVER" || die "$KROOT: depmod $KVER failed"
+	extract_vmlinux
+	deb_id > "$KROOT/.deb.id"
 }
 
 # QEMU boots an uncompressed ELF vmlinux directly through its PVH entry note; that skips the
@@ -127,13 +140,12 @@ build() {
 	[ -e "$KDEB" ] || die "$KDEB: no guest kernel .deb: run tests/deps.sh"
 	say "building $OUT from $(basename "$(readlink -f "$KDEB")")"
 	extract_kernel
-	extract_vmlinux
 	rm -rf "$STAGE"
 	stage_busybox
 	stage_modules
 	stage_init
 	pack
-	readlink -f "$KDEB" > "$OUT/kernel.id"
+	build_id > "$OUT/build.id"
 	say "built vmlinux + initrd.img ($(du -h "$OUT/initrd.img" | cut -f1)," \
 		"$(wc -l < "$STAGE/etc/modules.boot") modules, kernel $KVER) in $((SECONDS - t0)) s"
 }
