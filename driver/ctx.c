@@ -86,14 +86,18 @@ void ctx_log(dvm_ctx *ctx, enum dvm_log_level level, const char *fmt, ...)
 
 int ctx_error(dvm_ctx *ctx, int err, const char *fmt, ...)
 {
+        char buf[sizeof(ctx->last_error)];
         va_list ap;
 
         if (err >= 0)
                 err = -EIO;
         errno = -err;
+        /* Built aside, then copied: callers may pass the previous last error as an argument
+         * ("<context>: %s"), and vsnprintf into the string it reads is undefined. */
         va_start(ap, fmt);
-        vsnprintf(ctx->last_error, sizeof(ctx->last_error), fmt, ap);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
+        memcpy(ctx->last_error, buf, strlen(buf) + 1);
         ctx_log(ctx, DVM_LOG_ERR, "%s", ctx->last_error);
         return err;
 }
