@@ -3,6 +3,7 @@
  * The catalog in SQLite: schema, transactions, and row access for pool settings, VMs and
  * volumes; thin ids are allocated here. The only file that includes <sqlite3.h>.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -149,9 +150,10 @@ int catalog_meta_get_u64(catalog *cat, const char *key, uint64_t *ret_value)
 
         if (r < 0)
                 return r;
+        /* strtoull() alone would take " 5", "+5" and "-1" (as 2^64 - 1) */
         errno = 0;
         unsigned long long n = strtoull(v, &end, 10);
-        if (errno || *end || end == v)
+        if (!isdigit((unsigned char)v[0]) || errno || *end)
                 return ctx_error(cat->ctx, -EINVAL, "catalog %s: setting %s is not a number: \"%s\"",
                                  cat->path, key, v);
         *ret_value = n;
