@@ -412,6 +412,8 @@ int catalog_thin_id_alloc(catalog *cat, int64_t *ret_id)
 
         if (r < 0 && r != -ENOENT)
                 return r;
+        /* a damaged setting must still give an id the kernel takes */
+        next %= THIN_ID_LIMIT;
         /* Ids advance rather than being reused at once, so a recycled id is never mistaken
          * for the volume that just had it (block-dvm checks identities). */
         for (unsigned tries = 0; tries < THIN_ID_LIMIT; tries++, next = (next + 1) % THIN_ID_LIMIT) {
