@@ -350,7 +350,14 @@ int catalog_volume_get(catalog *cat, const char *vm, const char *vol, struct cat
 int catalog_volume_put(catalog *cat, const struct cat_volume *v)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = prepare(cat, "INSERT OR REPLACE INTO volumes(" VOL_COLS ") VALUES(?,?,?,?,?,?,?,?,?)", &st);
+        /* An upsert on (vm, name) only: INSERT OR REPLACE would also "resolve" a clash on
+         * the UNIQUE thin_id / run_id by deleting the other volume's row. */
+        int r = prepare(cat,
+                        "INSERT INTO volumes(" VOL_COLS ") VALUES(?,?,?,?,?,?,?,?,?) "
+                        "ON CONFLICT(vm, name) DO UPDATE SET size = excluded.size, flags = excluded.flags, "
+                        "thin_id = excluded.thin_id, run_id = excluded.run_id, source_vm = excluded.source_vm, "
+                        "source_vol = excluded.source_vol, source_id = excluded.source_id",
+                        &st);
 
         if (r < 0)
                 return r;
