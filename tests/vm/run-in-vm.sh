@@ -11,7 +11,8 @@
 # Exit: CMD's status; 124 timeout; 125 the guest died without a status (console tail printed).
 # Env:  DVM_TEST_CACHE (boot files), QEMU_EXTRA (extra qemu arguments, split on spaces),
 #       DVM_VM_ENV (names of extra variables to pass; DVM_*, VALGRIND, CRITERION_*, *SAN_OPTIONS
-#       always pass). Timings go to stderr as "# vm:" lines.
+#       always pass), DVM_VM_APPEND (extra kernel command line, e.g. loglevel=7).
+#       Timings go to stderr as "# vm:" lines.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -75,7 +76,7 @@ qemu_args() {
 	QEMU=(qemu-system-x86_64 -machine q35 -accel tcg -m "$MEM" -smp "$CPUS"
 		-nodefaults -no-user-config -display none -nic none -no-reboot
 		-kernel "$OUT/vmlinux" -initrd "$OUT/initrd.img"
-		-append "console=ttyS0 quiet panic=-1"
+		-append "console=ttyS0 quiet panic=-1 ${DVM_VM_APPEND:-}"
 		-chardev "file,id=con,path=$RUN/console.log" -serial chardev:con
 		-add-fd fd=3,set=1 -chardev file,id=out,path=/dev/fdset/1,append=on -serial chardev:out
 		-add-fd fd=4,set=2 -chardev file,id=err,path=/dev/fdset/2,append=on -serial chardev:err
