@@ -9,7 +9,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 SUITE_TIMEOUT=${DVM_SUITE_TIMEOUT:-900}
-PASSED=0 FAILED=0 FAILED_NAMES=()
+PASSED=0 FAILED=0 FAILED_NAMES=() SUITE_PID=
 
 die() { printf 'vm tier: error: %s\n' "$*" >&2; exit 2; }
 
@@ -32,12 +32,22 @@ report_leftovers() {
 	[ -z "$left" ] || printf 'warning: %s left dm devices behind:\n%s\n' "$name" "$left"
 }
 
+# timeout(1) puts the suite in its own process group, where the terminal's ^C does not reach
+interrupted() {
+	[ -n "$SUITE_PID" ] && kill -TERM "$SUITE_PID" 2>/dev/null && wait "$SUITE_PID"
+	printf 'vm tier: interrupted\n' >&2
+	exit 130
+}
+
 # run_suite NAME CMD...: one suite under a timeout; counts and names its failure
 run_suite() {
 	local name=$1 t0=$SECONDS rc=0
 	shift
 	printf '=== %s\n' "$name"
-	timeout -k 10 "$SUITE_TIMEOUT" "$@" || rc=$?
+	timeout -k 10 "$SUITE_TIMEOUT" "$@" &
+	SUITE_PID=$!
+	wait "$SUITE_PID" || rc=$?
+	SUITE_PID=
 	if [ "$rc" = 0 ]; then
 		PASSED=$((PASSED + 1))
 		printf '=== PASS %s (%d s)\n' "$name" $((SECONDS - t0))
@@ -75,6 +85,7 @@ main() {
 	[ -d "$1" ] || die "build directory $1: not found"
 	build=$(cd "$1" && pwd)
 	cd "$TOP"
+	trap interrupted INT TERM
 	check_kernel
 	run_criterion "$build"
 	run_shell_suites "$build"
