@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,30 +26,57 @@ static char db_path[128];
 static dvm_ctx *ctx;
 static catalog *cat;
 
-/* Remove the fixture directory and whatever SQLite left in it (-wal, -shm). */
-static void sweep(void)
+#define PREFIX "dvm-test-catalog."
+
+/* Remove directory @d and whatever SQLite left in it (catalog.db, -wal, -shm). */
+static void remove_dir(const char *d)
 {
-        DIR *d;
+        DIR *dh = opendir(d);
         struct dirent *de;
 
-        if (!dir[0] || !(d = opendir(dir)))
+        if (!dh)
                 return;
-        while ((de = readdir(d))) {
+        while ((de = readdir(dh))) {
                 char p[512];
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+                snprintf(p, sizeof(p), "%s/%s", d, de->d_name);
                 unlink(p);
         }
-        closedir(d);
-        rmdir(dir);
+        closedir(dh);
+        rmdir(d);
+}
+
+/* Directories of earlier runs that died before their .fini: /tmp/PREFIX<pid>.XXXXXX whose
+ * process is gone. Live runs (other engineers', parallel workers) are left alone. */
+static void sweep_leftovers(void)
+{
+        DIR *dh = opendir("/tmp");
+        struct dirent *de;
+
+        if (!dh)
+                return;
+        while ((de = readdir(dh))) {
+                char p[512];
+                long pid;
+
+                if (strncmp(de->d_name, PREFIX, strlen(PREFIX)) != 0 ||
+                    sscanf(de->d_name + strlen(PREFIX), "%ld.", &pid) != 1 || pid <= 0)
+                        continue;
+                if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+                        continue;
+                snprintf(p, sizeof(p), "/tmp/%s", de->d_name);
+                remove_dir(p);
+        }
+        closedir(dh);
 }
 
 static void setup(void)
 {
         int r;
 
-        snprintf(dir, sizeof(dir), "/tmp/dvm-test-catalog.XXXXXX");
+        sweep_leftovers();
+        snprintf(dir, sizeof(dir), "/tmp/" PREFIX "%ld.XXXXXX", (long)getpid());
         cr_assert_not_null(mkdtemp(dir), "mkdtemp %s: %s", dir, strerror(errno));
         snprintf(db_path, sizeof(db_path), "%s/catalog.db", dir);
         r = dvm_ctx_new(dir, &ctx);
@@ -61,7 +89,8 @@ static void teardown(void)
 {
         cat = catalog_close(cat);
         ctx = dvm_ctx_free(ctx);
-        sweep();
+        if (dir[0])
+                remove_dir(dir);
 }
 
 TestSuite(catalog, .init = setup, .fini = teardown, .timeout = 30);
