@@ -56,10 +56,10 @@ load_modules() {
 # Kernel requests for modules (dm targets, crypto) go to the host's kmod inside the chroot,
 # which sees the full module tree; before the chroot exists, busybox's tree is all there is.
 install_modprobe_helper() {
+	# (no -x test on $ROOT/sbin/modprobe: it is an absolute symlink to /bin/kmod)
 	cat > /sbin/dvm-modprobe <<-EOF
 	#!/bin/sh
-	[ -x $ROOT/sbin/modprobe ] && [ -d $ROOT/lib/modules/$KVER/kernel ] &&
-		exec chroot $ROOT /sbin/modprobe "\$@"
+	[ -d $ROOT/lib/modules/$KVER/kernel ] && chroot $ROOT /sbin/modprobe "\$@" && exit 0
 	exec /bin/modprobe "\$@"
 	EOF
 	chmod 755 /sbin/dvm-modprobe

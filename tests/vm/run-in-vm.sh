@@ -62,8 +62,7 @@ write_cmd() {
 			[ -n "${!name+set}" ] && printf 'export %s=%q\n' "$name" "${!name}"
 		done
 		printf 'export DVM_VM_SHARE=%q\n' "$SHARE"
-		printf 'cd -- %q || { echo "run-in-vm: %s: no such directory in the guest" >&2; exit 126; }\n' \
-			"$PWD" "$PWD"
+		printf 'cd -- %q || exit 126\n' "$PWD"
 		printf 'exec'
 		printf ' %q' "${CMD[@]}"
 		printf '\n'
