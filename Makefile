@@ -16,7 +16,7 @@ CRIT_LIBS  := $(shell pkg-config --libs criterion 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) \
-              -Iinclude -Idriver $(PKG_CFLAGS) $(CFLAGS)
+              -Iinclude -Idriver -Itests/lib $(PKG_CFLAGS) $(CFLAGS)
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDSAN      := -fsanitize=address,undefined

@@ -107,3 +107,20 @@ void ctx_progress(dvm_ctx *ctx, uint64_t done, uint64_t total)
         if (ctx->progress_fn)
                 ctx->progress_fn(ctx->progress_data, done, total);
 }
+
+const char *ctx_printable(const char *s, char *buf, size_t len)
+{
+        size_t o = 0;
+
+        if (!len)
+                return buf;
+        for (; s && *s && o + 5 < len; s++) {
+                unsigned char c = (unsigned char)*s;
+                if (c < 0x20 || c == 0x7f || c == '\\')
+                        o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+                else
+                        buf[o++] = (char)c;
+        }
+        buf[o] = 0;
+        return buf;
+}

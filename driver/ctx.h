@@ -28,6 +28,12 @@ void ctx_log(dvm_ctx *ctx, enum dvm_log_level level, const char *fmt, ...) _prin
  */
 int ctx_error(dvm_ctx *ctx, int err, const char *fmt, ...) _printf_(3, 4);
 
+/**
+ * ctx_printable() - @s with control characters and '\\' written as \xNN, for echoing user
+ * input in one-line messages. Returns @buf.
+ */
+const char *ctx_printable(const char *s, char *buf, size_t len);
+
 /** ctx_progress() - report @done of @total bytes to the progress callback, if any. */
 void ctx_progress(dvm_ctx *ctx, uint64_t done, uint64_t total);
 

@@ -313,9 +313,11 @@ int dvm_pool_init(dvm_ctx *ctx, const char *name, const struct dvm_pool_config *
                                  p->name);
         if (cfg->block_size)
                 block = cfg->block_size;
-        if (block % 512 || thin_pool_block_check(block >> SECTOR_SHIFT) < 0)
-                return ctx_error(ctx, -EINVAL, "pool %s: block size %" PRIu64 " is not a multiple of 64K "
-                                 "between 64K and 1G", p->name, block);
+        if (block % 512 || thin_pool_block_check(block >> SECTOR_SHIFT) < 0) {
+                char shown[32];
+                return ctx_error(ctx, -EINVAL, "pool %s: block size %s is not a multiple of 64K between 64K and 1G",
+                                 p->name, dvm_format_size(block, shown, sizeof(shown)));
+        }
         p->block_sectors = block >> SECTOR_SHIFT;
         files = !cfg->data_dev;
         data_size = cfg->data_size ? cfg->data_size : DEFAULT_DATA_SIZE;

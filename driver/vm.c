@@ -20,8 +20,10 @@ static const char *const kind_text[] = {
 static int check_name(dvm_pool *pool, const char *name, const char *what)
 {
         const char *why;
+        char shown[4 * DVM_NAME_MAX + 8];
         if (dvm_name_check(name, &why) < 0)
-                return ctx_error(pool->ctx, -EINVAL, "invalid %s name \"%s\": %s", what, name ? name : "", why);
+                return ctx_error(pool->ctx, -EINVAL, "invalid %s name \"%s\": %s", what,
+                                 ctx_printable(name, shown, sizeof(shown)), why);
         return 0;
 }
 

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Helpers for the vm tier (real device-mapper): a fresh pool per test in its own state
+ * directory, running dvm-vol, hashing and patterning devices, and an independent view of
+ * kernel state (dmsetup, thin_dump) to compare before and after.
+ */
+#ifndef DVM_TEST_VMTEST_H
+#define DVM_TEST_VMTEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vt {
+        char state[128];   /* state directory */
+        char pool[32];     /* pool name */
+        char dvm_vol[512]; /* the dvm-vol binary of this build */
+};
+
+struct vt_run {
+        int status;        /* exit code, or 128+signal */
+        char *out;         /* stdout */
+        char *err;         /* stderr */
+};
+
+/** vt_require_dm() - skip loudly (cr_skip_test) unless root and device-mapper are here. */
+void vt_require_dm(void);
+
+/** vt_init() - a unique state dir and pool name; with @data_size non-NULL, `pool init` it. */
+void vt_init(struct vt *vt, const char *data_size);
+
+/** vt_cleanup() - remove the pool's devices, loops and state directory. */
+void vt_cleanup(struct vt *vt);
+
+/** vt_cli() - run dvm-vol with --state-dir and --pool and the NULL-terminated words. */
+struct vt_run vt_cli(struct vt *vt, ...) __attribute__((sentinel));
+
+/** vt_run_free() - free a run's output. */
+void vt_run_free(struct vt_run *r);
+
+/** vt_sh() - run a shell command line; returns its stdout (malloc'd), status in @ret_status. */
+char *vt_sh(int *ret_status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/** vt_hash() - a 64-bit hash of @len bytes of @path from @off (0 len: to the end). */
+uint64_t vt_hash(const char *path, uint64_t off, uint64_t len);
+
+/** vt_pattern() - write @len bytes derived from @seed at @off of @path (O_DIRECT, fsync). */
+void vt_pattern(const char *path, uint64_t off, uint64_t len, uint32_t seed);
+
+/** vt_has_pattern() - whether @path holds the pattern of @seed at @off for @len bytes. */
+bool vt_has_pattern(const char *path, uint64_t off, uint64_t len, uint32_t seed);
+
+/** vt_dev() - /dev/mapper path of @vm/@vol in this pool, in a static buffer per call slot. */
+const char *vt_dev(struct vt *vt, const char *vm, const char *vol);
+
+/**
+ * vt_kernel_state() - our pool's dm devices (name, table) and the thin ids in the pool
+ * metadata (thin_dump of a metadata snapshot), as text. malloc'd.
+ */
+char *vt_kernel_state(struct vt *vt);
+
+/** vt_thin_ids() - the thin ids in the pool metadata, as " id id ... " text. malloc'd. */
+char *vt_thin_ids(struct vt *vt);
+
+/** vt_catalog_dump() - the catalog's SQL dump (sqlite3 .dump). malloc'd. */
+char *vt_catalog_dump(struct vt *vt);
+
+/** vt_now() - monotonic seconds. */
+double vt_now(void);
+
+#endif

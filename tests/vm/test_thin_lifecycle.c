@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vm tier, thin backend: pool re-activation after a reboot, template import, 20 isolated
+ * disposables, destroy leaving only origins, a TemplateVM updated under a running
+ * disposable. Real device-mapper; witnesses are dmsetup and thin_dump, not the library.
+ */
+#include <criterion/criterion.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmtest.h"
+
+#define MiB (1ULL << 20)
+static struct vt vt;
+
+static void setup(void) { vt_init(&vt, "2G"); }
+static void teardown(void) { vt_cleanup(&vt); }
+
+TestSuite(thin_lifecycle, .init = setup, .fini = teardown, .timeout = 600);
+
+#define CLI_OK(...)                                                                              \
+        do {                                                                                     \
+                struct vt_run _r = vt_cli(&vt, __VA_ARGS__, NULL);                               \
+                cr_assert_eq(_r.status, 0, "dvm-vol " #__VA_ARGS__ ": exit %d: %s", _r.status, _r.err); \
+                vt_run_free(&_r);                                                                \
+        } while (0)
+
+/* A TemplateVM "tmpl" whose root holds pattern 1 in its first 8 MiB, and a DVM Template
+ * "dvm" whose private holds pattern 2 in its first 4 MiB (written through start/stop). */
+static void make_templates(void)
+{
+        CLI_OK("template", "create", "tmpl", "--root-size", "64M", "--private-size", "32M");
+        CLI_OK("start", "tmpl");
+        vt_pattern(vt_dev(&vt, "tmpl", "root"), 0, 8 * MiB, 1);
+        CLI_OK("stop", "tmpl");
+        CLI_OK("dvm", "create", "dvm", "--template", "tmpl");
+        CLI_OK("start", "dvm");
+        vt_pattern(vt_dev(&vt, "dvm", "private"), 0, 4 * MiB, 2);
+        CLI_OK("stop", "dvm");
+}
+
+static char *spawn(const char *name)
+{
+        struct vt_run r = name ? vt_cli(&vt, "spawn", "dvm", "--name", name, NULL) : vt_cli(&vt, "spawn", "dvm", NULL);
+        cr_assert_eq(r.status, 0, "spawn: exit %d: %s", r.status, r.err);
+        char *disp = strndup(r.out, strcspn(r.out, "\n"));
+        /* one line with the name, then root, private and volatile */
+        char expect[512];
+        snprintf(expect, sizeof(expect), "%s\n%s\n%s\n%s\n", disp, vt_dev(&vt, disp, "root"),
+                 vt_dev(&vt, disp, "private"), vt_dev(&vt, disp, "volatile"));
+        cr_assert_str_eq(r.out, expect, "spawn output:\n%s", r.out);
+        vt_run_free(&r);
+        return disp;
+}
+
+Test(thin_lifecycle, reactivate_after_reboot)
+{
+        int st;
+        make_templates();
+        char *before = vt_thin_ids(&vt);
+
+        /* a reboot: every device of the pool gone, its loops detached */
+        free(vt_sh(&st, "dmsetup remove DVM-%s", vt.pool));
+        cr_assert_eq(st, 0, "removing the pool device");
+        char *loops = vt_sh(&st, "losetup -j %s/%s/data.img; losetup -j %s/%s/metadata.img", vt.state, vt.pool,
+                            vt.state, vt.pool);
+        cr_assert_str_empty(loops, "loops still attached after the pool went: %s", loops);
+        free(loops);
+
+        struct vt_run r = vt_cli(&vt, "pool", "activate", NULL);
+        cr_assert_eq(r.status, 0, "pool activate: exit %d: %s", r.status, r.err);
+        vt_run_free(&r);
+        char *after = vt_thin_ids(&vt);
+        cr_assert_str_eq(after, before, "thin ids changed across re-activation: %s -> %s", before, after);
+        char *devs = vt_sh(&st, "dmsetup ls | grep -c '^DVM-%s-' || true", vt.pool);
+        cr_assert_str_eq(devs, "0\n", "activation started volumes: %s", devs);
+        free(devs);
+
+        /* the origins are intact: a disposable sees both templates' data */
+        char *d = spawn(NULL);
+        cr_assert(vt_has_pattern(vt_dev(&vt, d, "root"), 0, 8 * MiB, 1), "template root lost across reboot");
+        cr_assert(vt_has_pattern(vt_dev(&vt, d, "private"), 0, 4 * MiB, 2), "DVM private lost across reboot");
+        free(d);
+        free(before);
+        free(after);
+}
+
+Test(thin_lifecycle, import_reads_back_and_stays_sparse)
+{
+        int st;
+        char img[256];
+        snprintf(img, sizeof(img), "%s.img", vt.state);
+        /* 48 MiB: data at 0-4 MiB and 20-21 MiB, an explicit run of zeros, holes elsewhere */
+        free(vt_sh(&st, "rm -f %s; truncate -s 48M %s", img, img));
+        vt_pattern(img, 0, 4 * MiB, 7);
+        vt_pattern(img, 20 * MiB, MiB, 8);
+        free(vt_sh(&st, "dd if=/dev/zero of=%s bs=1M seek=30 count=8 conv=notrunc status=none", img));
+        uint64_t h = vt_hash(img, 0, 0);
+
+        struct vt_run r = vt_cli(&vt, "template", "import", "imp", "--root", img, NULL);
+        cr_assert_eq(r.status, 0, "import: exit %d: %s", r.status, r.err);
+        vt_run_free(&r);
+        CLI_OK("start", "imp");
+        uint64_t got = vt_hash(vt_dev(&vt, "imp", "root"), 0, 48 * MiB);
+        cr_assert_eq(got, h, "imported root differs from the image: %llx vs %llx", (unsigned long long)got,
+                     (unsigned long long)h);
+        /* only the 5 MiB of data were provisioned (the running layer shares them) */
+        char *mapped = vt_sh(&st, "dmsetup status DVM-%s | awk '{split($6, a, \"/\"); print a[1] * 64 * 1024}'", vt.pool);
+        cr_assert_eq(strtoull(mapped, NULL, 10), 5 * MiB, "pool data used after import: %s", mapped);
+        free(mapped);
+        CLI_OK("stop", "imp");
+        unlink(img);
+}
+
+Test(thin_lifecycle, twenty_disposables_are_isolated)
+{
+        enum { N = 20 };
+        char *names[N];
+        make_templates();
+        CLI_OK("start", "tmpl");
+        uint64_t tmpl_root = vt_hash(vt_dev(&vt, "tmpl", "root"), 0, 0);
+        uint64_t tmpl_priv = vt_hash(vt_dev(&vt, "tmpl", "private"), 0, 0);
+        CLI_OK("stop", "tmpl");
+        CLI_OK("start", "dvm");
+        uint64_t dvm_priv = vt_hash(vt_dev(&vt, "dvm", "private"), 0, 0);
+        CLI_OK("stop", "dvm");
+
+        for (int i = 0; i < N; i++) {
+                names[i] = spawn(NULL);
+                /* over template data, and into blocks nobody wrote */
+                vt_pattern(vt_dev(&vt, names[i], "root"), 2 * MiB, MiB, 100 + i);
+                vt_pattern(vt_dev(&vt, names[i], "root"), 40 * MiB, 128 << 10, 200 + i);
+                vt_pattern(vt_dev(&vt, names[i], "private"), MiB, MiB, 300 + i);
+                vt_pattern(vt_dev(&vt, names[i], "volatile"), 0, MiB, 400 + i);
+        }
+        for (int i = 0; i < N; i++) {
+                const char *root = vt_dev(&vt, names[i], "root"), *priv = vt_dev(&vt, names[i], "private");
+                cr_assert(vt_has_pattern(root, 2 * MiB, MiB, 100 + i), "%s root lost its own write", names[i]);
+                cr_assert(vt_has_pattern(root, 40 * MiB, 128 << 10, 200 + i), "%s root lost its write", names[i]);
+                cr_assert(vt_has_pattern(root, 0, 2 * MiB, 1), "%s root: template data changed", names[i]);
+                cr_assert(vt_has_pattern(root, 3 * MiB, 5 * MiB, 1), "%s root: template data changed", names[i]);
+                cr_assert(vt_has_pattern(priv, MiB, MiB, 300 + i), "%s private lost its write", names[i]);
+                cr_assert(vt_has_pattern(priv, 0, MiB, 2), "%s private: DVM data changed", names[i]);
+                cr_assert(vt_has_pattern(vt_dev(&vt, names[i], "volatile"), 0, MiB, 400 + i), "%s volatile", names[i]);
+        }
+        /* the templates are byte for byte what they were */
+        CLI_OK("start", "tmpl");
+        cr_assert_eq(vt_hash(vt_dev(&vt, "tmpl", "root"), 0, 0), tmpl_root, "TemplateVM root changed");
+        cr_assert_eq(vt_hash(vt_dev(&vt, "tmpl", "private"), 0, 0), tmpl_priv, "TemplateVM private changed");
+        CLI_OK("stop", "tmpl");
+        CLI_OK("start", "dvm");
+        cr_assert_eq(vt_hash(vt_dev(&vt, "dvm", "private"), 0, 0), dvm_priv, "DVM Template private changed");
+        CLI_OK("stop", "dvm");
+        for (int i = 0; i < N; i++)
+                free(names[i]);
+}
+
+Test(thin_lifecycle, destroy_leaves_only_origins)
+{
+        int st;
+        make_templates();
+        char *origins = vt_thin_ids(&vt);
+        char *a = spawn(NULL), *b = spawn("named1");
+        vt_pattern(vt_dev(&vt, a, "root"), 0, MiB, 9);
+        char *during = vt_thin_ids(&vt);
+        cr_assert_str_neq(during, origins, "spawn created no thin ids: %s", during);
+
+        struct vt_run r = vt_cli(&vt, "destroy", a, b, NULL);
+        cr_assert_eq(r.status, 0, "destroy: exit %d: %s", r.status, r.err);
+        vt_run_free(&r);
+        char *devs = vt_sh(&st, "dmsetup info -c --noheadings -o name,uuid | grep -e '-%s-' -e '-named1-' || true", a);
+        cr_assert_str_empty(devs, "devices left after destroy: %s", devs);
+        char *after = vt_thin_ids(&vt);
+        cr_assert_str_eq(after, origins, "thin ids after destroy: %s; origins: %s", after, origins);
+        r = vt_cli(&vt, "info", a, NULL);
+        cr_assert_eq(r.status, 3, "info of a destroyed disposable: exit %d", r.status);
+        vt_run_free(&r);
+        free(devs); free(after); free(during); free(origins); free(a); free(b);
+}
+
+Test(thin_lifecycle, template_update_under_running_disposable)
+{
+        make_templates();
+        char *old = spawn(NULL);
+        CLI_OK("start", "tmpl");
+        vt_pattern(vt_dev(&vt, "tmpl", "root"), 0, MiB, 55);
+        CLI_OK("stop", "tmpl");
+
+        cr_assert(vt_has_pattern(vt_dev(&vt, old, "root"), 0, MiB, 1), "the running disposable saw the update");
+        struct vt_run r = vt_cli(&vt, "--json", "info", old, NULL);
+        cr_assert_eq(r.status, 0, "info: %s", r.err);
+        json_object *o = json_tokener_parse(r.out), *v = NULL;
+        cr_assert(o && json_object_object_get_ex(o, "outdated", &v) && json_object_get_boolean(v),
+                  "info --json does not say outdated:\n%s", r.out);
+        json_object_put(o);
+        vt_run_free(&r);
+        r = vt_cli(&vt, "info", old, NULL);
+        cr_assert(strstr(r.out, "state:     running (outdated)"), "info does not say outdated:\n%s", r.out);
+        vt_run_free(&r);
+
+        char *fresh = spawn(NULL);
+        cr_assert(vt_has_pattern(vt_dev(&vt, fresh, "root"), 0, MiB, 55), "a later spawn misses the update");
+        r = vt_cli(&vt, "info", fresh, NULL);
+        cr_assert(!strstr(r.out, "outdated"), "a fresh disposable is called outdated:\n%s", r.out);
+        vt_run_free(&r);
+        free(old);
+        free(fresh);
+}
