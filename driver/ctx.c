@@ -65,6 +65,7 @@ const char *dvm_ctx_state_dir(const dvm_ctx *ctx)
         return ctx->state_dir;
 }
 
+static void vlog(dvm_ctx *ctx, enum dvm_log_level level, const char *fmt, va_list ap) _printf_(3, 0);
 static void vlog(dvm_ctx *ctx, enum dvm_log_level level, const char *fmt, va_list ap)
 {
         char buf[1024];

@@ -15,6 +15,7 @@
 /* libdevmapper logs through a global hook without user data: route it to the calling ctx. */
 static __thread dvm_ctx *log_ctx;
 
+static void libdm_log(int level, const char *file, int line, int dm_errno, const char *fmt, ...) _printf_(5, 6);
 static void libdm_log(int level, const char *file _unused_, int line _unused_, int dm_errno _unused_,
                       const char *fmt, ...)
 {

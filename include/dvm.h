@@ -234,7 +234,7 @@ DVM_PUBLIC char *dvm_format_size(uint64_t bytes, char *buf, size_t len);
  */
 DVM_PUBLIC int dvm_name_check(const char *name, const char **ret_why);
 
-/** dvm_pool_name_check() - pool names: 1..32 of [A-Za-z0-9_]. Returns 0 or -EINVAL. */
+/** dvm_pool_name_check() - pool names: 1..32 of [A-Za-z0-9_], a letter first. Returns 0 or -EINVAL. */
 DVM_PUBLIC int dvm_pool_name_check(const char *name, const char **ret_why);
 
 /** dvm_vm_kind_name() - "template", "dvm-template" or "disposable". */
