@@ -8,6 +8,7 @@
 # share (the project tree, read-write, mounted at the same absolute path as on the host).
 # The command's stdout goes to ttyS1 and its stderr to ttyS2; ttyS0 is the kernel console.
 
+# shellcheck shell=dash  # busybox ash: POSIX sh plus local
 export PATH=/sbin:/bin
 CTL=/run/dvm-vm
 ROOT=/newroot

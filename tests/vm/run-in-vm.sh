@@ -20,7 +20,7 @@ CACHE=${DVM_TEST_CACHE:-/var/cache/dvm-vol-test}
 OUT=$CACHE/vm
 MEM=4G CPUS=2 TIMEOUT=1800
 SHARE=$(cd "$HERE/../.." && pwd)
-RUN= QEMU_PID= INTERRUPTED=0
+RUN='' QEMU_PID='' INTERRUPTED=0
 
 say() { printf '# vm: %s\n' "$*" >&2; }
 die() { printf 'run-in-vm: error: %s\n' "$*" >&2; exit 2; }
