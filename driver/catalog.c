@@ -407,6 +407,14 @@ static int count_rows(catalog *cat, const char *sql, int64_t arg)
         return sqlite3_column_int(st, 0);
 }
 
+int catalog_layer_users(catalog *cat, int64_t id)
+{
+        return count_rows(cat,
+                          "SELECT COUNT(*) FROM volumes WHERE thin_id = ?1 OR run_id = ?1 "
+                          "OR (source_id = ?1 AND run_id IS NOT NULL AND flags & 1)",
+                          id);
+}
+
 int catalog_volume_count(catalog *cat)
 {
         return count_rows(cat, "SELECT COUNT(*) FROM volumes", -1);

@@ -82,6 +82,12 @@ int catalog_volume_put(catalog *cat, const struct cat_volume *vol);
  * @max. Returns the count, or -errno.
  */
 int catalog_volume_list(catalog *cat, const char *vm, struct cat_volume *ret_vols, unsigned max);
+/**
+ * catalog_layer_users() - how many volume rows still need layer @id: as their committed or
+ * running layer, or as the origin of a running snap_on_start layer. Returns it, or -errno.
+ */
+int catalog_layer_users(catalog *cat, int64_t id);
+
 /** catalog_volume_count() - number of volume rows. Returns it, or -errno. */
 int catalog_volume_count(catalog *cat);
 

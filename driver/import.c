@@ -67,7 +67,7 @@ static int copy_sparse(dvm_pool *pool, int in, int out, uint64_t size, const cha
                                 continue;
                         if (pwrite(out, buf + b, len, (off_t)(off + b)) != (ssize_t)len)
                                 return ctx_error(pool->ctx, errno ? -errno : -EIO,
-                                                 "cannot write %s/%s at %" PRIu64 ": %m", image, "volume", off + b);
+                                                 "cannot write the copy of %s at %" PRIu64 ": %m", image, off + b);
                 }
                 off += want;
                 ctx_progress(pool->ctx, *done + off, total);
@@ -77,16 +77,18 @@ static int copy_sparse(dvm_pool *pool, int in, int out, uint64_t size, const cha
         return 0;
 }
 
-static int fill_volume(dvm_pool *pool, const char *vm, const char *vol, int64_t id, uint64_t size, int in,
-                       const char *image, uint64_t *done, uint64_t total)
+static int fill_volume(dvm_pool *pool, const struct cat_volume *v, int in, const char *image, uint64_t *done,
+                       uint64_t total)
 {
+        struct layer l = volume_committed_layer(v);
+        uint64_t size = v->size;
         char path[256];
         _cleanup_close_ int out = -1;
-        int r = volume_activate(pool, vm, vol, id, size, false);
+        int r = volume_activate(pool, v, &l);
 
         if (r < 0)
                 return r;
-        out = open(volume_path(pool, vm, vol, path, sizeof(path)), O_WRONLY | O_CLOEXEC);
+        out = open(volume_path(pool, v->vm, v->name, path, sizeof(path)), O_WRONLY | O_CLOEXEC);
         if (out < 0)
                 r = ctx_error(pool->ctx, -errno, "cannot open %s: %m", path);
         else
@@ -94,7 +96,7 @@ static int fill_volume(dvm_pool *pool, const char *vm, const char *vol, int64_t 
         if (r >= 0 && fsync(out) < 0)
                 r = ctx_error(pool->ctx, -errno, "cannot flush %s: %m", path);
         close(TAKE_FD(out));
-        int q = volume_deactivate(pool, vm, vol);
+        int q = volume_deactivate(pool, v, &l);
         return r < 0 ? r : q;
 }
 
@@ -102,7 +104,7 @@ static int import(dvm_pool *pool, const char *name, const char *root_image, cons
 {
         _cleanup_close_ int root_fd = -1, priv_fd = -1;
         uint64_t root_size, priv_size = DEFAULT_PRIVATE_SIZE, done = 0;
-        int64_t ids[2];
+        struct cat_volume vols[2];
         int r;
 
         root_fd = open(root_image, O_RDONLY | O_CLOEXEC);
@@ -117,16 +119,16 @@ static int import(dvm_pool *pool, const char *name, const char *root_image, cons
                 if ((r = image_size(pool->ctx, priv_fd, private_image, &priv_size)) < 0)
                         return r;
         }
-        r = vm_template_add(pool, name, root_size, priv_size, ids);
+        r = vm_template_add(pool, name, root_size, priv_size, vols);
         if (r < 0)
                 return r;
         uint64_t total = root_size + (private_image ? priv_size : 0);
-        r = fill_volume(pool, name, "root", ids[0], root_size, root_fd, root_image, &done, total);
+        r = fill_volume(pool, &vols[0], root_fd, root_image, &done, total);
         if (r >= 0 && private_image)
-                r = fill_volume(pool, name, "private", ids[1], priv_size, priv_fd, private_image, &done, total);
+                r = fill_volume(pool, &vols[1], priv_fd, private_image, &done, total);
         if (r < 0) {
-                volume_thin_delete(pool, ids[0]);
-                volume_thin_delete(pool, ids[1]);
+                pool->ops->layer_delete(pool, vols[0].thin_id);
+                pool->ops->layer_delete(pool, vols[1].thin_id);
         }
         return r;
 }

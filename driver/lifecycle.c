@@ -2,11 +2,13 @@
 /*
  * The layers of a running VM (Qubes semantics): snap_on_start volumes get a fresh
  * snapshot of their source's committed layer, save_on_stop volumes run on a snapshot of
- * their own origin that is committed at stop, volatile volumes are new and empty.
+ * their own origin that is committed at stop, volatile volumes are new and empty. A
+ * committed layer goes when no volume uses it any more.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "dm.h"
 #include "lifecycle.h"
 #include "volume.h"
 
@@ -14,29 +16,31 @@
 
 int lifecycle_new_origin(dvm_pool *pool, struct cat_volume *vol)
 {
-        int r = catalog_thin_id_alloc(pool->cat, &vol->thin_id);
+        struct layer l = { .origin = -1, .size = vol->size };
+        int r = catalog_thin_id_alloc(pool->cat, &l.id);
 
         if (r < 0)
                 return r;
-        r = volume_thin_create(pool, vol->thin_id);
+        r = pool->ops->layer_new(pool, &l);
         if (r < 0)
                 return r;
+        vol->thin_id = l.id;
         r = catalog_volume_put(pool->cat, vol);
         if (r < 0)
-                volume_thin_delete(pool, vol->thin_id);
+                pool->ops->layer_delete(pool, l.id);
         return r;
 }
 
-/* The thin id a running layer of @v starts from, and the device that may hold it. */
-static int layer_origin(dvm_pool *pool, struct cat_volume *v, int64_t *ret_origin, char *origin_dm,
-                        size_t len)
+/* Point @v's source_id at its source's committed layer; name the device that may hold
+ * that layer in @origin_dm ("" when none can). */
+static int find_source(dvm_pool *pool, struct cat_volume *v, char *origin_dm, size_t len)
 {
         struct cat_volume src;
         int r;
 
         origin_dm[0] = 0;
         if (!(v->flags & DVM_VOL_SNAP_ON_START)) {
-                *ret_origin = v->flags & DVM_VOL_SAVE_ON_STOP ? v->thin_id : -1;
+                /* our own origin is active only while it is imported, never while halted */
                 return 0;
         }
         r = catalog_volume_get(pool->cat, v->source_vm, v->source_vol, &src);
@@ -49,45 +53,46 @@ static int layer_origin(dvm_pool *pool, struct cat_volume *v, int64_t *ret_origi
          * is imported); a running source's device maps its running layer instead. */
         if (src.run_id < 0)
                 volume_dm_name(pool, src.vm, src.name, origin_dm, len);
-        *ret_origin = src.thin_id;
         v->source_id = src.thin_id;
         return 0;
 }
 
-static int layer_create(dvm_pool *pool, struct cat_volume *v)
+static int layer_build(dvm_pool *pool, struct cat_volume *v)
 {
         char origin_dm[VOLUME_DM_NAME_MAX];
-        int64_t origin = -1, id;
-        int r = layer_origin(pool, v, &origin, origin_dm, sizeof(origin_dm));
+        struct layer l;
+        int r = find_source(pool, v, origin_dm, sizeof(origin_dm));
 
         if (r < 0)
                 return r;
-        if (v->flags & DVM_VOL_SAVE_ON_STOP && origin < 0)
+        if (v->flags & DVM_VOL_SAVE_ON_STOP && v->thin_id < 0)
                 return ctx_error(pool->ctx, -EUCLEAN, "%s/%s has no committed layer", v->vm, v->name);
-        r = catalog_thin_id_alloc(pool->cat, &id);
+        r = catalog_thin_id_alloc(pool->cat, &v->run_id);
         if (r < 0)
                 return r;
-        r = origin < 0 ? volume_thin_create(pool, id)
-                       : volume_thin_snap(pool, id, origin, origin_dm[0] ? origin_dm : NULL);
-        if (r < 0)
-                return r;
-        v->run_id = id;
-        r = catalog_volume_put(pool->cat, v);
-        if (r < 0) {
-                volume_thin_delete(pool, id);
-                v->run_id = -1;
+        l = volume_running_layer(v);
+        r = l.origin < 0 ? pool->ops->layer_new(pool, &l)
+                         : pool->ops->layer_snap(pool, &l, origin_dm[0] ? origin_dm : NULL);
+        if (r >= 0) {
+                r = catalog_volume_put(pool->cat, v);
+                if (r < 0)
+                        pool->ops->layer_delete(pool, l.id);
         }
+        if (r < 0)
+                v->run_id = -1;
         return r;
 }
 
 /* Undo what lifecycle_start() did for the first @n volumes. */
 static void layers_undo(dvm_pool *pool, struct cat_volume *vols, unsigned n, unsigned n_active)
 {
-        for (unsigned i = 0; i < n_active; i++)
-                volume_deactivate(pool, vols[i].vm, vols[i].name);
+        for (unsigned i = 0; i < n_active; i++) {
+                struct layer l = volume_running_layer(&vols[i]);
+                volume_deactivate(pool, &vols[i], &l);
+        }
         for (unsigned i = 0; i < n; i++)
                 if (vols[i].run_id >= 0)
-                        volume_thin_delete(pool, vols[i].run_id);
+                        pool->ops->layer_delete(pool, vols[i].run_id);
 }
 
 int lifecycle_start(dvm_pool *pool, struct cat_vm *vm)
@@ -100,15 +105,15 @@ int lifecycle_start(dvm_pool *pool, struct cat_vm *vm)
                 return n;
         for (; built < (unsigned)n; built++) {
                 if (vols[built].run_id >= 0)
-                        return ctx_error(pool->ctx, -EUCLEAN, "%s/%s has a running layer already (thin id %lld)",
+                        return ctx_error(pool->ctx, -EUCLEAN, "%s/%s has a running layer already (layer %lld)",
                                          vm->name, vols[built].name, (long long)vols[built].run_id);
-                r = layer_create(pool, &vols[built]);
+                r = layer_build(pool, &vols[built]);
                 if (r < 0)
                         goto fail;
         }
         for (; active < (unsigned)n; active++) {
-                struct cat_volume *v = &vols[active];
-                r = volume_activate(pool, v->vm, v->name, v->run_id, v->size, !(v->flags & DVM_VOL_RW));
+                struct layer l = volume_running_layer(&vols[active]);
+                r = volume_activate(pool, &vols[active], &l);
                 if (r < 0)
                         goto fail;
         }
@@ -121,56 +126,89 @@ fail:
         return r;
 }
 
+/* A VM's devices must all be closed before any of them changes: a stop that fails half
+ * way would leave a VM with some layers gone. */
+static int check_closed(dvm_pool *pool, const struct cat_volume *vols, int n)
+{
+        for (int i = 0; i < n; i++) {
+                char name[VOLUME_DM_NAME_MAX];
+                struct dm_dev_info info;
+                if (vols[i].run_id < 0 ||
+                    dm_info(pool->ctx, volume_dm_name(pool, vols[i].vm, vols[i].name, name, sizeof(name)), &info) < 0)
+                        continue;
+                if (info.open_count > 0)
+                        return ctx_error(pool->ctx, -EBUSY, "%s/%s is in use: %s is open %d time(s)", vols[i].vm,
+                                         vols[i].name, name, info.open_count);
+        }
+        return 0;
+}
+
+static void doom(struct lifecycle_doomed *d, int64_t id)
+{
+        if (id >= 0 && d->n < ARRAY_SIZE(d->ids))
+                d->ids[d->n++] = id;
+}
+
+/* Take down the running layer of @v: keep it as the new origin, or delete it. */
+static int stop_volume(dvm_pool *pool, struct cat_volume *v, bool keep, struct lifecycle_doomed *doomed)
+{
+        struct layer l = volume_running_layer(v);
+        int r = volume_deactivate(pool, v, &l);
+
+        if (r < 0)
+                return r;
+        if (keep) {
+                r = pool->ops->layer_commit(pool, &l);
+                if (r < 0)
+                        return r;
+                doom(doomed, v->thin_id);
+                v->thin_id = v->run_id;
+        } else {
+                r = pool->ops->layer_delete(pool, l.id);
+                if (r < 0)
+                        return r;
+                if (v->flags & DVM_VOL_SNAP_ON_START)
+                        doom(doomed, v->source_id);
+        }
+        v->run_id = -1;
+        return 0;
+}
+
 int lifecycle_stop(dvm_pool *pool, struct cat_vm *vm, bool remove, struct lifecycle_doomed *ret_doomed)
 {
         struct cat_volume vols[MAX_VOLUMES];
         int n = catalog_volume_list(pool->cat, vm->name, vols, MAX_VOLUMES), r;
-        int64_t *doomed = ret_doomed->ids;
-        unsigned n_doomed = 0;
 
         if (n < 0)
                 return n;
-        for (int i = 0; i < n; i++) {
-                r = volume_deactivate(pool, vols[i].vm, vols[i].name);
-                if (r < 0) {
-                        /* Nothing changes when one device is busy: bring back the others. */
-                        for (int j = 0; j < i; j++)
-                                if (vols[j].run_id >= 0)
-                                        volume_activate(pool, vols[j].vm, vols[j].name, vols[j].run_id,
-                                                        vols[j].size, !(vols[j].flags & DVM_VOL_RW));
-                        return r;
-                }
-        }
+        r = check_closed(pool, vols, n);
+        if (r < 0)
+                return r;
         for (int i = 0; i < n; i++) {
                 struct cat_volume *v = &vols[i];
-                if (v->run_id >= 0 && (v->flags & DVM_VOL_SAVE_ON_STOP) && !remove) {
-                        if (v->thin_id >= 0)
-                                doomed[n_doomed++] = v->thin_id;
-                        v->thin_id = v->run_id;
-                } else if (v->run_id >= 0) {
-                        doomed[n_doomed++] = v->run_id;
+                if (v->run_id >= 0) {
+                        r = stop_volume(pool, v, (v->flags & DVM_VOL_SAVE_ON_STOP) && !remove, ret_doomed);
+                        if (r < 0)
+                                return r;
                 }
-                if (remove && v->thin_id >= 0 && v->thin_id != v->run_id)
-                        doomed[n_doomed++] = v->thin_id;
-                v->run_id = -1;
-                r = remove ? 0 : catalog_volume_put(pool->cat, v);
-                if (r < 0)
+                if (remove)
+                        doom(ret_doomed, v->thin_id);
+                else if ((r = catalog_volume_put(pool->cat, v)) < 0)
                         return r;
         }
         vm->running = false;
-        r = remove ? catalog_vm_delete(pool->cat, vm->name) : catalog_vm_put(pool->cat, vm);
-        if (r < 0)
-                return r;
-        ret_doomed->n = n_doomed;
-        return 0;
+        return remove ? catalog_vm_delete(pool->cat, vm->name) : catalog_vm_put(pool->cat, vm);
 }
 
 void lifecycle_reap(dvm_pool *pool, const struct lifecycle_doomed *doomed)
 {
         for (unsigned i = 0; i < doomed->n; i++) {
-                int r = volume_thin_delete(pool, doomed->ids[i]);
+                int users = catalog_layer_users(pool->cat, doomed->ids[i]), r;
+                if (users != 0)
+                        continue;
+                r = pool->ops->layer_delete(pool, doomed->ids[i]);
                 if (r < 0)
-                        ctx_warn(pool->ctx, "pool %s: thin id %lld was not deleted: %s", pool->name,
+                        ctx_warn(pool->ctx, "pool %s: layer %lld was not deleted: %s", pool->name,
                                  (long long)doomed->ids[i], dvm_ctx_last_error(pool->ctx));
         }
 }

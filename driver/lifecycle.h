@@ -9,34 +9,35 @@
 
 #include "pool.h"
 
+/* Committed layers that may have lost their last user: reaped once the catalog commit
+ * that dropped the user is done. */
+struct lifecycle_doomed {
+        unsigned n;
+        int64_t ids[8];
+};
+
+/**
+ * lifecycle_new_origin() - allocate a layer id for @vol, create it empty as its committed
+ * layer and store the row. Returns 0 or -errno.
+ */
+int lifecycle_new_origin(dvm_pool *pool, struct cat_volume *vol);
+
 /**
  * lifecycle_start() - build and activate the running layer of every volume of @vm and
  * mark it running in the catalog. Returns 0 or -errno (kernel unchanged on failure).
  */
 int lifecycle_start(dvm_pool *pool, struct cat_vm *vm);
 
-/* Thin ids to delete once the catalog no longer references them. */
-struct lifecycle_doomed {
-        unsigned n;
-        int64_t ids[6];
-};
-
 /**
- * lifecycle_stop() - deactivate every volume of @vm and update the catalog: save_on_stop
- * volumes commit their running layer, the other running layers are dropped. With
- * @remove, the committed layers are dropped too and the VM's rows go. The dropped thin
- * ids come back in @ret_doomed, for lifecycle_reap() after the catalog commit.
- * Returns 0 or -errno (-EBUSY: a device is in use; then nothing changed).
+ * lifecycle_stop() - take down every volume of @vm and update the catalog: save_on_stop
+ * volumes commit their running layer, the other running layers are deleted. With
+ * @remove, the VM's rows go and its committed layers become candidates in @ret_doomed,
+ * like the origins the stop released. Returns 0 or -errno (-EBUSY: a device is open;
+ * then nothing changed).
  */
 int lifecycle_stop(dvm_pool *pool, struct cat_vm *vm, bool remove, struct lifecycle_doomed *ret_doomed);
 
-/** lifecycle_reap() - delete the thin ids in @doomed from the pool (failures are logged). */
+/** lifecycle_reap() - delete each layer in @doomed that no volume uses any more. */
 void lifecycle_reap(dvm_pool *pool, const struct lifecycle_doomed *doomed);
-
-/**
- * lifecycle_new_origin() - allocate a thin id for @vol, create it empty as its committed
- * layer and store the row. Returns 0 or -errno.
- */
-int lifecycle_new_origin(dvm_pool *pool, struct cat_volume *vol);
 
 #endif

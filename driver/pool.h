@@ -9,18 +9,24 @@
 #include "catalog.h"
 #include "ctx.h"
 
+struct backend_ops;
+
 struct dvm_pool {
         dvm_ctx *ctx;
+        const struct backend_ops *ops;
         char name[DVM_POOL_NAME_MAX + 1];
         char *dir;               /* <state dir>/<name> */
         catalog *cat;
         enum dvm_backend backend;
         uint64_t block_sectors;
         char dm_name[DVM_POOL_NAME_MAX + 8]; /* DVM-<name> */
-        uint32_t major, minor;   /* the thin-pool device */
+        uint32_t major, minor;   /* the thin-pool device (thin backend) */
         int lock_fd;
         unsigned lock_depth;
 };
+
+/** pool_path() - "<pool dir>/<name>", malloc'd; NULL when out of memory. */
+char *pool_path(const dvm_pool *pool, const char *name);
 
 /** pool_lock() - take the pool's exclusive lock (nests). Returns 0 or -errno. */
 int pool_lock(dvm_pool *pool);

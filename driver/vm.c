@@ -81,7 +81,7 @@ static struct cat_vm vm_row(const char *name, enum dvm_vm_kind kind, const char 
 }
 
 int vm_template_add(dvm_pool *pool, const char *name, uint64_t root_size, uint64_t private_size,
-                    int64_t ret_ids[2])
+                    struct cat_volume ret_vols[2])
 {
         struct cat_vm vm = vm_row(name, DVM_VM_TEMPLATE, NULL, false);
         struct cat_volume root = vol_row(name, "root", root_size, DVM_VOL_SAVE_ON_STOP | DVM_VOL_RW, NULL, NULL);
@@ -98,20 +98,20 @@ int vm_template_add(dvm_pool *pool, const char *name, uint64_t root_size, uint64
         if (r >= 0)
                 r = catalog_volume_put(pool->cat, &vola);
         if (r < 0) {
-                volume_thin_delete(pool, root.thin_id);
+                pool->ops->layer_delete(pool, root.thin_id);
                 if (priv.thin_id >= 0)
-                        volume_thin_delete(pool, priv.thin_id);
+                        pool->ops->layer_delete(pool, priv.thin_id);
                 return r;
         }
-        ret_ids[0] = root.thin_id;
-        ret_ids[1] = priv.thin_id;
+        ret_vols[0] = root;
+        ret_vols[1] = priv;
         return 0;
 }
 
 int dvm_template_create(dvm_pool *pool, const char *name, uint64_t root_size, uint64_t private_size)
 {
-        int64_t ids[2];
-        return POOL_TRANSACTION(pool, vm_template_add(pool, name, root_size, private_size, ids));
+        struct cat_volume vols[2];
+        return POOL_TRANSACTION(pool, vm_template_add(pool, name, root_size, private_size, vols));
 }
 
 static int dvm_add(dvm_pool *pool, const char *name, const char *template, uint64_t private_size)

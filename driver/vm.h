@@ -10,9 +10,9 @@
 /**
  * vm_template_add() - catalog rows and empty origins of a new TemplateVM, inside the
  * caller's transaction; on failure the new thin ids are deleted again.
- * Returns 0 and the root and private thin ids in @ret_ids, or -errno.
+ * Returns 0 and the root and private rows in @ret_vols, or -errno.
  */
 int vm_template_add(dvm_pool *pool, const char *name, uint64_t root_size, uint64_t private_size,
-                    int64_t ret_ids[2]);
+                    struct cat_volume ret_vols[2]);
 
 #endif

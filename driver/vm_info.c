@@ -24,9 +24,10 @@ static void describe_volume(dvm_pool *pool, const struct cat_volume *v, struct d
             catalog_volume_get(pool->cat, v->source_vm, v->source_vol, &src) == 0)
                 out->outdated = src.thin_id != v->source_id;
         if (v->run_id >= 0 && dm_info(pool->ctx, volume_dm_name(pool, v->vm, v->name, name, sizeof(name)), NULL) == 0) {
+                struct layer l = volume_running_layer(v);
                 out->active = true;
                 volume_path(pool, v->vm, v->name, out->path, sizeof(out->path));
-                volume_usage(pool, v->vm, v->name, &out->used);
+                volume_usage(pool, v, &l, &out->used);
         }
 }
 

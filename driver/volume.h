@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Thin volumes of a pool: thin ids created, snapshotted and deleted through pool
- * messages, and activated as DVM-<pool>-<vm>-<volume> devices.
+ * A VM's volume as a device: its dm name DVM-<pool>-<vm>-<volume>, its path, and the
+ * layer its device exposes, activated and deactivated through the pool's backend.
  */
 #ifndef DVM_VOLUME_H
 #define DVM_VOLUME_H
@@ -9,7 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "pool.h"
+#include "backend.h"
+#include "catalog.h"
 
 #define VOLUME_DM_NAME_MAX 128
 
@@ -19,33 +20,29 @@ char *volume_dm_name(const dvm_pool *pool, const char *vm, const char *vol, char
 /** volume_path() - "/dev/mapper/<dm name>" into @buf. Returns @buf. */
 char *volume_path(const dvm_pool *pool, const char *vm, const char *vol, char *buf, size_t len);
 
-/** volume_thin_create() - a new empty thin id @id. Returns 0 or -errno. */
-int volume_thin_create(dvm_pool *pool, int64_t id);
-
 /**
- * volume_thin_snap() - thin id @id as a snapshot of @origin. When the origin is active as
- * @origin_dm (may be NULL), it is suspended around the message so that no write is in
- * flight; an inactive origin needs nothing. Returns 0 or -errno.
+ * volume_running_layer() - the running layer of @v: its run id, and the committed layer it
+ * snapshots (its source's for snap_on_start, its own origin for save_on_stop, none for
+ * volatile).
  */
-int volume_thin_snap(dvm_pool *pool, int64_t id, int64_t origin, const char *origin_dm);
+struct layer volume_running_layer(const struct cat_volume *v);
 
-/** volume_thin_delete() - delete thin id @id from the pool. Returns 0 or -errno. */
-int volume_thin_delete(dvm_pool *pool, int64_t id);
+/** volume_committed_layer() - the committed layer of @v (id -1 when it has none). */
+struct layer volume_committed_layer(const struct cat_volume *v);
 
 /**
- * volume_activate() - the device of @vm/@vol over thin id @id, @size bytes.
+ * volume_activate() - the device of @v over layer @l (read-only unless @v is rw).
  * Returns 0, -EEXIST if a device of that name exists, or -errno.
  */
-int volume_activate(dvm_pool *pool, const char *vm, const char *vol, int64_t id, uint64_t size,
-                    bool read_only);
+int volume_activate(dvm_pool *pool, const struct cat_volume *v, const struct layer *l);
 
-/** volume_deactivate() - remove the device of @vm/@vol if it exists. Returns 0 or -errno. */
-int volume_deactivate(dvm_pool *pool, const char *vm, const char *vol);
+/** volume_deactivate() - remove the device of @v if it exists. Returns 0 or -errno. */
+int volume_deactivate(dvm_pool *pool, const struct cat_volume *v, const struct layer *l);
 
 /**
- * volume_usage() - bytes mapped by the active device of @vm/@vol.
+ * volume_usage() - bytes the backend allocated for the active layer @l of @v.
  * Returns 0, -ENXIO when it is not active, or -errno.
  */
-int volume_usage(dvm_pool *pool, const char *vm, const char *vol, uint64_t *ret_bytes);
+int volume_usage(dvm_pool *pool, const struct cat_volume *v, const struct layer *l, uint64_t *ret_bytes);
 
 #endif

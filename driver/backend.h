@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Pool backends. The lifecycle speaks of layers (a committed origin, a running snapshot of
+ * one, a fresh empty volume); a backend makes them real: the thin backend as thin ids of a
+ * dm thin-pool, the snap backend as image files under dm-snapshot. One table per backend.
+ */
+#ifndef DVM_BACKEND_H
+#define DVM_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pool.h"
+
+/* One layer as the catalog knows it. */
+struct layer {
+        int64_t id;        /* layer id (the thin id on the thin backend) */
+        int64_t origin;    /* the committed layer this one snapshots; -1: none */
+        uint64_t size;     /* bytes */
+};
+
+struct backend_ops {
+        const char *name;
+
+        /* Pool: build the kernel/file side of a new pool (the catalog exists and holds the
+         * settings); bring it back after a reboot; fill usage and identity. */
+        int (*pool_create)(dvm_pool *pool, const struct dvm_pool_config *cfg);
+        int (*pool_activate)(dvm_pool *pool);
+        int (*pool_info)(dvm_pool *pool, struct dvm_pool_info *info);
+        /* Undo pool_create as far as it got (init failed). */
+        void (*pool_destroy)(dvm_pool *pool);
+
+        /* Layers: a new empty layer; a snapshot of committed layer l->origin (whose device
+         * is @origin_dm if active, else NULL); a running snapshot made self-contained so
+         * that it can stand as a committed layer; removal of a layer for good. */
+        int (*layer_new)(dvm_pool *pool, const struct layer *l);
+        int (*layer_snap)(dvm_pool *pool, const struct layer *l, const char *origin_dm);
+        int (*layer_commit)(dvm_pool *pool, const struct layer *l);
+        int (*layer_delete)(dvm_pool *pool, int64_t id);
+
+        /* Devices: expose layer @l as dm device @dm_name (with our UUID); take it down;
+         * bytes of the layer the backend has allocated. */
+        int (*activate)(dvm_pool *pool, const char *dm_name, const struct layer *l, bool read_only);
+        int (*deactivate)(dvm_pool *pool, const char *dm_name, const struct layer *l);
+        int (*usage)(dvm_pool *pool, const char *dm_name, const struct layer *l, uint64_t *ret_bytes);
+};
+
+extern const struct backend_ops backend_thin;
+extern const struct backend_ops backend_snap;
+
+/** backend_get() - the ops of @backend, or NULL if it is not built in. */
+const struct backend_ops *backend_get(enum dvm_backend backend);
+
+#endif
