@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "extent.h"
 #include "pool.h"
 
 /* One layer as the catalog knows it. */
@@ -43,6 +44,11 @@ struct backend_ops {
         int (*activate)(dvm_pool *pool, const char *dm_name, const struct layer *l, bool read_only);
         int (*deactivate)(dvm_pool *pool, const char *dm_name, const struct layer *l);
         int (*usage)(dvm_pool *pool, const char *dm_name, const struct layer *l, uint64_t *ret_bytes);
+
+        /* The byte ranges of active layer @l (device @dm_name) that it owns exclusively:
+         * written since it was taken from l->origin (all it holds when it has none). The
+         * wipe zeroes and discards exactly these; the inspector shows them. */
+        int (*owned)(dvm_pool *pool, const char *dm_name, const struct layer *l, struct extent_list *ret);
 };
 
 extern const struct backend_ops backend_thin;
