@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Runs the unit tier: each Criterion binary given, plainly, under ASan/UBSan when it was built
 # with them (make check-san), or under valgrind memcheck with VALGRIND=1 (make check-valgrind).
-# Prints "unit tier: N passed, M failed" (N, M count binaries); non-zero exit on any failure.
+# Prints "unit-tier: N passed, M failed" (N, M count binaries); non-zero exit on any failure.
 # Usage: [VALGRIND=1] tests/run-unit.sh BINARY...
 #
 # Criterion runs every test in a worker process (it re-executes the binary) and judges a test by
@@ -93,7 +93,7 @@ main() {
 		run_one "$bin"
 	done
 	[ "$FAILED" = 0 ] || printf 'failed: %s\n' "${FAILED_NAMES[*]}"
-	printf 'unit tier: %d passed, %d failed\n' "$PASSED" "$FAILED"
+	printf 'unit-tier: %d passed, %d failed\n' "$PASSED" "$FAILED"
 	[ "$FAILED" = 0 ]
 }
 

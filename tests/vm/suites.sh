@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Runs every vm tier suite against real device-mapper, inside the test VM or directly on a host
 # with dm (root): the Criterion binaries BUILD/tests/vm/test_*, then the executable shell suites
-# tests/vm/*.suite.sh. Prints "vm tier: N passed, M failed"; non-zero exit if anything failed.
+# tests/vm/*.suite.sh. Prints "vm-tier: N passed, M failed" (one word before the colon, as CI reads it); non-zero exit if anything failed.
 # Usage: tests/vm/suites.sh BUILD       env: DVM_SUITE_TIMEOUT (seconds per suite, default 900)
 set -euo pipefail
 
@@ -90,7 +90,7 @@ main() {
 	run_criterion "$build"
 	run_shell_suites "$build"
 	[ "$FAILED" = 0 ] || printf 'failed: %s\n' "${FAILED_NAMES[*]}"
-	printf 'vm tier: %d passed, %d failed\n' "$PASSED" "$FAILED"
+	printf 'vm-tier: %d passed, %d failed\n' "$PASSED" "$FAILED"
 	[ "$FAILED" = 0 ]
 }
 
