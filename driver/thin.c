@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "text.h"
 #include "thin.h"
 
 static int fmt(char *buf, size_t len, const char *f, ...) __attribute__((format(printf, 3, 4)));
@@ -31,24 +32,13 @@ int thin_table_params(uint32_t pool_major, uint32_t pool_minor, uint32_t id, cha
         return fmt(buf, len, "%u:%u %u", pool_major, pool_minor, id);
 }
 
-/*
- * A decimal number ending at @stop (or the end of the string), nothing else: sscanf's %llu
- * would also take a sign, blanks, and saturate on overflow.
- */
+/* A number ending at @stop or at the end of the string. */
 static int parse_u64(const char *s, char stop, const char **ret_end, uint64_t *ret)
 {
-        uint64_t n = 0;
-        const char *p = s;
+        const char *p;
+        uint64_t n;
 
-        if (!isdigit((unsigned char)*p))
-                return -EINVAL;
-        for (; isdigit((unsigned char)*p); p++) {
-                unsigned d = (unsigned)(*p - '0');
-                if (n > (UINT64_MAX - d) / 10)
-                        return -EINVAL;
-                n = n * 10 + d;
-        }
-        if (*p != stop && *p)
+        if (text_parse_u64(s, &p, &n) < 0 || (*p != stop && *p))
                 return -EINVAL;
         *ret_end = p;
         *ret = n;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "text.h"
 #include "thin_pool.h"
 
 int thin_pool_block_check(uint64_t sectors)
@@ -34,24 +35,13 @@ int thin_pool_table_params(const struct thin_pool_table *t, char *buf, size_t le
         return n;
 }
 
-/*
- * A decimal number ending at one of @stops (or the end of the string), nothing else:
- * sscanf's %llu would also take a sign, blanks, and saturate on overflow.
- */
+/* A number ending at one of @stops or at the end of the string. */
 static int parse_u64(const char *s, const char *stops, const char **ret_end, uint64_t *ret)
 {
-        uint64_t n = 0;
-        const char *p = s;
+        const char *p;
+        uint64_t n;
 
-        if (!isdigit((unsigned char)*p))
-                return -EINVAL;
-        for (; isdigit((unsigned char)*p); p++) {
-                unsigned d = (unsigned)(*p - '0');
-                if (n > (UINT64_MAX - d) / 10)
-                        return -EINVAL;
-                n = n * 10 + d;
-        }
-        if (*p && !strchr(stops, *p))
+        if (text_parse_u64(s, &p, &n) < 0 || (*p && !strchr(stops, *p)))
                 return -EINVAL;
         *ret_end = p;
         *ret = n;

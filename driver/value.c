@@ -9,21 +9,17 @@
 #include <string.h>
 
 #include "dvm.h"
+#include "text.h"
 
 int dvm_parse_size(const char *s, uint64_t *ret_bytes)
 {
         uint64_t n = 0;
         unsigned shift = 0;
         const char *p = s;
+        int r = text_parse_u64(s, &p, &n);
 
-        if (!s || !isdigit((unsigned char)*p))
-                return -EINVAL;
-        for (; isdigit((unsigned char)*p); p++) {
-                unsigned d = (unsigned)(*p - '0');
-                if (n > (UINT64_MAX - d) / 10)
-                        return -ERANGE;
-                n = n * 10 + d;
-        }
+        if (r < 0)
+                return r;
         switch (*p) {
         case '\0': break;
         case 'K': case 'k': shift = 10; p++; break;
