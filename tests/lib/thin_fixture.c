@@ -1,80 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Thin metadata fixtures: model -> XML -> thin_restore; thin_dump / thin_delta XML -> model
- * (a minimal line parser of the tools' own output); raw block edits that keep checksums valid.
+ * Thin metadata fixtures, the model half: pools of devices and mappings built from specs,
+ * what a device owns relative to another by the model, and comparisons of thin_meta's
+ * answers with a model device.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "thin_fixture.h"
 #include "thin_meta.h"
-
-#define DIR_PREFIX "dvm-thin-meta-"
-
-const char *tfx_tools_missing(void)
-{
-        static const char *const tools[] = { "thin_restore", "thin_dump", "thin_delta" };
-
-        for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
-                char cmd[128];
-                snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tools[i]);
-                if (system(cmd) != 0)
-                        return tools[i];
-        }
-        return NULL;
-}
-
-void tfx_dir_remove(const char *dir)
-{
-        DIR *d = opendir(dir);
-        struct dirent *de;
-
-        if (!d)
-                return;
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.')
-                        unlinkat(dirfd(d), de->d_name, 0);
-        closedir(d);
-        rmdir(dir);
-}
-
-/* Leftovers of runs that died: /tmp/dvm-thin-meta-<pid>-XXXXXX whose pid is gone. */
-static void sweep(void)
-{
-        DIR *d = opendir("/tmp");
-        struct dirent *de;
-
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                char path[300];
-                long pid;
-
-                if (strncmp(de->d_name, DIR_PREFIX, strlen(DIR_PREFIX)) != 0)
-                        continue;
-                pid = strtol(de->d_name + strlen(DIR_PREFIX), NULL, 10);
-                if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-                        continue;
-                snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
-                tfx_dir_remove(path);
-        }
-        closedir(d);
-}
-
-int tfx_dir_new(char *ret_dir, size_t size)
-{
-        sweep();
-        snprintf(ret_dir, size, "/tmp/" DIR_PREFIX "%d-XXXXXX", (int)getpid());
-        return mkdtemp(ret_dir) ? 0 : -errno;
-}
 
 struct tfx_device *tfx_pool_add(struct tfx_pool *p, uint64_t id, uint64_t transaction,
                                 uint32_t creation_time, uint32_t snap_time)
@@ -206,7 +143,7 @@ static int build_one(struct tfx_pool *p, const struct tfx_spec *s, uint64_t *cur
                         b[m++] = nb;
         }
         qsort(b, m, sizeof(*b), cmp_block);
-        d = tfx_pool_add(p, s->id, s->id % 7, s->time, s->time);
+        d = tfx_pool_add(p, s->id, s->id % 7, s->time, s->time + (uint32_t)(s->id % 5));
         if (!d)
                 return -ENOMEM;
         d->mapped_attr = s->mapped_attr;
@@ -228,223 +165,78 @@ int tfx_build(struct tfx_pool *p, const struct tfx_spec *specs, size_t n)
         p->data_block_size = 128;
         p->nr_data_blocks = (cursor + 4096) & ~UINT64_C(4095);
         for (size_t i = 0; i < p->n; i++)
-                if (p->devs[i].creation_time > p->time)
-                        p->time = p->devs[i].creation_time;
+                if (p->devs[i].snap_time > p->time)
+                        p->time = p->devs[i].snap_time;
         p->transaction = 42;
         return 0;
 }
 
-/* Run @cmd; its output (stdout and stderr) in a malloc'ed string. Returns the exit status. */
-static int run(const char *cmd, char **ret_out)
+#define WHY(...) (snprintf(why, size, __VA_ARGS__), -1)
+
+int tfx_check_mappings(struct thin_meta *m, const struct tfx_device *want, char *why,
+                       size_t size)
 {
-        char full[1024], *out = NULL;
-        size_t size = 0;
-        FILE *f, *mem = open_memstream(&out, &size);
-        int c, status;
+        _cleanup_(thin_meta_iter_done) struct thin_meta_iter it = { 0 };
+        _cleanup_free_ struct tfx_block *b = NULL;
+        size_t n = tfx_expand(want, &b), i = 0;
+        struct thin_meta_mapping mp;
+        int r = thin_meta_iter_init(m, want->id, &it);
 
-        snprintf(full, sizeof(full), "%s 2>&1", cmd);
-        f = popen(full, "r");
-        if (!f || !mem)
-                abort();
-        while ((c = fgetc(f)) != EOF)
-                fputc(c, mem);
-        status = pclose(f);
-        fclose(mem);
-        *ret_out = out;
-        return status;
-}
-
-static void set_err(char *err, size_t size, const char *cmd, const char *out)
-{
-        snprintf(err, size, "`%s` failed: %.300s", cmd, out ? out : "");
-}
-
-int tfx_restore(const struct tfx_pool *p, const char *dir, const char *name, uint64_t size,
-                char *ret_path, size_t path_size, char *err, size_t err_size)
-{
-        char xml[512], cmd[1200];
-        _cleanup_free_ char *out = NULL;
-        FILE *f;
-        int fd;
-
-        snprintf(xml, sizeof(xml), "%s/%s.xml", dir, name);
-        snprintf(ret_path, path_size, "%s/%s", dir, name);
-        f = fopen(xml, "we");
-        if (!f)
-                return set_err(err, err_size, "fopen", strerror(errno)), -1;
-        fprintf(f, "<superblock uuid=\"\" time=\"%" PRIu32 "\" transaction=\"%" PRIu64 "\" "
-                "flags=\"0\" version=\"2\" data_block_size=\"%" PRIu32 "\" nr_data_blocks=\"%"
-                PRIu64 "\">\n", p->time, p->transaction, p->data_block_size, p->nr_data_blocks);
-        for (size_t i = 0; i < p->n; i++) {
-                const struct tfx_device *d = &p->devs[i];
-                fprintf(f, "  <device dev_id=\"%" PRIu64 "\" mapped_blocks=\"%" PRIu64 "\" "
-                        "transaction=\"%" PRIu64 "\" creation_time=\"%" PRIu32 "\" snap_time=\"%"
-                        PRIu32 "\">\n", d->id,
-                        d->mapped_attr ? d->mapped_attr : d->mapped_blocks, d->transaction,
-                        d->creation_time, d->snap_time);
-                for (size_t j = 0; j < d->n; j++) {
-                        const struct tfx_range *r = &d->ranges[j];
-                        fprintf(f, "    <range_mapping origin_begin=\"%" PRIu64 "\" data_begin=\""
-                                "%" PRIu64 "\" length=\"%" PRIu64 "\" time=\"%" PRIu32 "\"/>\n",
-                                r->vblock, r->data_block, r->length, r->time);
-                }
-                fprintf(f, "  </device>\n");
+        if (r < 0)
+                return WHY("dev %" PRIu64 ": walk: %d", want->id, r);
+        while ((r = thin_meta_iter_next(&it, &mp)) > 0) {
+                if (i == n)
+                        return WHY("dev %" PRIu64 ": extra mapping %" PRIu64 " -> %" PRIu64,
+                                   want->id, mp.vblock, mp.data_block);
+                if (mp.vblock != b[i].vblock || mp.data_block != b[i].data_block ||
+                    mp.time != b[i].time)
+                        return WHY("dev %" PRIu64 " mapping %zu: got %" PRIu64 " -> %" PRIu64
+                                   " t%" PRIu32 ", want %" PRIu64 " -> %" PRIu64 " t%" PRIu32,
+                                   want->id, i, mp.vblock, mp.data_block, mp.time, b[i].vblock,
+                                   b[i].data_block, b[i].time);
+                i++;
         }
-        fprintf(f, "</superblock>\n");
-        if (fclose(f) != 0)
-                return set_err(err, err_size, "fclose", strerror(errno)), -1;
-        fd = open(ret_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
-                return set_err(err, err_size, "create", strerror(errno)), -1;
-        close(fd);
-        snprintf(cmd, sizeof(cmd), "thin_restore -i %s -o %s", xml, ret_path);
-        if (run(cmd, &out) != 0)
-                return set_err(err, err_size, cmd, out), -1;
+        if (r < 0)
+                return WHY("dev %" PRIu64 ": walk failed after %zu mappings: %d", want->id, i, r);
+        if (i != n)
+                return WHY("dev %" PRIu64 ": %zu mappings, want %zu", want->id, i, n);
         return 0;
 }
 
-/* The value of attribute @name in @line (matched after a space: "data_begin" never
- * matches "left_data_begin"). */
-static bool attr(const char *line, const char *name, uint64_t *ret)
+int tfx_check_extents(const struct thin_meta_extents *e, const struct tfx_block *want,
+                      size_t n, char *why, size_t size)
 {
-        char pat[64];
-        const char *p;
+        uint64_t total = 0;
+        size_t k = 0;
 
-        snprintf(pat, sizeof(pat), " %s=\"", name);
-        p = strstr(line, pat);
-        if (!p)
-                return false;
-        *ret = strtoull(p + strlen(pat), NULL, 10);
-        return true;
-}
+        for (size_t i = 0; i < e->n; i++) {
+                const struct thin_meta_extent *x = &e->items[i], *p = i ? x - 1 : NULL;
 
-static int parse_dump(char *out, struct tfx_pool *p)
-{
-        struct tfx_device *d = NULL;
-        uint64_t a, b, c, t, e;
-
-        for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
-                if (strstr(line, "<superblock ")) {
-                        if (!attr(line, "transaction", &p->transaction) || !attr(line, "time", &t) ||
-                            !attr(line, "data_block_size", &a))
-                                return -1;
-                        p->time = (uint32_t)t;
-                        p->data_block_size = (uint32_t)a;
-                        if (!attr(line, "nr_data_blocks", &p->nr_data_blocks))
-                                p->nr_data_blocks = 0;
-                } else if (strstr(line, "<device ")) {
-                        if (!attr(line, "dev_id", &a) || !attr(line, "transaction", &b) ||
-                            !attr(line, "creation_time", &c) || !attr(line, "snap_time", &t) ||
-                            !attr(line, "mapped_blocks", &e))
-                                return -1;
-                        d = tfx_pool_add(p, a, b, (uint32_t)c, (uint32_t)t);
-                        if (!d)
-                                return -1;
-                        d->mapped_attr = e;
-                } else if (d && strstr(line, "<range_mapping ")) {
-                        if (!attr(line, "origin_begin", &a) || !attr(line, "data_begin", &b) ||
-                            !attr(line, "length", &c) || !attr(line, "time", &t) ||
-                            tfx_map(d, a, b, c, (uint32_t)t) < 0)
-                                return -1;
-                } else if (d && strstr(line, "<single_mapping ")) {
-                        if (!attr(line, "origin_block", &a) || !attr(line, "data_block", &b) ||
-                            !attr(line, "time", &t) || tfx_map(d, a, b, 1, (uint32_t)t) < 0)
-                                return -1;
+                if (x->length == 0)
+                        return WHY("extent %zu is empty", i);
+                if (p && x->vblock < p->vblock + p->length)
+                        return WHY("extent %zu at %" PRIu64 " overlaps or is out of order", i,
+                                   x->vblock);
+                if (p && x->vblock == p->vblock + p->length &&
+                    x->data_block == p->data_block + p->length)
+                        return WHY("extent %zu at %" PRIu64 " should have been merged", i,
+                                   x->vblock);
+                for (uint64_t j = 0; j < x->length; j++, k++) {
+                        if (k == n)
+                                return WHY("extra owned block %" PRIu64, x->vblock + j);
+                        if (x->vblock + j != want[k].vblock ||
+                            x->data_block + j != want[k].data_block)
+                                return WHY("owned block %zu: got %" PRIu64 " -> %" PRIu64
+                                           ", want %" PRIu64 " -> %" PRIu64, k, x->vblock + j,
+                                           x->data_block + j, want[k].vblock,
+                                           want[k].data_block);
                 }
+                total += x->length;
         }
+        if (k != n)
+                return WHY("%zu owned blocks, want %zu", k, n);
+        if (e->nr_blocks != total)
+                return WHY("nr_blocks %" PRIu64 ", the extents add up to %" PRIu64, e->nr_blocks,
+                           total);
         return 0;
-}
-
-int tfx_dump(const char *meta, const char *args, struct tfx_pool *ret, char *err,
-             size_t err_size)
-{
-        char cmd[600];
-        _cleanup_free_ char *out = NULL;
-
-        snprintf(cmd, sizeof(cmd), "thin_dump %s %s", args, meta);
-        if (run(cmd, &out) != 0)
-                return set_err(err, err_size, cmd, out), -1;
-        if (parse_dump(out, ret) < 0)
-                return set_err(err, err_size, cmd, "unparsable output"), -1;
-        return 0;
-}
-
-int tfx_delta(const char *meta, uint64_t left, uint64_t right, struct tfx_device *ret,
-              char *err, size_t err_size)
-{
-        char cmd[600];
-        _cleanup_free_ char *out = NULL;
-        const char *section = "";
-        uint64_t v, d, len;
-
-        snprintf(cmd, sizeof(cmd), "thin_delta --verbose --snap1 %" PRIu64 " --snap2 %" PRIu64
-                 " %s", left, right, meta);
-        if (run(cmd, &out) != 0)
-                return set_err(err, err_size, cmd, out), -1;
-        *ret = (struct tfx_device){ .id = right };
-        for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
-                static const char *const sections[] = { "<left_only>", "<right_only>",
-                                                        "<different>", "<same>" };
-                for (size_t i = 0; i < 4; i++)
-                        if (strstr(line, sections[i]))
-                                section = sections[i];
-                if (!strstr(line, "<range "))
-                        continue;
-                if (!attr(line, "begin", &v) || !attr(line, "length", &len))
-                        return set_err(err, err_size, cmd, line), -1;
-                if (!strcmp(section, "<right_only>") && attr(line, "data_begin", &d)) {
-                        if (tfx_map(ret, v, d, len, 0) < 0)
-                                return set_err(err, err_size, cmd, "ranges out of order"), -1;
-                } else if (!strcmp(section, "<different>") && attr(line, "right_data_begin", &d)) {
-                        if (tfx_map(ret, v, d, len, 0) < 0)
-                                return set_err(err, err_size, cmd, "ranges out of order"), -1;
-                }
-        }
-        return 0;
-}
-
-static int block_io(const char *path, uint64_t blocknr, void *buf, bool write)
-{
-        int fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
-        ssize_t n;
-
-        if (fd < 0)
-                return -errno;
-        n = write ? pwrite(fd, buf, TFX_BLOCK, (off_t)(blocknr * TFX_BLOCK))
-                  : pread(fd, buf, TFX_BLOCK, (off_t)(blocknr * TFX_BLOCK));
-        close(fd);
-        return n == TFX_BLOCK ? 0 : -EIO;
-}
-
-int tfx_block_read(const char *path, uint64_t blocknr, void *buf)
-{
-        return block_io(path, blocknr, buf, false);
-}
-
-int tfx_block_write(const char *path, uint64_t blocknr, const void *buf)
-{
-        return block_io(path, blocknr, (void *)buf, true);
-}
-
-void tfx_reseal(void *block, bool superblock)
-{
-        tfx_put32(block, 0, btree_checksum(block, superblock ? THIN_META_SB_CSUM_XOR
-                                                             : BTREE_CSUM_XOR));
-}
-
-uint64_t tfx_get64(const void *block, size_t off)
-{
-        return btree_le64((const uint8_t *)block + off);
-}
-
-void tfx_put64(void *block, size_t off, uint64_t v)
-{
-        v = htole64(v);
-        memcpy((uint8_t *)block + off, &v, sizeof(v));
-}
-
-void tfx_put32(void *block, size_t off, uint32_t v)
-{
-        v = htole32(v);
-        memcpy((uint8_t *)block + off, &v, sizeof(v));
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Test fixtures for the thin metadata reader: a model of a pool's devices and mappings,
+ * Test fixtures for the thin metadata reader (thin_fixture.c: the model; thin_fixture_tools.c:
+ * the tools and raw blocks): a model of a pool's devices and mappings,
  * real metadata files built from it with thin_restore, the views of thin_dump and
  * thin_delta parsed back into the model, and raw block editing with valid checksums.
  */
@@ -111,12 +112,29 @@ int tfx_dump(const char *meta, const char *args, struct tfx_pool *ret, char *err
              size_t err_size);
 
 /**
- * tfx_delta() - `thin_delta --verbose --snap1 @left --snap2 @right @meta`: the right_only
- * and different ranges, with the right device's data blocks, into @ret.
+ * tfx_delta() - `thin_delta --verbose @args --snap1 @left --snap2 @right @meta`: the
+ * right_only and different ranges, with the right device's data blocks, into @ret.
  * Returns 0, or -1 with the output in @err.
  */
-int tfx_delta(const char *meta, uint64_t left, uint64_t right, struct tfx_device *ret,
-              char *err, size_t err_size);
+int tfx_delta(const char *meta, const char *args, uint64_t left, uint64_t right,
+              struct tfx_device *ret, char *err, size_t err_size);
+
+struct thin_meta;
+struct thin_meta_extents;
+
+/**
+ * tfx_check_mappings() - walk device @want->id with thin_meta and compare every mapping.
+ * Returns 0, or -1 with the first difference described in @why.
+ */
+int tfx_check_mappings(struct thin_meta *m, const struct tfx_device *want, char *why,
+                       size_t size);
+
+/**
+ * tfx_check_extents() - @e must be sorted, maximally merged, add up to nr_blocks and
+ * expand to exactly the @n blocks of @want. Returns 0, or -1 with the reason in @why.
+ */
+int tfx_check_extents(const struct thin_meta_extents *e, const struct tfx_block *want,
+                      size_t n, char *why, size_t size);
 
 /** tfx_block_read() / tfx_block_write() - raw block I/O. Return 0 or -errno. */
 int tfx_block_read(const char *path, uint64_t blocknr, void *buf);

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../lib/thin_fixture.h"
+#include "thin_fixture.h"
 #include "thin_meta.h"
 
 #define NONE THIN_META_NO_ORIGIN
@@ -69,31 +69,6 @@ static struct thin_meta *open_meta(unsigned flags)
         return m;
 }
 
-static void check_mappings(struct thin_meta *m, const struct tfx_device *want)
-{
-        _cleanup_(thin_meta_iter_done) struct thin_meta_iter it = { 0 };
-        _cleanup_free_ struct tfx_block *b = NULL;
-        size_t n = tfx_expand(want, &b), i = 0;
-        struct thin_meta_mapping mp;
-        int r;
-
-        r = thin_meta_iter_init(m, want->id, &it);
-        cr_assert_eq(r, 0, "iter dev %" PRIu64 ": %d (%s)", want->id, r, ctx.last_error);
-        while ((r = thin_meta_iter_next(&it, &mp)) > 0) {
-                cr_assert_lt(i, n, "dev %" PRIu64 ": extra mapping %" PRIu64 " -> %" PRIu64,
-                             want->id, mp.vblock, mp.data_block);
-                cr_assert(mp.vblock == b[i].vblock && mp.data_block == b[i].data_block &&
-                          mp.time == b[i].time, "dev %" PRIu64 " mapping %zu: got %" PRIu64
-                          " -> %" PRIu64 " t%" PRIu32 ", want %" PRIu64 " -> %" PRIu64 " t%"
-                          PRIu32, want->id, i, mp.vblock, mp.data_block, mp.time, b[i].vblock,
-                          b[i].data_block, b[i].time);
-                i++;
-        }
-        cr_assert_eq(r, 0, "dev %" PRIu64 ": iteration failed: %d (%s)", want->id, r,
-                     ctx.last_error);
-        cr_assert_eq(i, n, "dev %" PRIu64 ": %zu mappings, want %zu", want->id, i, n);
-}
-
 Test(thin_meta, devices_and_superblock, .init = setup, .fini = teardown, .timeout = 60)
 {
         _cleanup_(thin_meta_freep) struct thin_meta *m = open_meta(0);
@@ -146,7 +121,8 @@ Test(thin_meta, mappings_match_thin_dump, .init = setup, .fini = teardown, .time
                              "dev %" PRIu64 ": thin_dump has %" PRIu64 " mappings, model %"
                              PRIu64, dump.devs[i].id, dump.devs[i].mapped_blocks,
                              model.devs[i].mapped_blocks);
-                check_mappings(m, &dump.devs[i]);
+                cr_assert_eq(tfx_check_mappings(m, &dump.devs[i], err, sizeof(err)), 0,
+                             "%s (%s)", err, ctx.last_error);
         }
 }
 
@@ -223,14 +199,14 @@ ParameterizedTest(const struct owned_case *c, thin_meta, owned, .init = setup,
         _cleanup_(thin_meta_extents_free) struct thin_meta_extents e = { 0 };
         _cleanup_free_ struct tfx_block *want = NULL, *tool = NULL;
         struct tfx_device delta = { 0 };
-        size_t n_want, n_tool, k = 0;
-        uint64_t total = 0;
+        size_t n_want, n_tool;
         int r;
 
         if (c->origin == NONE) {
                 n_tool = tfx_expand(tfx_find(&dump, c->id), &tool);
         } else {
-                cr_assert_eq(tfx_delta(meta, c->origin, c->id, &delta, err, sizeof(err)), 0,
+                cr_assert_eq(tfx_delta(meta, "", c->origin, c->id, &delta, err,
+                                       sizeof(err)), 0,
                              "%s", err);
                 n_tool = tfx_expand(&delta, &tool);
                 free(delta.ranges);
@@ -242,30 +218,6 @@ ParameterizedTest(const struct owned_case *c, thin_meta, owned, .init = setup,
         r = thin_meta_owned(m, c->id, c->origin, &e);
         cr_assert_eq(r, 0, "owned %" PRIu64 " vs %" PRIu64 ": %d (%s)", c->id, c->origin, r,
                      ctx.last_error);
-        for (size_t i = 0; i < e.n; i++) {
-                const struct thin_meta_extent *x = &e.items[i];
-
-                cr_assert_gt(x->length, 0, "extent %zu is empty", i);
-                if (i > 0) {
-                        const struct thin_meta_extent *p = &e.items[i - 1];
-                        cr_assert_geq(x->vblock, p->vblock + p->length, "extent %zu at %" PRIu64
-                                      " overlaps or is out of order", i, x->vblock);
-                        cr_assert(!(x->vblock == p->vblock + p->length &&
-                                    x->data_block == p->data_block + p->length),
-                                  "extent %zu at %" PRIu64 " should have been merged", i,
-                                  x->vblock);
-                }
-                for (uint64_t j = 0; j < x->length; j++, k++) {
-                        cr_assert_lt(k, n_tool, "extra owned block %" PRIu64, x->vblock + j);
-                        cr_assert(x->vblock + j == tool[k].vblock &&
-                                  x->data_block + j == tool[k].data_block,
-                                  "owned block %zu: got %" PRIu64 " -> %" PRIu64 ", tools say %"
-                                  PRIu64 " -> %" PRIu64, k, x->vblock + j, x->data_block + j,
-                                  tool[k].vblock, tool[k].data_block);
-                }
-                total += x->length;
-        }
-        cr_assert_eq(k, n_tool, "%zu owned blocks, the tools say %zu", k, n_tool);
-        cr_assert_eq(e.nr_blocks, total, "nr_blocks %" PRIu64 ", extents sum to %" PRIu64,
-                     e.nr_blocks, total);
+        cr_assert_eq(tfx_check_extents(&e, tool, n_tool, err, sizeof(err)), 0, "%" PRIu64
+                     " vs %" PRIu64 ": %s", c->id, c->origin, err);
 }

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../lib/thin_fixture.h"
+#include "thin_fixture.h"
 #include "thin_meta.h"
 
 #define META_SIZE (4u << 20)
@@ -141,7 +141,10 @@ static void twice(uint8_t *b) { tfx_put64(value0(b), 8, at.leaf); }
 static void child_far(uint8_t *b) { tfx_put64(value0(b), 0, UINT64_C(1) << 50); }
 static void data_far(uint8_t *b) { tfx_put64(value0(b), 0, UINT64_C(1) << 60); }
 static void top_to_details(uint8_t *b) { tfx_put64(value0(b), 0, at.details); }
-static void key_huge(uint8_t *b) { tfx_put64(b, 32 + 8 * (btree_le32(b + 16) - 1), UINT64_C(1) << 60); }
+static void key_huge(uint8_t *b)
+{
+        tfx_put64(b, 32 + 8 * (btree_le32(b + 16) - 1), UINT64_C(1) << 60);
+}
 
 enum edit {
         E_NONE,
@@ -340,7 +343,8 @@ Test(thin_meta_corrupt, fuzz, .init = setup, .fini = teardown, .timeout = 300)
         _cleanup_free_ uint8_t *pristine = NULL;
         /* DVM_FUZZ_RUNS / DVM_FUZZ_SEED: longer or other runs by hand */
         const char *env_runs = getenv("DVM_FUZZ_RUNS"), *env_seed = getenv("DVM_FUZZ_SEED");
-        uint64_t seed = (env_seed ? strtoull(env_seed, NULL, 0) + 1 : 1) * UINT64_C(0x9e3779b97f4a7c15);
+        uint64_t seed = (env_seed ? strtoull(env_seed, NULL, 0) + 1 : 1) *
+                        UINT64_C(0x9e3779b97f4a7c15);
         unsigned runs = env_runs ? (unsigned)atoi(env_runs) : 1500;
         unsigned failing_runs = 0, fine_runs = 0;
         uint64_t used = 0;
