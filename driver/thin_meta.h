@@ -36,7 +36,7 @@ enum thin_meta_sb_flags {
 /** The superblock in use, as thin_meta_get_info() reports it. */
 struct thin_meta_info {
         uint64_t transaction_id;
-        uint64_t held_root;          /* block of the held snapshot in the live superblock; 0: none */
+        uint64_t held_root;          /* the live superblock's held snapshot block; 0: none */
         uint64_t metadata_nr_blocks; /* 4 KiB blocks */
         uint64_t nr_data_blocks;     /* size of the data device in blocks (live space map) */
         uint32_t data_block_size;    /* sectors */

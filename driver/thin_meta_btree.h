@@ -150,9 +150,10 @@ int btree_iter_next(struct btree_iter *it, uint64_t *ret_key, const void **ret_v
 
 /**
  * btree_iter_skip_shared() - when both walks stand before a subtree (no entry of the
- * current leaf left) and it is the same block in both, skip it in both: its entries are
- * identical. Descends both while their next subtrees differ, to find shared ones below.
- * Both walks must have consumed the same keys so far.
+ * current leaf left) and it is the same block in both, skip it in both: it holds the same
+ * entries for both, at the same keys, so a merge of the two walks loses nothing but
+ * entries that compare equal. Descends both while their next subtrees differ, to find
+ * shared ones below; stops as soon as either stands before a leaf entry.
  * Returns the number of subtrees skipped, or an error of btree_iter_next().
  */
 int btree_iter_skip_shared(struct btree_iter *a, struct btree_iter *b);

@@ -84,8 +84,9 @@ int thin_meta_owned(struct thin_meta *m, uint64_t id, uint64_t origin,
                         return r;
         }
         for (;;) {
-                /* Only when both walks consumed the same keys may they skip together. */
-                if (!have_a && !have_b && !b_done) {
+                /* A block both walks stand before holds the same entries for both: none
+                 * is owned, and none of @b's can match an entry of @a elsewhere. */
+                if (!b_done && (!have_a || !have_b)) {
                         r = btree_iter_skip_shared(&a.bt, &b.bt);
                         if (r < 0)
                                 return r;
