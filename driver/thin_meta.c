@@ -24,6 +24,7 @@ enum {
 };
 #define THIN_VERSION_MIN 1u
 #define THIN_VERSION_MAX 2u
+#define SB_READ_TRIES 3
 
 struct thin_meta {
         struct btree_dev dev;
@@ -94,18 +95,30 @@ static int sb_check(struct thin_meta *m, uint64_t blocknr, const uint8_t *sb)
         return 0;
 }
 
+static int read_superblock(struct thin_meta *m, uint64_t blocknr, uint8_t *sb)
+{
+        int r = btree_read_block(&m->dev, blocknr, sb);
+
+        return r < 0 ? r : sb_check(m, blocknr, sb);
+}
+
 static int load_superblock(struct thin_meta *m, unsigned flags)
 {
         _cleanup_free_ uint8_t *sb = NULL;
+        dvm_ctx *ctx = m->dev.ctx;
         uint64_t blocknr = 0;
         int r;
 
         if (posix_memalign((void **)&sb, BTREE_BLOCK_SIZE, BTREE_BLOCK_SIZE))
                 return -ENOMEM;
-        r = btree_read_block(&m->dev, 0, sb);
+        /* A live pool commits by rewriting block 0; a read through a loop device over a
+         * file can catch it half written. Retry a corrupt-looking block quietly first. */
+        m->dev.ctx = NULL;
+        for (int i = 0; i < SB_READ_TRIES && (r = read_superblock(m, 0, sb)) == -EUCLEAN; i++)
+                usleep(1000);
+        m->dev.ctx = ctx;
         if (r < 0)
-                return r;
-        r = sb_check(m, 0, sb);
+                r = read_superblock(m, 0, sb);  /* once more, to describe the failure */
         if (r < 0)
                 return r;
         m->info.held_root = btree_le64(sb + SB_HELD_ROOT);
@@ -116,10 +129,7 @@ static int load_superblock(struct thin_meta *m, unsigned flags)
                 if (blocknr == 0)
                         return btree_error(&m->dev, -ENOENT, "no metadata snapshot is held: send "
                                            "reserve_metadata_snap to the pool first");
-                r = btree_read_block(&m->dev, blocknr, sb);
-                if (r < 0)
-                        return r;
-                r = sb_check(m, blocknr, sb);
+                r = read_superblock(m, blocknr, sb);
                 if (r < 0)
                         return r;
                 m->info.snapshot = true;

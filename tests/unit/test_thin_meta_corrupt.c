@@ -30,7 +30,16 @@ struct where {
 
 static char dir[128], meta[256], err[512];
 static struct where at;
-static struct dvm_ctx ctx;
+static unsigned error_lines;
+
+static void count_errors(void *userdata, enum dvm_log_level level, const char *msg)
+{
+        (void)userdata;
+        (void)msg;
+        error_lines += level == DVM_LOG_ERR;
+}
+
+static struct dvm_ctx ctx = { .log_fn = count_errors, .log_max = DVM_LOG_DEBUG };
 
 static void setup(void)
 {
@@ -292,10 +301,13 @@ ParameterizedTest(const struct corrupt_case *c, thin_meta_corrupt, cases, .init 
         if (c->truncate_to)
                 cr_assert_eq(truncate(meta, (off_t)c->truncate_to), 0, "truncate: %m");
         ctx.last_error[0] = '\0';
+        error_lines = 0;
         r = run_op(c->op);
         cr_assert_eq(r, c->err, "%s: got %d (%s), want %d", c->name, r, ctx.last_error, c->err);
         cr_assert(strstr(ctx.last_error, c->msg), "%s: message \"%s\" lacks \"%s\"", c->name,
                   ctx.last_error, c->msg);
+        cr_assert_eq(error_lines, 1, "%s: %u error lines logged, want one", c->name,
+                     error_lines);
 }
 
 static uint64_t rnd(uint64_t *s)
