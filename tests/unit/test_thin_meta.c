@@ -126,6 +126,23 @@ Test(thin_meta, mappings_match_thin_dump, .init = setup, .fini = teardown, .time
         }
 }
 
+/* A block device is read with O_DIRECT: every buffer must be block aligned. */
+Test(thin_meta, o_direct, .init = setup, .fini = teardown, .timeout = 60)
+{
+        _cleanup_(thin_meta_freep) struct thin_meta *m = NULL;
+        _cleanup_close_ int fd = open(meta, O_RDONLY | O_CLOEXEC | O_DIRECT);
+        int r;
+
+        if (fd < 0 && errno == EINVAL)
+                cr_skip_test("%s does not support O_DIRECT", dir);
+        cr_assert_geq(fd, 0, "open O_DIRECT: %m");
+        r = thin_meta_open_fd(&ctx, fd, meta, 0, &m);
+        cr_assert_eq(r, 0, "open: %d (%s)", r, ctx.last_error);
+        for (size_t i = 0; i < dump.n; i++)
+                cr_assert_eq(tfx_check_mappings(m, &dump.devs[i], err, sizeof(err)), 0,
+                             "%s (%s)", err, ctx.last_error);
+}
+
 Test(thin_meta, multi_level_tree, .init = setup, .fini = teardown)
 {
         uint8_t sb[TFX_BLOCK], v[8];
