@@ -150,9 +150,14 @@ int thin_meta_open_fd(dvm_ctx *ctx, int fd, const char *name, unsigned flags,
                       struct thin_meta **ret_meta)
 {
         _cleanup_(thin_meta_freep) struct thin_meta *m = NULL;
+        char fdname[32];
         uint64_t size;
         int r;
 
+        if (!name) {
+                snprintf(fdname, sizeof(fdname), "fd %d", fd);
+                name = fdname;
+        }
         m = calloc(1, sizeof(*m) + strlen(name) + 1);
         if (!m)
                 return -ENOMEM;

@@ -92,7 +92,8 @@ int thin_meta_open(dvm_ctx *ctx, const char *path, unsigned flags, struct thin_m
 
 /**
  * thin_meta_open_fd() - like thin_meta_open() on a duplicate of @fd (the caller keeps
- * @fd); @name names it in messages. Errors are described to @ctx if it is not NULL.
+ * @fd); @name names it in messages (NULL: "fd <n>"). Errors are described to @ctx if it is
+ * not NULL. A handle and its walks belong to one thread at a time.
  * @flags: enum thin_meta_open_flags.
  * Returns 0 and a handle in @ret_meta; -EINVAL if it is not thin-pool metadata (bad magic,
  * all zeroes) or not a file or block device; -EOPNOTSUPP for a version, block size or

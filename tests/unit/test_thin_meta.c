@@ -136,7 +136,7 @@ Test(thin_meta, o_direct, .init = setup, .fini = teardown, .timeout = 60)
         if (fd < 0 && errno == EINVAL)
                 cr_skip_test("%s does not support O_DIRECT", dir);
         cr_assert_geq(fd, 0, "open O_DIRECT: %m");
-        r = thin_meta_open_fd(&ctx, fd, meta, 0, &m);
+        r = thin_meta_open_fd(&ctx, fd, NULL, 0, &m);
         cr_assert_eq(r, 0, "open: %d (%s)", r, ctx.last_error);
         for (size_t i = 0; i < dump.n; i++)
                 cr_assert_eq(tfx_check_mappings(m, &dump.devs[i], err, sizeof(err)), 0,
