@@ -306,7 +306,6 @@ struct cow_changes *cow_changes_free(struct cow_changes *c)
         }
         return NULL;
 }
-DEFINE_CLEANUP(struct cow_changes *, cow_changes_free);
 
 static void build_ranges(struct cow_changes *c, const struct cow_exception *v, size_t n,
                          uint64_t origin_size)
@@ -370,6 +369,21 @@ int cow_changed_ranges(int fd, uint64_t file_size, uint64_t origin_size,
         }
         *ret_changes = TAKE_PTR(c);
         return 0;
+}
+
+uint64_t cow_store_size(uint64_t data_bytes, uint32_t chunk_sectors)
+{
+        uint64_t chunk_bytes = (uint64_t)chunk_sectors << SECTOR_SHIFT, per_area, data, areas;
+
+        if (!chunk_sectors_ok(chunk_sectors))
+                return 0;
+        per_area = chunk_bytes / COW_EXCEPTION_SIZE;
+        data = data_bytes / chunk_bytes + (data_bytes % chunk_bytes != 0);
+        areas = data / per_area + (data % per_area != 0);
+        /* header + areas + the area zeroed ahead + data; at least header and area 0 */
+        if (data > UINT64_MAX / chunk_bytes - areas - 2)
+                return 0;
+        return (2 + areas + data) * chunk_bytes;
 }
 
 int cow_init_empty(int fd, uint32_t chunk_sectors)

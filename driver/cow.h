@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
+
 #define COW_MAGIC 0x70416e53u     /* "SnAp" little-endian */
 #define COW_VERSION 1u
 #define COW_EXCEPTION_SIZE 16u    /* {le64 old_chunk; le64 new_chunk} */
@@ -130,6 +132,15 @@ int cow_changed_ranges(int fd, uint64_t file_size, uint64_t origin_size,
 
 /** cow_changes_free() - free @c; NULL is a no-op. Returns NULL. */
 struct cow_changes *cow_changes_free(struct cow_changes *c);
+DEFINE_CLEANUP(struct cow_changes *, cow_changes_free)
+
+/**
+ * cow_store_size() - bytes a store needs to hold @data_bytes of changed data in chunks of
+ * @chunk_sectors: the header, the data chunks (rounded up), their metadata areas, and the
+ * next area, which the kernel zeroes as soon as the one before it fills up.
+ * Returns the size, or 0 for a chunk size cow_header_read() would refuse or on overflow.
+ */
+uint64_t cow_store_size(uint64_t data_bytes, uint32_t chunk_sectors);
 
 /**
  * cow_init_empty() - make @fd a fresh store for a snapshot table with @chunk_sectors: zero

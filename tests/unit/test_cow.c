@@ -586,3 +586,27 @@ Test(cow_init, rejects)
         close(pipefd[0]);
         close(pipefd[1]);
 }
+
+/* What the kernel needs for n data chunks: header, the areas that index them, the area it
+ * zeroes ahead when the last one fills, and the chunks themselves. */
+Test(cow_store_size, table)
+{
+        static const struct { uint64_t data; uint32_t chunk; uint64_t want; } cases[] = {
+                { 0, CS, 2 * CB },                          /* header + area 0 */
+                { 1, CS, 4 * CB },                          /* a partial chunk is a chunk */
+                { CB, CS, 4 * CB },
+                { CB + 1, CS, 5 * CB },
+                { (uint64_t)PER_AREA * CB, CS, (2 + 1 + PER_AREA) * (uint64_t)CB },       /* area 0 full */
+                { (uint64_t)(PER_AREA + 1) * CB, CS, (2 + 2 + PER_AREA + 1) * (uint64_t)CB },
+                { 64ULL << 20, 128, ((64 << 4) + 1 + 2) * (64ULL << 10) },               /* 64 KiB chunks */
+                { 1ULL << 30, 128, ((1 << 14) + 4 + 2) * (64ULL << 10) },                /* 4096 per area */
+                { 1, 0, 0 }, { 1, 96, 0 }, { 1, 4, 0 },    /* chunk sizes the reader refuses */
+                { UINT64_MAX, CS, 0 },                     /* overflow */
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                uint64_t got = cow_store_size(cases[i].data, cases[i].chunk);
+                cr_expect_eq(got, cases[i].want, "%ju bytes in chunks of %u sectors: %ju, want %ju",
+                             (uintmax_t)cases[i].data, cases[i].chunk, (uintmax_t)got, (uintmax_t)cases[i].want);
+        }
+}
