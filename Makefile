@@ -3,6 +3,7 @@
 #   make               library, tools
 #   make check         unit tier (host) + vm tier (real device-mapper; in a VM when the host has none)
 #   make demo          the main job end to end
+#   make install       DESTDIR, PREFIX (mk/install.mk)
 #   make CC=clang      the same with clang; make SAN=1 BUILD=build-san  ASan/UBSan build
 
 BUILD   ?= build
@@ -75,6 +76,7 @@ deps:
 
 check: deps
 	$(MAKE) check-unit
+	$(MAKE) check-install
 	$(MAKE) check-vm
 
 check-unit: tests
@@ -100,5 +102,7 @@ bench: deps all
 
 clean:
 	rm -rf build build-*
+
+include mk/install.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -237,6 +237,14 @@ DVM_PUBLIC int dvm_name_check(const char *name, const char **ret_why);
 /** dvm_pool_name_check() - pool names: 1..32 of [A-Za-z0-9_], a letter first. Returns 0 or -EINVAL. */
 DVM_PUBLIC int dvm_pool_name_check(const char *name, const char **ret_why);
 
+/**
+ * dvm_volume_dm_name_parse() - split "DVM-<pool>-<vm>-<volume>", the device-mapper name of a
+ * volume's device, into its parts (pool names hold no '-', VM names may; the volume is root,
+ * private or volatile). Returns 0, or -EINVAL when @dm_name names no volume.
+ */
+DVM_PUBLIC int dvm_volume_dm_name_parse(const char *dm_name, char ret_pool[DVM_POOL_NAME_MAX + 1],
+                                        char ret_vm[DVM_NAME_MAX + 1], char ret_volume[16]);
+
 /** dvm_vm_kind_name() - "template", "dvm-template" or "disposable". */
 DVM_PUBLIC const char *dvm_vm_kind_name(enum dvm_vm_kind kind);
 

@@ -16,8 +16,8 @@ static void usage(FILE *f)
 {
         fprintf(f, "Usage: dvm-vol [--state-dir DIR] [--pool NAME] [--json] [-v] VERB ...\n"
                    "Copy-on-write volumes for disposable VMs on device-mapper.\n\nVerbs:\n");
-        const struct verb *tables[] = { pool_verbs, vm_verbs };
-        for (size_t t = 0; t < 2; t++)
+        const struct verb *tables[] = { pool_verbs, vm_verbs, recover_verbs };
+        for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
                 for (const struct verb *v = tables[t]; v->name; v++)
                         fprintf(f, "  %-16s %s\n", v->name, v->help);
         fprintf(f, "\n'dvm-vol VERB --help' shows a verb's options; dvm-vol(8) has the exit codes.\n");
@@ -93,12 +93,12 @@ static void log_stderr(void *userdata, enum dvm_log_level level, const char *msg
 
 static const struct verb *find_verb(int argc, char **argv, int *ret_words)
 {
-        const struct verb *tables[] = { pool_verbs, vm_verbs };
+        const struct verb *tables[] = { pool_verbs, vm_verbs, recover_verbs };
         char two[64] = "";
 
         if (argc >= 2)
                 snprintf(two, sizeof(two), "%s %s", argv[0], argv[1]);
-        for (size_t t = 0; t < 2; t++)
+        for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
                 for (const struct verb *v = tables[t]; v->name; v++) {
                         if (argc >= 2 && strcmp(v->name, two) == 0) {
                                 *ret_words = 2;

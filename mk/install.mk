@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# make install: the library (shared, static, header, pkg-config), the tools, the man pages,
+# the udev rules, the systemd unit, the Xen hook (when tools/block-dvm exists) and bash
+# completion. DESTDIR stages the tree; PREFIX and the directories below place it.
+# udev, systemd and Xen read only their own directories, whatever PREFIX says.
+
+PREFIX        ?= /usr/local
+SBINDIR       ?= $(PREFIX)/sbin
+LIBDIR        ?= $(PREFIX)/lib
+INCLUDEDIR    ?= $(PREFIX)/include
+MANDIR        ?= $(PREFIX)/share/man
+PKGCONFIGDIR  ?= $(LIBDIR)/pkgconfig
+BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+UDEVRULESDIR  ?= /lib/udev/rules.d
+SYSTEMDUNITDIR ?= /lib/systemd/system
+XENSCRIPTDIR  ?= /etc/xen/scripts
+STATEDIR      ?= /var/lib/dvm-vol
+
+INSTALL_TOOLS := $(filter-out block-dvm,$(TOOLS))
+MAN_PAGES     := $(wildcard docs/man/*.[1-8])
+# @NAME@ in the .in templates: installed paths
+SUBST := sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+             -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' \
+             -e 's|@XENSCRIPTDIR@|$(XENSCRIPTDIR)|g'
+
+.PHONY: install check-install
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(LIBSO) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sfn $(SONAME) $(DESTDIR)$(LIBDIR)/libdvm.so
+	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/libdvm.a
+	install -m 0644 include/dvm.h $(DESTDIR)$(INCLUDEDIR)/dvm.h
+	$(SUBST) driver/libdvm.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libdvm.pc
+	for t in $(INSTALL_TOOLS); do install -m 0755 $(BUILD)/$$t $(DESTDIR)$(SBINDIR)/$$t || exit 1; done
+	if [ -d tools/block-dvm ]; then install -d $(DESTDIR)$(XENSCRIPTDIR) && \
+	    install -m 0755 $(BUILD)/block-dvm $(DESTDIR)$(XENSCRIPTDIR)/block-dvm; fi
+	for m in $(MAN_PAGES); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
+	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	for r in udev/*.rules.in; do b=$${r##*/}; $(SUBST) $$r > $(DESTDIR)$(UDEVRULESDIR)/$${b%.in} || exit 1; done
+	for u in systemd/*.in; do b=$${u##*/}; $(SUBST) $$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$${b%.in} || exit 1; done
+	install -m 0644 tools/dvm-vol/completion.bash $(DESTDIR)$(BASHCOMPDIR)/dvm-vol
+
+check-install: all
+	@tests/install-check.sh $(BUILD)

@@ -1,0 +1,150 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# vm tier: our udev rules under a real systemd-udevd, with events the kernel sends for real.
+#  - each volume gets /dev/dvm/<pool>/<vm>/<volume> (VM names with '-' and '.'), gone after destroy;
+#  - our devices are not probed (no ID_FS_TYPE, no /dev/disk/by-uuid link) although they hold
+#    ext4, while a control dm device with the same ext4 is probed (so the probe can happen);
+#  - the Xen vbd rule: `udevadm test` of a vbd remove event (a stand-in device in a private
+#    mount namespace: the plain vm tier has no Xen) runs `dvm-vol reap`, and running what it
+#    printed reaps the disposable bound to that domain.
+# Usage: tests/vm/udev.suite.sh BUILD   (root, device-mapper; starts and stops its own udevd)
+set -euo pipefail
+
+BUILD=$(cd "${1:?usage: udev.suite.sh BUILD}" && pwd)
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DVM=$BUILD/dvm-vol
+POOL=u$$
+STATE=/tmp/dvmtest-udev-$$
+RULES=/run/udev/rules.d
+PASSED=0 FAILED=0 UDEVD_PID='' CTL_LOOP=''
+
+say() { printf '%s\n' "$*"; }
+fail() { say "FAIL: $*"; FAILED=$((FAILED + 1)); }
+pass() { say "ok: $*"; PASSED=$((PASSED + 1)); }
+skip() { say "SKIP: $*"; exit 0; }
+cli() { "$DVM" --state-dir "$STATE" --pool "$POOL" "$@"; }
+
+# wait_for TEST...: up to 15 s for the test to hold (udevadm settle does nothing in a chroot)
+wait_for() {
+	local i
+	for ((i = 0; i < 150; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+start_udevd() {
+	local sbin
+	[ -x /lib/systemd/systemd-udevd ] || skip "no systemd-udevd (Debian package udev)"
+	[ ! -e /run/udev/control ] || skip "a udevd is running already; this suite needs its own"
+	mkdir -p "$RULES"
+	sbin=$(dirname "$DVM")
+	for r in "$TOP"/udev/*.rules.in; do
+		sed "s|@SBINDIR@|$sbin|g" "$r" > "$RULES/$(basename "${r%.in}")"
+	done
+	/lib/systemd/systemd-udevd --resolve-names=never > /tmp/udevd-$$.log 2>&1 &
+	UDEVD_PID=$!
+	wait_for test -S /run/udev/control || { cat /tmp/udevd-$$.log; skip "systemd-udevd did not start"; }
+	# from now on libdevmapper syncs with udev through cookies
+	unset DM_DISABLE_UDEV
+}
+
+cleanup() {
+	set +e
+	for d in $(dmsetup ls 2>/dev/null | awk '{print $1}' | grep "^DVM-$POOL-"); do dmsetup remove --retry "$d"; done
+	dmsetup remove --retry "DVM-$POOL" 2>/dev/null
+	dmsetup remove --retry "ctl$$" 2>/dev/null
+	[ -n "$CTL_LOOP" ] && losetup -d "$CTL_LOOP"
+	if [ -n "$UDEVD_PID" ]; then
+		kill "$UDEVD_PID"
+		wait "$UDEVD_PID" 2>/dev/null
+	fi
+	# the next suites run without udev, as the rest of the vm tier does
+	rm -rf /run/udev "$STATE" "$STATE.img" /tmp/udevd-$$.log
+}
+
+# dev_props DEV: the udev properties of a block device
+dev_props() { udevadm info --query=property --name="$1" 2>/dev/null; }
+
+setup_pool() {
+	cli pool init --data-size 1G > /dev/null
+	cli template create tmpl --root-size 64M --private-size 32M
+	cli start tmpl > /dev/null
+	mkfs.ext4 -q -F "/dev/mapper/DVM-$POOL-tmpl-root"
+	cli stop tmpl
+	cli dvm create my-dvm.t --template tmpl
+}
+
+test_links() {
+	local vol link dev props failed=$FAILED
+	cli spawn my-dvm.t --name my-disp.1 > /dev/null
+	for vol in root private volatile; do
+		link=/dev/dvm/$POOL/my-disp.1/$vol
+		if ! wait_for test -L "$link"; then
+			fail "$link: no link after spawn; /dev/dvm holds: $(find /dev/dvm 2>/dev/null | tr '\n' ' ')"
+			continue
+		fi
+		dev=$(readlink -f "$link")
+		[ "$dev" = "$(readlink -f "/dev/mapper/DVM-$POOL-my-disp.1-$vol")" ] ||
+			fail "$link -> $dev, not the device of DVM-$POOL-my-disp.1-$vol"
+		props=$(dev_props "$dev")
+		for p in DVM_POOL=$POOL DVM_VM=my-disp.1 DVM_VOLUME=$vol DM_UDEV_DISABLE_OTHER_RULES_FLAG=1 \
+			DM_UDEV_DISABLE_DISK_RULES_FLAG=1 DM_NOSCAN=1; do
+			grep -qx "$p" <<< "$props" || fail "$dev ($vol): property $p missing; has: $(tr '\n' ' ' <<< "$props")"
+		done
+	done
+	[ "$FAILED" != "$failed" ] ||
+		pass "spawn: /dev/dvm/$POOL/my-disp.1/{root,private,volatile} point at the volumes, marked for the other rules"
+}
+
+# Our root holds ext4 (from the template) and must not be probed; a control device with the
+# same content must be, or the check proves nothing.
+test_no_probe() {
+	local dev props uuid
+	dev=$(readlink -f "/dev/mapper/DVM-$POOL-my-disp.1-root")
+	uuid=$(blkid -p -o value -s UUID "$dev")
+	[ -n "$uuid" ] || { fail "the disposable's root holds no ext4 (blkid found no UUID)"; return; }
+	props=$(dev_props "$dev")
+	if grep -q '^ID_FS_' <<< "$props" || [ -e "/dev/disk/by-uuid/$uuid" ]; then
+		fail "our device was probed: $(grep '^ID_FS_' <<< "$props" | tr '\n' ' ') by-uuid: $(ls -l "/dev/disk/by-uuid/$uuid" 2>&1)"
+	else
+		pass "our device holding ext4 $uuid was not probed by blkid"
+	fi
+	truncate -s 64M "$STATE.img"
+	dd if="$dev" of="$STATE.img" bs=1M count=64 conv=notrunc status=none
+	CTL_LOOP=$(losetup -f --show "$STATE.img")
+	dmsetup create "ctl$$" --table "0 131072 linear $CTL_LOOP 0"
+	if wait_for test -e "/dev/disk/by-uuid/$uuid"; then
+		pass "control: a foreign dm device with the same ext4 is probed (/dev/disk/by-uuid/$uuid)"
+	else
+		fail "control: a foreign dm device with ext4 $uuid was not probed either: $(dev_props "/dev/mapper/ctl$$" | tr '\n' ' ')"
+	fi
+	dmsetup remove "ctl$$"
+	losetup -d "$CTL_LOOP"
+	CTL_LOOP=
+}
+
+test_destroy_removes_links() {
+	cli destroy my-disp.1
+	if wait_for test ! -e "/dev/dvm/$POOL/my-disp.1/root" -a ! -e "/dev/dvm/$POOL/my-disp.1/volatile"; then
+		pass "destroy: the links are gone"
+	else
+		fail "destroy: links left: $(find "/dev/dvm/$POOL" 2>/dev/null | tr '\n' ' ')"
+	fi
+}
+
+main() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	[ -c /dev/mapper/control ] || skip "no device-mapper"
+	trap cleanup EXIT
+	start_udevd
+	setup_pool
+	test_links
+	test_no_probe
+	test_destroy_removes_links
+	say "udev suite: $PASSED passed, $FAILED failed"
+	[ "$FAILED" = 0 ]
+}
+
+main "$@"
