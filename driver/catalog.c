@@ -29,7 +29,12 @@ static const char schema[] =
         "  thin_id INTEGER UNIQUE, run_id INTEGER UNIQUE,"
         "  source_vm TEXT NOT NULL DEFAULT '', source_vol TEXT NOT NULL DEFAULT '',"
         "  source_id INTEGER NOT NULL DEFAULT -1,"
-        "  PRIMARY KEY(vm, name));";
+        "  PRIMARY KEY(vm, name));"
+        "CREATE TABLE IF NOT EXISTS domains("
+        "  vm TEXT PRIMARY KEY, domid INTEGER NOT NULL, uuid TEXT NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS attachments("
+        "  domid INTEGER NOT NULL, devid INTEGER NOT NULL, vdev TEXT NOT NULL, vm TEXT NOT NULL,"
+        "  volume TEXT NOT NULL, rw INTEGER NOT NULL, PRIMARY KEY(domid, devid));";
 
 DEFINE_CLEANUP(sqlite3_stmt *, sqlite3_finalize)
 #define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
@@ -232,7 +237,8 @@ int catalog_vm_put(catalog *cat, const struct cat_vm *vm)
 
 int catalog_vm_delete(catalog *cat, const char *name)
 {
-        static const char *const sql[] = { "DELETE FROM volumes WHERE vm = ?",
+        static const char *const sql[] = { "DELETE FROM volumes WHERE vm = ?", "DELETE FROM domains WHERE vm = ?",
+                                           "DELETE FROM attachments WHERE vm = ?",
                                            "DELETE FROM vms WHERE name = ?" };
         for (size_t i = 0; i < ARRAY_SIZE(sql); i++) {
                 _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -470,5 +476,157 @@ int catalog_thin_ids(catalog *cat, int64_t **ret_ids)
         if (rc != SQLITE_DONE)
                 return db_error(cat, rc, "list thin ids");
         *ret_ids = TAKE_PTR(v);
+        return (int)n;
+}
+
+int catalog_domain_put(catalog *cat, const struct cat_domain *d)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(cat, "INSERT OR REPLACE INTO domains(vm, domid, uuid) VALUES(?, ?, ?)", &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, d->vm, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, d->domid);
+        sqlite3_bind_text(st, 3, d->uuid, -1, SQLITE_STATIC);
+        return step_done(cat, st, "write domain");
+}
+
+int catalog_domain_get(catalog *cat, const char *vm, struct cat_domain *ret_domain)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int rc, r = prepare(cat, "SELECT vm, domid, uuid FROM domains WHERE vm = ?", &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, vm, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return db_error(cat, rc, "read domain");
+        *ret_domain = (struct cat_domain){ .domid = (uint32_t)sqlite3_column_int64(st, 1) };
+        copy_text(ret_domain->vm, sizeof(ret_domain->vm), st, 0);
+        copy_text(ret_domain->uuid, sizeof(ret_domain->uuid), st, 2);
+        return 0;
+}
+
+int catalog_domain_delete(catalog *cat, const char *vm)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(cat, "DELETE FROM domains WHERE vm = ?", &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, vm, -1, SQLITE_STATIC);
+        return step_done(cat, st, "delete domain");
+}
+
+int catalog_domain_disposable(catalog *cat, const char *dvm, uint32_t domid, const char *uuid,
+                              char ret_vm[DVM_NAME_MAX + 1])
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int rc, r = prepare(cat,
+                            "SELECT d.vm FROM domains d JOIN vms v ON v.name = d.vm "
+                            "WHERE v.template = ? AND v.kind = ? AND d.domid = ? AND d.uuid = ? ORDER BY d.vm",
+                            &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, dvm, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, DVM_VM_DISPOSABLE);
+        sqlite3_bind_int64(st, 3, domid);
+        sqlite3_bind_text(st, 4, uuid, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return db_error(cat, rc, "find a domain's disposable");
+        copy_text(ret_vm, DVM_NAME_MAX + 1, st, 0);
+        return 0;
+}
+
+#define ATT_COLS "domid, devid, vdev, vm, volume, rw"
+
+static void attachment_from_row(sqlite3_stmt *st, struct cat_attachment *a)
+{
+        *a = (struct cat_attachment){ .domid = (uint32_t)sqlite3_column_int64(st, 0),
+                                      .devid = (uint32_t)sqlite3_column_int64(st, 1),
+                                      .rw = sqlite3_column_int(st, 5) };
+        copy_text(a->vdev, sizeof(a->vdev), st, 2);
+        copy_text(a->vm, sizeof(a->vm), st, 3);
+        copy_text(a->volume, sizeof(a->volume), st, 4);
+}
+
+int catalog_attachment_put(catalog *cat, const struct cat_attachment *a)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(cat, "INSERT OR REPLACE INTO attachments(" ATT_COLS ") VALUES(?, ?, ?, ?, ?, ?)", &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, a->domid);
+        sqlite3_bind_int64(st, 2, a->devid);
+        sqlite3_bind_text(st, 3, a->vdev, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, a->vm, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, a->volume, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 6, a->rw);
+        return step_done(cat, st, "write attachment");
+}
+
+int catalog_attachment_get(catalog *cat, uint32_t domid, uint32_t devid, struct cat_attachment *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int rc, r = prepare(cat, "SELECT " ATT_COLS " FROM attachments WHERE domid = ? AND devid = ?", &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, domid);
+        sqlite3_bind_int64(st, 2, devid);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return db_error(cat, rc, "read attachment");
+        attachment_from_row(st, ret);
+        return 0;
+}
+
+int catalog_attachment_delete(catalog *cat, uint32_t domid, uint32_t devid)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(cat, "DELETE FROM attachments WHERE domid = ? AND devid = ?", &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, domid);
+        sqlite3_bind_int64(st, 2, devid);
+        return step_done(cat, st, "delete attachment");
+}
+
+int catalog_attachment_list(catalog *cat, const char *vm, struct cat_attachment **ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_free_ struct cat_attachment *v = NULL;
+        size_t n = 0;
+        int rc, r = prepare(cat,
+                            vm ? "SELECT " ATT_COLS " FROM attachments WHERE vm = ? ORDER BY domid, devid"
+                               : "SELECT " ATT_COLS " FROM attachments ORDER BY domid, devid",
+                            &st);
+
+        if (r < 0)
+                return r;
+        if (vm)
+                sqlite3_bind_text(st, 1, vm, -1, SQLITE_STATIC);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                struct cat_attachment *nv = realloc(v, (n + 1) * sizeof(*v));
+                if (!nv)
+                        return -ENOMEM;
+                v = nv;
+                attachment_from_row(st, &v[n++]);
+        }
+        if (rc != SQLITE_DONE)
+                return db_error(cat, rc, "list attachments");
+        *ret = TAKE_PTR(v);
         return (int)n;
 }

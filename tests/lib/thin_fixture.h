@@ -80,6 +80,24 @@ int tfx_dir_new(char *ret_dir, size_t size);
 /** tfx_dir_remove() - remove @dir and the files in it. */
 void tfx_dir_remove(const char *dir);
 
+/**
+ * tfx_dir_shared() - the directory all workers of this Criterion run share (named after the
+ * runner, our parent): made if missing, refused unless it is our own real directory.
+ * Returns 0 or -errno.
+ */
+int tfx_dir_shared(char *ret_dir, size_t size);
+
+/** tfx_dir_shared_remove() - remove the shared directory; call from the runner (POST_ALL). */
+void tfx_dir_shared_remove(void);
+
+/**
+ * tfx_restore_once() - tfx_restore() into @dir unless an earlier worker did, under a lock
+ * on @dir. Returns 0, or -1 with the reason in @err.
+ */
+int tfx_restore_once(const struct tfx_pool *p, const char *dir, const char *name,
+                     uint64_t size, char *ret_path, size_t path_size, char *err,
+                     size_t err_size);
+
 /** tfx_pool_add() - add a device (ids ascending). Returns it, or NULL on ENOMEM. */
 struct tfx_device *tfx_pool_add(struct tfx_pool *p, uint64_t id, uint64_t transaction,
                                 uint32_t creation_time, uint32_t snap_time);

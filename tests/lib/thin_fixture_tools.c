@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "thin_fixture.h"
@@ -143,6 +145,56 @@ int tfx_restore(const struct tfx_pool *p, const char *dir, const char *name, uin
         if (run(cmd, &out) != 0)
                 return set_err(err, err_size, cmd, out), -1;
         return 0;
+}
+
+static void shared_path(char *ret_dir, size_t size, pid_t runner)
+{
+        snprintf(ret_dir, size, "/tmp/" DIR_PREFIX "%d-shared", (int)runner);
+}
+
+int tfx_dir_shared(char *ret_dir, size_t size)
+{
+        struct stat st;
+
+        sweep();
+        shared_path(ret_dir, size, getppid());
+        if (mkdir(ret_dir, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        if (lstat(ret_dir, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode) || st.st_uid != getuid())
+                return -EPERM;
+        return 0;
+}
+
+void tfx_dir_shared_remove(void)
+{
+        char dir[128];
+
+        shared_path(dir, sizeof(dir), getpid());
+        tfx_dir_remove(dir);
+}
+
+int tfx_restore_once(const struct tfx_pool *p, const char *dir, const char *name,
+                     uint64_t size, char *ret_path, size_t path_size, char *err,
+                     size_t err_size)
+{
+        char lock[512], done[512];
+        int fd, r = 0;
+
+        snprintf(lock, sizeof(lock), "%s/%s.lock", dir, name);
+        snprintf(done, sizeof(done), "%s/%s.done", dir, name);
+        fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 || flock(fd, LOCK_EX) < 0)
+                return set_err(err, err_size, "lock", strerror(errno)), -1;
+        snprintf(ret_path, path_size, "%s/%s", dir, name);
+        if (access(done, F_OK) != 0) {
+                r = tfx_restore(p, dir, name, size, ret_path, path_size, err, err_size);
+                if (r == 0 && mknod(done, S_IFREG | 0600, 0) < 0)
+                        r = -1, set_err(err, err_size, "mknod", strerror(errno));
+        }
+        close(fd);
+        return r;
 }
 
 /* The value of attribute @name in @line (matched after a space: "data_begin" never

@@ -5,6 +5,7 @@
  * by thin_dump / thin_delta; devices, mappings and owned blocks must agree with both.
  */
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <criterion/parameterized.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -33,9 +34,10 @@ static const struct tfx_spec specs[] = {
 };
 
 static char dir[128], meta[256], err[512];
-static struct tfx_pool model, dump;
+static struct tfx_pool model;
 static struct dvm_ctx ctx;
 
+/* The tests only read the pool: the first worker builds it, the others reuse it. */
 static void setup(void)
 {
         const char *missing = tfx_tools_missing();
@@ -44,20 +46,28 @@ static void setup(void)
         if (missing)
                 cr_skip_test("%s not found: install thin-provisioning-tools to run this test",
                              missing);
-        cr_assert_eq(tfx_dir_new(dir, sizeof(dir)), 0, "mkdtemp: %m");
         r = tfx_build(&model, specs, ARRAY_SIZE(specs));
         cr_assert_eq(r, 0, "building the model: %d", r);
-        cr_assert_eq(tfx_restore(&model, dir, "meta", 32 << 20, meta, sizeof(meta), err,
-                                 sizeof(err)), 0, "%s", err);
-        cr_assert_eq(tfx_dump(meta, "", &dump, err, sizeof(err)), 0, "%s", err);
+        r = tfx_dir_shared(dir, sizeof(dir));
+        cr_assert_eq(r, 0, "shared directory %s: %d", dir, r);
+        cr_assert_eq(tfx_restore_once(&model, dir, "meta", 32 << 20, meta, sizeof(meta), err,
+                                      sizeof(err)), 0, "%s", err);
 }
 
 static void teardown(void)
 {
         tfx_pool_free(&model);
-        tfx_pool_free(&dump);
-        if (dir[0])
-                tfx_dir_remove(dir);
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+        (void)stats;
+        tfx_dir_shared_remove();
+}
+
+static void dump_all(struct tfx_pool *ret)
+{
+        cr_assert_eq(tfx_dump(meta, "", ret, err, sizeof(err)), 0, "%s", err);
 }
 
 static struct thin_meta *open_meta(unsigned flags)
@@ -73,9 +83,11 @@ Test(thin_meta, devices_and_superblock, .init = setup, .fini = teardown, .timeou
 {
         _cleanup_(thin_meta_freep) struct thin_meta *m = open_meta(0);
         _cleanup_free_ struct thin_meta_device *devs = NULL;
+        _cleanup_(tfx_pool_free) struct tfx_pool dump = { 0 };
         struct thin_meta_info info;
         int n = thin_meta_list_devices(m, &devs);
 
+        dump_all(&dump);
         thin_meta_get_info(m, &info);
         cr_expect_eq(info.transaction_id, dump.transaction, "transaction %" PRIu64 ", dump %"
                      PRIu64, info.transaction_id, dump.transaction);
@@ -114,7 +126,9 @@ Test(thin_meta, devices_and_superblock, .init = setup, .fini = teardown, .timeou
 Test(thin_meta, mappings_match_thin_dump, .init = setup, .fini = teardown, .timeout = 60)
 {
         _cleanup_(thin_meta_freep) struct thin_meta *m = open_meta(0);
+        _cleanup_(tfx_pool_free) struct tfx_pool dump = { 0 };
 
+        dump_all(&dump);
         cr_assert_eq(dump.n, model.n, "thin_dump lists %zu devices, model %zu", dump.n, model.n);
         for (size_t i = 0; i < dump.n; i++) {
                 cr_assert_eq(dump.devs[i].mapped_blocks, model.devs[i].mapped_blocks,
@@ -138,8 +152,8 @@ Test(thin_meta, o_direct, .init = setup, .fini = teardown, .timeout = 60)
         cr_assert_geq(fd, 0, "open O_DIRECT: %m");
         r = thin_meta_open_fd(&ctx, fd, NULL, 0, &m);
         cr_assert_eq(r, 0, "open: %d (%s)", r, ctx.last_error);
-        for (size_t i = 0; i < dump.n; i++)
-                cr_assert_eq(tfx_check_mappings(m, &dump.devs[i], err, sizeof(err)), 0,
+        for (size_t i = 0; i < model.n; i++)
+                cr_assert_eq(tfx_check_mappings(m, &model.devs[i], err, sizeof(err)), 0,
                              "%s (%s)", err, ctx.last_error);
 }
 
@@ -220,7 +234,13 @@ ParameterizedTest(const struct owned_case *c, thin_meta, owned, .init = setup,
         int r;
 
         if (c->origin == NONE) {
-                n_tool = tfx_expand(tfx_find(&dump, c->id), &tool);
+                _cleanup_(tfx_pool_free) struct tfx_pool dump = { 0 };
+                char args[64];
+
+                snprintf(args, sizeof(args), "--dev-id %" PRIu64, c->id);
+                cr_assert_eq(tfx_dump(meta, args, &dump, err, sizeof(err)), 0, "%s", err);
+                cr_assert_eq(dump.n, 1, "thin_dump %s lists %zu devices", args, dump.n);
+                n_tool = tfx_expand(&dump.devs[0], &tool);
         } else {
                 cr_assert_eq(tfx_delta(meta, "", c->origin, c->id, &delta, err,
                                        sizeof(err)), 0,
