@@ -9,6 +9,8 @@
 BUILD   ?= build
 CC      ?= gcc
 PKGS    := devmapper sqlite3
+# the Xen hand-off: driver/xen_light.c (libxenlight), driver/xen_store.c (libxenstore)
+PKGS    += xenlight xenstore
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) json-c 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 JSON_LIBS  := $(shell pkg-config --libs json-c 2>/dev/null)

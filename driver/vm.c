@@ -145,7 +145,7 @@ int dvm_dvm_create(dvm_pool *pool, const char *name, const char *template, uint6
         return POOL_TRANSACTION(pool, dvm_add(pool, name, template, private_size));
 }
 
-static int spawn(dvm_pool *pool, const char *dvm, const char *name, char ret_name[DVM_NAME_MAX + 1])
+int vm_spawn(dvm_pool *pool, const char *dvm, const char *name, char ret_name[DVM_NAME_MAX + 1])
 {
         struct cat_vm dt, tmpl, vm;
         struct cat_volume troot, dpriv;
@@ -190,14 +190,14 @@ static int spawn(dvm_pool *pool, const char *dvm, const char *name, char ret_nam
 int dvm_spawn(dvm_pool *pool, const char *dvm, const char *name, struct dvm_vm_info *ret_info)
 {
         char made[DVM_NAME_MAX + 1] = "";
-        int r = POOL_TRANSACTION(pool, spawn(pool, dvm, name, made));
+        int r = POOL_TRANSACTION(pool, vm_spawn(pool, dvm, name, made));
 
         if (r < 0)
                 return r;
         return ret_info ? dvm_vm_get(pool, made, ret_info) : 0;
 }
 
-static int start(dvm_pool *pool, const char *name)
+int vm_start(dvm_pool *pool, const char *name)
 {
         struct cat_vm vm;
         int r = vm_lookup(pool, name, -1, &vm);
@@ -215,7 +215,7 @@ static int start(dvm_pool *pool, const char *name)
 
 int dvm_vm_start(dvm_pool *pool, const char *name, struct dvm_vm_info *ret_info)
 {
-        int r = POOL_TRANSACTION(pool, start(pool, name));
+        int r = POOL_TRANSACTION(pool, vm_start(pool, name));
         if (r < 0)
                 return r;
         return ret_info ? dvm_vm_get(pool, name, ret_info) : 0;

@@ -15,4 +15,14 @@
 int vm_template_add(dvm_pool *pool, const char *name, uint64_t root_size, uint64_t private_size,
                     struct cat_volume ret_vols[2]);
 
+/**
+ * vm_spawn() - dvm_spawn() inside the caller's transaction: a disposable of @dvm named
+ * @name (NULL: the next free "disp<N>"), started. Returns 0 and its name, or -errno
+ * (the kernel as it was; the caller rolls the catalog back).
+ */
+int vm_spawn(dvm_pool *pool, const char *dvm, const char *name, char ret_name[DVM_NAME_MAX + 1]);
+
+/** vm_start() - dvm_vm_start() inside the caller's transaction. Returns 0 or -errno. */
+int vm_start(dvm_pool *pool, const char *name);
+
 #endif

@@ -227,6 +227,56 @@ DVM_PUBLIC int dvm_vm_get(dvm_pool *pool, const char *name, struct dvm_vm_info *
  */
 DVM_PUBLIC int dvm_vm_list(dvm_pool *pool, struct dvm_vm_info **ret_vms);
 
+/* ---- Xen hand-off ----------------------------------------------------------------------- */
+
+enum dvm_hotplug_action { DVM_HOTPLUG_ADD = 0, DVM_HOTPLUG_REMOVE = 1 };
+
+/**
+ * dvm_xen_hotplug() - one call of block-dvm, libxl's block hotplug script, for the vbd
+ * backend @xenbus_path ("backend/vbd/<domid>/<devid>", libxl's XENBUS_PATH). Add: the
+ * backend's params name a volume ("dvm:<pool>/<vm>/<volume>"; a halted VM is started for
+ * the domain) or a volume of the domain's disposable ("dvm-spawn:<pool>/<dvm-template>/
+ * <volume>": the domain's disks share one, spawned at the first); the device's identity is
+ * checked (our UUID, its disk sequence number) and it is published to blkback in one
+ * xenstore transaction. A refusal or failure lands in hotplug-error. Remove: the disk is
+ * released, and a VM made for the domain stops with its last disk (an unnamed disposable
+ * is destroyed, wipe included). A repeated call changes nothing.
+ * Returns 0 or -errno (-ENODEV: no xenstore here).
+ */
+DVM_PUBLIC int dvm_xen_hotplug(dvm_ctx *ctx, enum dvm_hotplug_action action, const char *xenbus_path);
+
+/** A volume handed to a domain, as dvm_xen_attach() reports it. */
+struct dvm_xen_disk {
+        char volume[16];
+        char vdev[16];
+        bool rw;
+};
+
+/**
+ * dvm_xen_attach() - hand the volumes of VM @name to the running domain @domain (an id or a
+ * name) through libxenlight, with block-dvm as their script: root, private and volatile
+ * become @vdev_base (NULL: "xvda") and the devices after it, read-only where the volume
+ * is. A halted VM is started for the domain and stops when its last disk goes. On failure
+ * the disks added so far are removed again. Returns the number of disks and them in
+ * @ret_disks (may be NULL), or -errno (-ENODEV: no Xen toolstack here).
+ */
+DVM_PUBLIC int dvm_xen_attach(dvm_pool *pool, const char *name, const char *domain, const char *vdev_base,
+                              struct dvm_xen_disk ret_disks[3]);
+
+/**
+ * dvm_xen_detach() - unplug the disks made of VM @name's volumes from @domain (NULL: from
+ * every domain). Returns the number of disks, -ENOENT when none is attached there, or -errno.
+ */
+DVM_PUBLIC int dvm_xen_detach(dvm_pool *pool, const char *name, const char *domain);
+
+/**
+ * dvm_xl_disks() - the xl disk lines that give a domain a disposable of DVM Template @dvm
+ * when it starts (block-dvm spawns it at the first disk): root, private and volatile as
+ * @vdev_base (NULL: "xvda") and the devices after it. Returns their number and a
+ * NULL-terminated array in @ret_lines (dvm_strv_free()), or -errno.
+ */
+DVM_PUBLIC int dvm_xl_disks(dvm_pool *pool, const char *dvm, const char *vdev_base, char ***ret_lines);
+
 /* ---- values ----------------------------------------------------------------------------- */
 
 /**

@@ -39,6 +39,7 @@ struct verb {
 
 extern const struct verb pool_verbs[];
 extern const struct verb vm_verbs[];
+extern const struct verb xen_verbs[];
 extern const struct verb recover_verbs[];
 
 /** cli_fail() - print "dvm-vol: <what>: <library message>" and map @r to an exit code. */

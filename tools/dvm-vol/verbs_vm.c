@@ -11,11 +11,13 @@ struct vm_args {
         const char *root;
         const char *private;
         const char *name;
+        const char *vdev_base;
+        bool xl_disks;
         uint64_t root_size;
         uint64_t private_size;
 };
 
-enum { OPT_TEMPLATE = 256, OPT_ROOT, OPT_PRIVATE, OPT_ROOT_SIZE, OPT_PRIVATE_SIZE, OPT_NAME };
+enum { OPT_TEMPLATE = 256, OPT_ROOT, OPT_PRIVATE, OPT_ROOT_SIZE, OPT_PRIVATE_SIZE, OPT_NAME, OPT_XL_DISKS, OPT_VDEV_BASE };
 
 static const struct option vm_opts[] = {
         { "template", required_argument, NULL, OPT_TEMPLATE },
@@ -24,6 +26,8 @@ static const struct option vm_opts[] = {
         { "root-size", required_argument, NULL, OPT_ROOT_SIZE },
         { "private-size", required_argument, NULL, OPT_PRIVATE_SIZE },
         { "name", required_argument, NULL, OPT_NAME },
+        { "xl-disks", no_argument, NULL, OPT_XL_DISKS },
+        { "vdev-base", required_argument, NULL, OPT_VDEV_BASE },
         { "help", no_argument, NULL, 'h' },
         {}
 };
@@ -47,7 +51,7 @@ static int parse(const struct verb *verb, const char *allowed, int argc, char **
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "h", vm_opts, NULL)) != -1) {
-                static const char letters[] = "trpRPn";
+                static const char letters[] = "trpRPnxv";
                 if (c == 'h')
                         return cli_verb_help(verb, NULL) - 1;
                 if (c < OPT_TEMPLATE || !strchr(allowed, letters[c - OPT_TEMPLATE]))
@@ -57,6 +61,8 @@ static int parse(const struct verb *verb, const char *allowed, int argc, char **
                 case OPT_ROOT: a->root = optarg; break;
                 case OPT_PRIVATE: a->private = optarg; break;
                 case OPT_NAME: a->name = optarg; break;
+                case OPT_XL_DISKS: a->xl_disks = true; break;
+                case OPT_VDEV_BASE: a->vdev_base = optarg; break;
                 case OPT_ROOT_SIZE:
                         if ((r = cli_parse_size(verb, "--root-size", optarg, &a->root_size)))
                                 return r;
@@ -121,15 +127,36 @@ static int dvm_create(struct cli *cli, int argc, char **argv)
         });
 }
 
+/* --xl-disks: spawn nothing now; print the disk lines with which block-dvm spawns the
+ * disposable when the domain starts. */
+static int xl_disks(struct cli *cli, const char *dvm, const struct vm_args *a, dvm_pool *pool)
+{
+        char **lines = NULL;
+        int n = dvm_xl_disks(pool, dvm, a->vdev_base, &lines);
+
+        if (n < 0)
+                return cli_fail(cli, n, "spawn --xl-disks");
+        for (int i = 0; i < n; i++)
+                printf("%s\n", lines[i]);
+        dvm_strv_free(lines);
+        return EXIT_OK;
+}
+
 static int spawn(struct cli *cli, int argc, char **argv)
 {
         struct dvm_vm_info vm;
-        VM_VERB("spawn", "n", 1, 1, {
-                r = dvm_spawn(pool, argv[0], a.name, &vm);
+        VM_VERB("spawn", "nxv", 1, 1, {
+                if (a.xl_disks && a.name)
+                        r = cli_usage_error(verb, "--xl-disks and --name: the domain's first disk spawns an unnamed "
+                                            "disposable");
+                else if (a.xl_disks)
+                        r = xl_disks(cli, argv[0], &a, pool);
+                else if (a.vdev_base)
+                        r = cli_usage_error(verb, "--vdev-base goes with --xl-disks");
+                else if ((r = dvm_spawn(pool, argv[0], a.name, &vm)) >= 0)
+                        cli_print_devices(cli, &vm);
                 if (r < 0)
                         r = cli_fail(cli, r, "spawn");
-                else
-                        cli_print_devices(cli, &vm);
         });
 }
 
@@ -205,7 +232,8 @@ const struct verb vm_verbs[] = {
         { "template create", "NAME --root-size SIZE --private-size SIZE", "create an empty TemplateVM", template_create },
         { "template import", "NAME --root IMAGE [--private IMAGE]", "create a TemplateVM from images", template_import },
         { "dvm create", "NAME --template TEMPLATE [--private-size SIZE]", "create a DVM Template", dvm_create },
-        { "spawn", "DVM [--name NAME]", "start a disposable; print its name and devices", spawn },
+        { "spawn", "DVM [--name NAME | --xl-disks [--vdev-base xvda]]",
+          "start a disposable, print its name and devices; or print xl disk lines that spawn one", spawn },
         { "start", "NAME", "start a template, DVM Template or named disposable", start },
         { "stop", "NAME", "stop a VM (an unnamed disposable is destroyed)", stop },
         { "destroy", "NAME...", "remove VMs and their volumes", destroy },

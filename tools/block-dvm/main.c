@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * block-dvm: the block hotplug script libxl runs for disks with script=block-dvm, as
+ * "block-dvm add|remove" with XENBUS_PATH set. Parses, calls dvm_xen_hotplug(), logs to
+ * syslog with its own duration, and exits 0 or 1 (libxl fails the disk on non-zero).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "dvm.h"
+
+static double now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void log_syslog(void *userdata, enum dvm_log_level level, const char *msg)
+{
+        const char *be = userdata;
+        /* the error is logged once, with the duration, by main() */
+        if (level > DVM_LOG_ERR)
+                syslog((int)level, "%s: %s", be, msg);
+}
+
+int main(int argc, char **argv)
+{
+        const char *be = getenv("XENBUS_PATH");
+        double t0 = now_ms();
+        enum dvm_hotplug_action action;
+        dvm_ctx *ctx = NULL;
+        int r;
+
+        openlog("block-dvm", LOG_PID, LOG_DAEMON);
+        if (argc != 2 || (strcmp(argv[1], "add") != 0 && strcmp(argv[1], "remove") != 0) || !be) {
+                fprintf(stderr, "Usage: XENBUS_PATH=backend/vbd/<domid>/<devid> block-dvm add|remove\n"
+                                "The block hotplug script of dvm-vol; libxl runs it for disks with script=block-dvm.\n");
+                syslog(LOG_ERR, "called as \"%s %s\" with XENBUS_PATH %s: not by libxl", argv[0],
+                       argc > 1 ? argv[1] : "", be ? be : "unset");
+                return 2;
+        }
+        action = strcmp(argv[1], "add") == 0 ? DVM_HOTPLUG_ADD : DVM_HOTPLUG_REMOVE;
+        r = dvm_ctx_new(NULL, &ctx);
+        if (r < 0) {
+                syslog(LOG_ERR, "%s %s: invalid DVM_STATE_DIR \"%s\": it must be an absolute path", argv[1], be,
+                       getenv("DVM_STATE_DIR"));
+                fprintf(stderr, "block-dvm: invalid DVM_STATE_DIR: it must be an absolute path\n");
+                return 1;
+        }
+        dvm_ctx_set_log(ctx, getenv("DVM_HOOK_DEBUG") ? DVM_LOG_DEBUG : DVM_LOG_INFO, log_syslog, (void *)be);
+        r = dvm_xen_hotplug(ctx, action, be);
+        if (r < 0) {
+                syslog(LOG_ERR, "%s %s failed after %.0f ms: %s", argv[1], be, now_ms() - t0, dvm_ctx_last_error(ctx));
+                /* libxl passes our stderr on to its caller (xl prints it) */
+                fprintf(stderr, "block-dvm: %s %s: %s\n", argv[1], be, dvm_ctx_last_error(ctx));
+        } else {
+                syslog(LOG_INFO, "%s %s done in %.0f ms", argv[1], be, now_ms() - t0);
+        }
+        dvm_ctx_free(ctx);
+        closelog();
+        return r < 0 ? 1 : 0;
+}
