@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "space.h"
 #include "vm.h"
 #include "volume.h"
 
@@ -37,6 +38,17 @@ static int image_size(dvm_ctx *ctx, int fd, const char *path, uint64_t *ret)
         /* a partial last sector is padded with zeros */
         *ret = (*ret + SECTOR_SIZE - 1) & ~(uint64_t)(SECTOR_SIZE - 1);
         return 0;
+}
+
+/* Bytes of an image that may hold data: what a file has allocated (its holes are never
+ * copied), all of a block device. */
+static uint64_t image_data(int fd, uint64_t size)
+{
+        struct stat st;
+
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return size;
+        return MIN((uint64_t)st.st_blocks * 512, size);
 }
 
 /* Copy @size bytes from @in to @out, writing only pool blocks that hold data. */
@@ -119,6 +131,10 @@ static int import(dvm_pool *pool, const char *name, const char *root_image, cons
                 if ((r = image_size(pool->ctx, priv_fd, private_image, &priv_size)) < 0)
                         return r;
         }
+        r = space_guard_check(pool, "import", image_data(root_fd, root_size) +
+                                                  (private_image ? image_data(priv_fd, priv_size) : 0));
+        if (r < 0)
+                return r;
         r = vm_template_add(pool, name, root_size, priv_size, vols);
         if (r < 0)
                 return r;

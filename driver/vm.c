@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lifecycle.h"
+#include "space.h"
 #include "vm.h"
 #include "volume.h"
 
@@ -151,7 +152,7 @@ int vm_spawn(dvm_pool *pool, const char *dvm, const char *name, char ret_name[DV
         char auto_name[DVM_NAME_MAX + 1];
         int r;
 
-        if ((r = vm_lookup(pool, dvm, DVM_VM_DVM_TEMPLATE, &dt)) < 0)
+        if ((r = vm_lookup(pool, dvm, DVM_VM_DVM_TEMPLATE, &dt)) < 0 || (r = space_guard_check(pool, "spawn", 0)) < 0)
                 return r;
         r = catalog_vm_get(pool->cat, dt.template, &tmpl);
         if (r == 0)
@@ -207,6 +208,8 @@ int vm_start(dvm_pool *pool, const char *name)
                 return ctx_error(pool->ctx, -EALREADY, "%s is running already", name);
         if (vm.kind == DVM_VM_DISPOSABLE && !vm.named)
                 return ctx_error(pool->ctx, -EINVAL, "%s is an unnamed disposable: spawn a new one", name);
+        if ((r = space_guard_check(pool, "start", 0)) < 0)
+                return r;
         return lifecycle_start(pool, &vm);
 }
 

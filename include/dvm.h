@@ -119,6 +119,16 @@ DVM_PUBLIC int dvm_pool_info(dvm_pool *pool, struct dvm_pool_info *ret_info);
  */
 DVM_PUBLIC int dvm_pool_list(dvm_ctx *ctx, char ***ret_names);
 
+/**
+ * dvm_pool_set_space_guard() - spawn, start and import are refused with -ENOSPC, before any
+ * change, when they would leave less than @percent of the pool's data or metadata free
+ * (0 turns the guard off; a new pool has 10). Returns 0, or -EINVAL above 99.
+ */
+DVM_PUBLIC int dvm_pool_set_space_guard(dvm_pool *pool, unsigned percent);
+
+/** dvm_pool_get_space_guard() - the pool's space guard in percent. Returns 0 or -errno. */
+DVM_PUBLIC int dvm_pool_get_space_guard(dvm_pool *pool, unsigned *ret_percent);
+
 /** dvm_strv_free() - free a NULL-terminated string array; NULL is a no-op. Returns NULL. */
 DVM_PUBLIC char **dvm_strv_free(char **strv);
 

@@ -10,7 +10,7 @@ KERNEL_META=linux-image-amd64   # its dependency names the current kernel ABI pa
 PKGS=(
 	build-essential gcc clang pkg-config
 	libdevmapper-dev libsqlite3-dev libjson-c-dev libcriterion-dev libblkid-dev libfuse3-dev
-	fuse3 valgrind qemu-system-x86 thin-provisioning-tools e2fsprogs cpio zstd xz-utils kmod
+	fuse3 valgrind qemu-system-x86 thin-provisioning-tools e2fsprogs cpio zstd xz-utils kmod udev
 	file util-linux lvm2 dmsetup sqlite3 gnuplot-nox fio bc
 	libxen-dev xen-hypervisor-4.17-amd64 xen-utils-4.17
 )

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * dvm-vol verbs for crash recovery and udev: recover (finish or roll back interrupted
- * operations), reap (clean up after a Xen domain that died), udev-id (the udev properties
- * of one of our devices).
+ * dvm-vol verbs that keep pools healthy: pool set (the space guard), and for udev,
+ * udev-id (the udev properties of one of our devices).
  */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -53,7 +55,52 @@ static int udev_id(struct cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
+/* PERCENT: 0..99, digits only */
+static int parse_percent(const struct verb *verb, const char *arg, unsigned *ret)
+{
+        char *end;
+        unsigned long n;
+
+        errno = 0;
+        n = strtoul(arg, &end, 10);
+        if (!isdigit((unsigned char)arg[0]) || *end || errno || n > 99)
+                return cli_usage_error(verb, "space-guard: \"%s\" is not a percentage from 0 to 99", arg);
+        *ret = (unsigned)n;
+        return 0;
+}
+
+static int pool_set(struct cli *cli, int argc, char **argv)
+{
+        const struct verb *verb = self("pool set");
+        dvm_pool *pool;
+        unsigned percent = 0;
+        int n, r = no_options(verb, argc, argv);
+
+        if (r)
+                return r < 0 ? EXIT_OK : r;
+        n = argc - optind;
+        if (n < 2)
+                return cli_usage_error(verb, "missing argument");
+        if (n > 3)
+                return cli_usage_error(verb, "too many arguments");
+        if (n == 3)
+                cli->pool = argv[optind++];
+        if (strcmp(argv[optind], "space-guard") != 0)
+                return cli_usage_error(verb, "unknown setting \"%s\" (settings: space-guard)", argv[optind]);
+        if ((r = parse_percent(verb, argv[optind + 1], &percent)) || (r = cli_open_pool(cli, &pool)))
+                return r;
+        r = dvm_pool_set_space_guard(pool, percent);
+        if (r < 0)
+                r = cli_fail(cli, r, "pool set");
+        else if (!cli->json)
+                printf("pool %s: space guard %u%%\n", cli->pool ? cli->pool : DVM_DEFAULT_POOL, percent);
+        dvm_pool_close(pool);
+        return r;
+}
+
 const struct verb recover_verbs[] = {
+        { "pool set", "[NAME] space-guard PERCENT",
+          "refuse spawn, start and import that would leave less than PERCENT of the pool free", pool_set },
         { "udev-id", "DM-NAME", "print the udev properties of a volume's device (for the udev rules)", udev_id },
         {}
 };
