@@ -70,7 +70,7 @@ check_tree() {
 	f=$(nm -D --defined-only "$lib/libdvm.so.0" | awk '$2 == "T" && $3 !~ /^dvm_/ { print $3 }')
 	[ -z "$f" ] || fail "the library exports functions outside dvm_*: $f"
 	check
-	f=$(grep -l '@[A-Z_]*@' "$d"/lib/udev/rules.d/* "$d"/lib/systemd/system/* "$lib"/pkgconfig/* 2>/dev/null || true)
+	f=$(grep -rl '@[A-Z_]*@' "$d" 2>/dev/null | grep -v -e '\.so' -e '\.a$' -e '/sbin/' || true)
 	[ -z "$f" ] || fail "placeholders left in: $f"
 	check
 	grep -q "IMPORT{program}=\"$prefix/sbin/dvm-vol udev-id " "$d/lib/udev/rules.d/57-dvm-vol.rules" ||
