@@ -18,11 +18,23 @@ struct layer {
         int64_t id;        /* layer id (the thin id on the thin backend) */
         int64_t origin;    /* the committed layer this one snapshots; -1: none */
         uint64_t size;     /* bytes */
+        bool keep;         /* a running layer that is committed at stop (save_on_stop) */
+};
+
+/* The COW store of a running snapshot layer (snap backend). */
+struct layer_cow {
+        uint64_t used;     /* bytes in use: header, metadata areas, data chunks */
+        uint64_t size;     /* bytes of the store */
+        bool invalid;      /* the kernel invalidated the snapshot (store full, or an I/O error) */
 };
 
 struct backend_ops {
         const char *name;
 
+        /* The pool's allocation unit (thin block, snapshot chunk) from @cfg, checked, in
+         * sectors; other settings of @cfg that do not apply are refused. */
+        int (*pool_unit)(dvm_ctx *ctx, const char *pool, const struct dvm_pool_config *cfg,
+                         uint64_t *ret_sectors);
         /* Pool: build the kernel/file side of a new pool (the catalog exists and holds the
          * settings); bring it back after a reboot; fill usage and identity. */
         int (*pool_create)(dvm_pool *pool, const struct dvm_pool_config *cfg);
@@ -49,6 +61,10 @@ struct backend_ops {
          * written since it was taken from l->origin (all it holds when it has none). The
          * wipe zeroes and discards exactly these; the inspector shows them. */
         int (*owned)(dvm_pool *pool, const char *dm_name, const struct layer *l, struct extent_list *ret);
+
+        /* Optional (NULL: the backend has no COW stores): the state of the COW store of
+         * active running layer @l. */
+        int (*cow_state)(dvm_pool *pool, const char *dm_name, const struct layer *l, struct layer_cow *ret);
 };
 
 extern const struct backend_ops backend_thin;

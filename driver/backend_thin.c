@@ -21,6 +21,23 @@
 #include "thin_pool.h"
 
 #define DEFAULT_DATA_SIZE (16ULL << 30)
+#define DEFAULT_BLOCK_SIZE (64ULL << 10)
+
+static int thin_pool_unit(dvm_ctx *ctx, const char *name, const struct dvm_pool_config *cfg, uint64_t *ret_sectors)
+{
+        uint64_t block = cfg->block_size ? cfg->block_size : DEFAULT_BLOCK_SIZE;
+
+        if (cfg->chunk_size || cfg->cow_percent)
+                return ctx_error(ctx, -EINVAL, "pool %s: a chunk size and a COW share are settings of snap pools, "
+                                 "not of thin pools", name);
+        if (block % 512 || thin_pool_block_check(block >> SECTOR_SHIFT) < 0) {
+                char shown[32];
+                return ctx_error(ctx, -EINVAL, "pool %s: block size %s is not a multiple of 64K between 64K and 1G",
+                                 name, dvm_format_size(block, shown, sizeof(shown)));
+        }
+        *ret_sectors = block >> SECTOR_SHIFT;
+        return 0;
+}
 
 /* Size in bytes of a block device or regular file. */
 static int dev_size(dvm_ctx *ctx, const char *path, uint64_t *ret_size)
@@ -319,6 +336,7 @@ static int thin_usage(dvm_pool *pool, const char *dm_name, const struct layer *l
 
 const struct backend_ops backend_thin = {
         .name = "thin",
+        .pool_unit = thin_pool_unit,
         .pool_create = thin_pool_create,
         .pool_activate = thin_pool_activate,
         .pool_info = thin_pool_info,

@@ -108,6 +108,21 @@ static int configure(const char *file, unsigned flags, struct loop_dev *ret_loop
         return 0;
 }
 
+/*
+ * Whether the loop open on @fd still serves @file with the read-only state @flags asks for.
+ * Once we hold it open, autoclear cannot take it away from us any more.
+ */
+static bool still_ours(int fd, const char *file, unsigned flags)
+{
+        struct loop_info64 info;
+        struct stat st;
+
+        if (stat(file, &st) < 0 || ioctl(fd, LOOP_GET_STATUS64, &info) < 0)
+                return false;
+        return info.lo_inode == st.st_ino && info.lo_device == st.st_dev &&
+               !(info.lo_flags & LO_FLAGS_READ_ONLY) == !(flags & LOOP_READ_ONLY);
+}
+
 int loop_attach(dvm_ctx *ctx, const char *file, unsigned flags, struct loop_dev *ret_loop)
 {
         struct loop_dev l;
@@ -115,10 +130,13 @@ int loop_attach(dvm_ctx *ctx, const char *file, unsigned flags, struct loop_dev 
 
         if (loop_find(ctx, file, &l) == 0) {
                 l.fd = open(l.path, (flags & LOOP_READ_ONLY ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-                if (l.fd < 0)
-                        return ctx_error(ctx, -errno, "cannot open %s (loop of %s): %m", l.path, file);
-                *ret_loop = l;
-                return 0;
+                if (l.fd >= 0 && still_ours(l.fd, file, flags)) {
+                        *ret_loop = l;
+                        return 0;
+                }
+                /* gone meanwhile (autoclear), or writable where we want it read-only or the
+                 * other way round: a loop of our own then */
+                loop_release(&l);
         }
         /* Another process may take the free device between GET_FREE and CONFIGURE: EBUSY
          * then means "try the next one". */

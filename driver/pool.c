@@ -17,9 +17,6 @@
 
 #include "backend.h"
 #include "dm.h"
-#include "thin_pool.h"
-
-#define DEFAULT_BLOCK_SIZE (64ULL << 10)
 
 static char *path_join(const char *dir, const char *name)
 {
@@ -180,7 +177,6 @@ int dvm_pool_init(dvm_ctx *ctx, const char *name, const struct dvm_pool_config *
         static const struct dvm_pool_config defaults = {};
         _cleanup_(dvm_pool_closep) dvm_pool *p = NULL;
         _cleanup_free_ char *db = NULL, *lock = NULL;
-        uint64_t block = DEFAULT_BLOCK_SIZE;
         int r;
 
         if (!cfg)
@@ -193,14 +189,9 @@ int dvm_pool_init(dvm_ctx *ctx, const char *name, const struct dvm_pool_config *
         if (!p->ops)
                 return ctx_error(ctx, -EOPNOTSUPP, "pool %s: backend %s is not available", p->name,
                                  dvm_backend_name(cfg->backend));
-        if (cfg->block_size)
-                block = cfg->block_size;
-        if (block % 512 || thin_pool_block_check(block >> SECTOR_SHIFT) < 0) {
-                char shown[32];
-                return ctx_error(ctx, -EINVAL, "pool %s: block size %s is not a multiple of 64K between 64K and 1G",
-                                 p->name, dvm_format_size(block, shown, sizeof(shown)));
-        }
-        p->block_sectors = block >> SECTOR_SHIFT;
+        r = p->ops->pool_unit(ctx, p->name, cfg, &p->block_sectors);
+        if (r < 0)
+                return r;
         if (mkdir(ctx->state_dir, 0700) < 0 && errno != EEXIST)
                 return ctx_error(ctx, -errno, "cannot create state directory %s: %m", ctx->state_dir);
         if (mkdir(p->dir, 0700) < 0)

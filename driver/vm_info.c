@@ -28,6 +28,14 @@ static void describe_volume(dvm_pool *pool, const struct cat_volume *v, struct d
                 out->active = true;
                 volume_path(pool, v->vm, v->name, out->path, sizeof(out->path));
                 volume_usage(pool, v, &l, &out->used);
+                if (pool->ops->cow_state && l.origin >= 0) {
+                        struct layer_cow cow;
+                        if (pool->ops->cow_state(pool, name, &l, &cow) >= 0) {
+                                out->cow_used = cow.used;
+                                out->cow_size = cow.size;
+                                out->invalid = cow.invalid;
+                        }
+                }
         }
 }
 

@@ -28,7 +28,8 @@ struct layer volume_running_layer(const struct cat_volume *v)
                 origin = v->source_id;
         else if (v->flags & DVM_VOL_SAVE_ON_STOP)
                 origin = v->thin_id;
-        return (struct layer){ .id = v->run_id, .origin = origin, .size = v->size };
+        return (struct layer){ .id = v->run_id, .origin = origin, .size = v->size,
+                               .keep = v->flags & DVM_VOL_SAVE_ON_STOP };
 }
 
 struct layer volume_committed_layer(const struct cat_volume *v)

@@ -75,6 +75,10 @@ struct dvm_pool_config {
         const char *metadata_dev; /* existing block device for metadata; NULL: file-backed */
         uint64_t data_size;       /* bytes of the sparse data file; 0: 16 GiB */
         uint64_t block_size;      /* bytes per thin block (64 KiB..1 GiB, multiple of 64 KiB) */
+        /* snap backend */
+        uint64_t chunk_size;      /* bytes per snapshot chunk (4 KiB..1 MiB, power of two; 0: 64 KiB) */
+        unsigned cow_percent;     /* a disposable's COW store holds changes up to this share of
+                                     its volume (1..100; 0: 100, which never fills up) */
 };
 
 /** A pool's identity and usage, as dvm_pool_info() reports it. */
@@ -151,7 +155,11 @@ struct dvm_volume_info {
         char source[DVM_NAME_MAX + 18]; /* "<vm>/<volume>" it snapshots, "" if none */
         bool outdated;              /* the source changed since this layer was taken */
         bool active;                /* a device exists */
-        uint64_t used;              /* bytes mapped in the pool (thin) */
+        uint64_t used;              /* bytes mapped in the pool (thin), allocated (snap) */
+        uint64_t cow_used;          /* snap, running snapshot: bytes of its COW store in use */
+        uint64_t cow_size;          /* snap, running snapshot: bytes of its COW store; 0: none */
+        bool invalid;               /* snap: the kernel invalidated the snapshot (COW full or an
+                                       I/O error); its I/O fails, destroy it */
         char path[256];             /* /dev/mapper/... when active, else "" */
 };
 

@@ -66,6 +66,30 @@ void vt_init(struct vt *vt, const char *data_size)
         vt_run_free(&r);
 }
 
+void vt_init_backend(struct vt *vt, const char *backend, ...)
+{
+        char *argv[24] = { "pool", "init", "--backend", (char *)backend };
+        size_t n = 4;
+        va_list ap;
+
+        vt_init(vt, NULL);
+        snprintf(vt->backend, sizeof(vt->backend), "%s", backend);
+        if (strcmp(backend, "thin") == 0) {
+                argv[n++] = "--data-size";
+                argv[n++] = "2G";
+        }
+        va_start(ap, backend);
+        for (char *w; (w = va_arg(ap, char *)) && n < 23;)
+                argv[n++] = w;
+        va_end(ap);
+        argv[n] = NULL;
+        struct vt_run r = vt_cli(vt, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], argv[8],
+                                 argv[9], argv[10], argv[11], argv[12], NULL);
+        cr_assert(n <= 12, "vt_init_backend: too many words");
+        cr_assert_eq(r.status, 0, "pool init %s (%s): exit %d: %s", vt->pool, backend, r.status, r.err);
+        vt_run_free(&r);
+}
+
 void vt_cleanup(struct vt *vt)
 {
         int st;
@@ -76,9 +100,62 @@ void vt_cleanup(struct vt *vt)
          * loops go with it), then any loop still on our files, then the directory. */
         free(vt_sh(&st, "for d in $(dmsetup ls 2>/dev/null | awk '{print $1}' | grep '^DVM-%s-'); do "
                         "dmsetup remove --retry $d; done; dmsetup remove --retry DVM-%s 2>/dev/null; "
-                        "for l in $(losetup -nO NAME -j %s/data.img 2>/dev/null) $(losetup -nO NAME -j %s/metadata.img 2>/dev/null); do "
+                        "for l in $(losetup -nO NAME,BACK-FILE | awk 'index($2, \"%s/\") == 1 {print $1}'); do "
                         "losetup -d $l; done; rm -rf %s",
-                   vt->pool, vt->pool, vt->state, vt->state, vt->state));
+                   vt->pool, vt->pool, vt->state, vt->state));
+}
+
+char *vt_loops(struct vt *vt)
+{
+        int st;
+        char *out = vt_sh(&st, "losetup -nO NAME,BACK-FILE | awk 'index($2, \"%s/\") == 1' | sort", vt->state);
+        cr_assert_eq(st, 0, "losetup failed: %s", out);
+        return out;
+}
+
+char *vt_layers(struct vt *vt)
+{
+        int st;
+        char *out;
+
+        if (strcmp(vt->backend, "snap") != 0)
+                return vt_thin_ids(vt);
+        out = vt_sh(&st, "cd %s/%s && ids=$(ls | sed -n 's/^\\([0-9]*\\)\\.\\(img\\|cow\\)$/\\1/p' | sort -nu | tr '\\n' ' '); "
+                         "echo \" $ids\"", vt->state, vt->pool);
+        cr_assert_eq(st, 0, "listing the layer files of pool %s failed: %s", vt->pool, out);
+        out[strcspn(out, "\n")] = 0;
+        return out;
+}
+
+uint64_t vt_data_used(struct vt *vt)
+{
+        int st;
+        char *out;
+        uint64_t used;
+
+        if (strcmp(vt->backend, "snap") == 0)
+                out = vt_sh(&st, "cd %s/%s && stat -c %%b:%%B *.img | awk -F: '{s += $1 * $2} END {print s + 0}'",
+                            vt->state, vt->pool);
+        else
+                out = vt_sh(&st, "b=$(dmsetup table DVM-%s | awk '{print $6 * 512}') && "
+                                 "dmsetup status DVM-%s | awk -v b=$b '{split($6, a, \"/\"); print a[1] * b}'",
+                            vt->pool, vt->pool);
+        cr_assert_eq(st, 0, "data used of pool %s: %s", vt->pool, out);
+        used = strtoull(out, NULL, 10);
+        free(out);
+        return used;
+}
+
+void vt_reboot(struct vt *vt)
+{
+        int st;
+        free(vt_sh(&st, "for d in $(dmsetup ls | awk '{print $1}' | grep '^DVM-%s-'); do dmsetup remove $d || exit 1; done; "
+                        "! dmsetup info DVM-%s >/dev/null 2>&1 || dmsetup remove DVM-%s",
+                   vt->pool, vt->pool, vt->pool));
+        cr_assert_eq(st, 0, "removing the devices of pool %s failed", vt->pool);
+        char *loops = vt_loops(vt);
+        cr_assert_str_empty(loops, "loops still attached after the pool's devices went: %s", loops);
+        free(loops);
 }
 
 static char *slurp_fd(int fd)

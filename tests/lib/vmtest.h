@@ -15,6 +15,7 @@ struct vt {
         char state[128];   /* state directory */
         char pool[32];     /* pool name */
         char dvm_vol[512]; /* the dvm-vol binary of this build */
+        char backend[8];   /* "thin" or "snap" once the pool is initialised */
 };
 
 struct vt_run {
@@ -29,7 +30,13 @@ void vt_require_dm(void);
 /** vt_init() - a unique state dir and pool name; with @data_size non-NULL, `pool init` it. */
 void vt_init(struct vt *vt, const char *data_size);
 
-/** vt_cleanup() - remove the pool's devices, loops and state directory. */
+/**
+ * vt_init_backend() - vt_init() and `pool init` with @backend ("thin": a 2 GiB data file;
+ * "snap": default chunk) plus the NULL-terminated extra words.
+ */
+void vt_init_backend(struct vt *vt, const char *backend, ...) __attribute__((sentinel));
+
+/** vt_cleanup() - remove the pool's devices, the loops on its files, its state directory. */
 void vt_cleanup(struct vt *vt);
 
 /** vt_cli() - run dvm-vol with --state-dir and --pool and the NULL-terminated words. */
@@ -61,6 +68,25 @@ char *vt_kernel_state(struct vt *vt);
 
 /** vt_thin_ids() - the thin ids in the pool metadata, as " id id ... " text. malloc'd. */
 char *vt_thin_ids(struct vt *vt);
+
+/**
+ * vt_layers() - the layers the pool holds, as the kernel or the file system sees them:
+ * thin, the thin ids in the pool metadata; snap, the ids of the image and COW files in
+ * the pool directory. " id id ... " text, sorted. malloc'd.
+ */
+char *vt_layers(struct vt *vt);
+
+/** vt_data_used() - bytes of pool data in use: thin-pool status; snap, what the images allocate. */
+uint64_t vt_data_used(struct vt *vt);
+
+/**
+ * vt_reboot() - what a reboot leaves: every dm device of the pool removed (the pool's own
+ * too), and asserts that no loop device is left on the pool's files.
+ */
+void vt_reboot(struct vt *vt);
+
+/** vt_loops() - the loop devices over files in this test's state directory, one per line. malloc'd. */
+char *vt_loops(struct vt *vt);
 
 /** vt_catalog_dump() - the catalog's SQL dump (sqlite3 .dump). malloc'd. */
 char *vt_catalog_dump(struct vt *vt);

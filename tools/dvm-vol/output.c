@@ -29,6 +29,9 @@ static json_object *volume_json(const struct dvm_volume_info *v)
         json_object_object_add(o, "outdated", json_object_new_boolean(v->outdated));
         json_object_object_add(o, "active", json_object_new_boolean(v->active));
         json_object_object_add(o, "used", json_object_new_uint64(v->used));
+        json_object_object_add(o, "cow_used", json_object_new_uint64(v->cow_used));
+        json_object_object_add(o, "cow_size", json_object_new_uint64(v->cow_size));
+        json_object_object_add(o, "invalid", json_object_new_boolean(v->invalid));
         json_object_object_add(o, "path", v->path[0] ? json_object_new_string(v->path) : NULL);
         return o;
 }
@@ -74,6 +77,12 @@ void cli_print_vm(const struct cli *cli, const struct dvm_vm_info *vm)
                         printf("           <- %s\n", v->source);
                 if (v->active)
                         printf("           %s (%s used)\n", v->path, dvm_format_size(v->used, used, sizeof(used)));
+                if (v->cow_size)
+                        printf("           COW %s of %s (%.1f%%)%s\n", dvm_format_size(v->cow_used, used, sizeof(used)),
+                               dvm_format_size(v->cow_size, size, sizeof(size)),
+                               100.0 * (double)v->cow_used / (double)v->cow_size,
+                               v->invalid ? "  INVALID: the kernel gave up on this snapshot (COW full or an I/O "
+                                            "error); its I/O fails: destroy it" : "");
         }
 }
 

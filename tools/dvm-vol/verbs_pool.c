@@ -2,6 +2,7 @@
 /* dvm-vol pool verbs: init, list, info, activate. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -31,7 +32,8 @@ static int pool_init(struct cli *cli, int argc, char **argv)
         static const struct option opts[] = {
                 { "data", required_argument, NULL, 'd' },     { "data-size", required_argument, NULL, 's' },
                 { "metadata", required_argument, NULL, 'm' }, { "block-size", required_argument, NULL, 'b' },
-                { "backend", required_argument, NULL, 'B' },  HELP_OPTION, {}
+                { "backend", required_argument, NULL, 'B' },  { "chunk-size", required_argument, NULL, 'c' },
+                { "cow-percent", required_argument, NULL, 'p' }, HELP_OPTION, {}
         };
         const struct verb *verb = self("pool init");
         struct dvm_pool_config cfg = {};
@@ -44,6 +46,16 @@ static int pool_init(struct cli *cli, int argc, char **argv)
                 case 'm': cfg.metadata_dev = optarg; break;
                 case 's': if ((r = cli_parse_size(verb, "--data-size", optarg, &cfg.data_size))) return r; break;
                 case 'b': if ((r = cli_parse_size(verb, "--block-size", optarg, &cfg.block_size))) return r; break;
+                case 'c': if ((r = cli_parse_size(verb, "--chunk-size", optarg, &cfg.chunk_size))) return r; break;
+                case 'p': {
+                        char *end;
+                        unsigned long n = strtoul(optarg, &end, 10);
+                        if (optarg[0] < '0' || optarg[0] > '9' || *end || n < 1 || n > 100)
+                                return cli_usage_error(verb, "--cow-percent: \"%s\" is not a whole number from 1 to 100",
+                                                       optarg);
+                        cfg.cow_percent = (unsigned)n;
+                        break;
+                }
                 case 'B':
                         if (strcmp(optarg, "thin") == 0) cfg.backend = DVM_BACKEND_THIN;
                         else if (strcmp(optarg, "snap") == 0) cfg.backend = DVM_BACKEND_SNAP;
@@ -54,7 +66,9 @@ static int pool_init(struct cli *cli, int argc, char **argv)
                                                    "  --metadata DEV      metadata block device (with --data)\n"
                                                    "  --data-size SIZE    size of the sparse data file (default 16G)\n"
                                                    "  --block-size SIZE   thin block size, 64K..1G (default 64K)\n"
-                                                   "  --backend thin|snap pool backend (default thin)\n");
+                                                   "  --backend thin|snap pool backend (default thin)\n"
+                                                   "  --chunk-size SIZE   snap: snapshot chunk, 4K..1M, a power of two (default 64K)\n"
+                                                   "  --cow-percent N     snap: a disposable may change up to N%% of a volume (default 100)\n");
                 default: return cli_usage_error(verb, "unknown option");
                 }
         }
@@ -62,6 +76,10 @@ static int pool_init(struct cli *cli, int argc, char **argv)
                 return r;
         if (cfg.data_dev && cfg.data_size)
                 return cli_usage_error(verb, "--data and --data-size exclude each other");
+        if (cfg.backend == DVM_BACKEND_SNAP && (cfg.data_dev || cfg.metadata_dev || cfg.data_size || cfg.block_size))
+                return cli_usage_error(verb, "--data, --metadata, --data-size and --block-size are for thin pools");
+        if (cfg.backend != DVM_BACKEND_SNAP && (cfg.chunk_size || cfg.cow_percent))
+                return cli_usage_error(verb, "--chunk-size and --cow-percent are for snap pools (--backend snap)");
         r = dvm_pool_init(cli->ctx, cli->pool, &cfg);
         if (r < 0)
                 return cli_fail(cli, r, "pool init");
@@ -178,7 +196,8 @@ static int pool_activate(struct cli *cli, int argc, char **argv)
 }
 
 const struct verb pool_verbs[] = {
-        { "pool init", "[NAME] [--data DEV --metadata DEV | --data-size SIZE] [--block-size SIZE]",
+        { "pool init", "[NAME] [--data DEV --metadata DEV | --data-size SIZE] [--block-size SIZE] | "
+                       "--backend snap [--chunk-size SIZE] [--cow-percent N]",
           "create a pool (default: file-backed under the state directory)", pool_init },
         { "pool list", "", "list the pools", pool_list },
         { "pool info", "[NAME]", "show a pool's devices and usage", pool_info },

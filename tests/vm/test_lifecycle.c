@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * vm tier, thin backend: pool re-activation after a reboot, template import, 20 isolated
- * disposables, destroy leaving only origins, a TemplateVM updated under a running
- * disposable. Real device-mapper; witnesses are dmsetup and thin_dump, not the library.
+ * vm tier, every test over both pool backends (thin and snap): pool re-activation after a
+ * reboot, template import, 20 isolated disposables, destroy leaving only origins, a
+ * TemplateVM updated under a running disposable, spawn/destroy timing. Real device-mapper;
+ * witnesses are dmsetup, thin_dump and the pool's files, not the library.
  */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,15 +17,35 @@
 #define MiB (1ULL << 20)
 static struct vt vt;
 
-static void setup(void) { vt_init(&vt, "2G"); }
 static void teardown(void) { vt_cleanup(&vt); }
 
-TestSuite(thin_lifecycle, .init = setup, .fini = teardown, .timeout = 600);
+TestSuite(lifecycle, .init = vt_require_dm, .fini = teardown, .timeout = 600);
+
+/* One test body, run once per backend; its pool is made first. Parameters are copied by
+ * value into the worker process (which is a new exec), so they hold no pointers. */
+struct backend_param {
+        char name[8];
+};
+static const struct backend_param backends[] = { { "thin" }, { "snap" } };
+#define BACKEND_TEST(test)                                                                         \
+        ParameterizedTestParameters(lifecycle, test)                                               \
+        {                                                                                          \
+                return cr_make_param_array(struct backend_param, (void *)backends, ARRAY_SIZE(backends)); \
+        }                                                                                          \
+        static void test##_body(void);                                                             \
+        ParameterizedTest(const struct backend_param *backend, lifecycle, test)                    \
+        {                                                                                          \
+                vt_init_backend(&vt, backend->name, NULL);                                         \
+                test##_body();                                                                     \
+        }                                                                                          \
+        static void test##_body(void)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define CLI_OK(...)                                                                              \
         do {                                                                                     \
                 struct vt_run _r = vt_cli(&vt, __VA_ARGS__, NULL);                               \
-                cr_assert_eq(_r.status, 0, "dvm-vol " #__VA_ARGS__ ": exit %d: %s", _r.status, _r.err); \
+                cr_assert_eq(_r.status, 0, "%s: dvm-vol " #__VA_ARGS__ ": exit %d: %s", vt.backend, _r.status, \
+                             _r.err);                                                            \
                 vt_run_free(&_r);                                                                \
         } while (0)
 
@@ -55,25 +77,20 @@ static char *spawn(const char *name)
         return disp;
 }
 
-Test(thin_lifecycle, reactivate_after_reboot)
+BACKEND_TEST(reactivate_after_reboot)
 {
         int st;
         make_templates();
-        char *before = vt_thin_ids(&vt);
+        char *before = vt_layers(&vt);
 
-        /* a reboot: every device of the pool gone, its loops detached */
-        free(vt_sh(&st, "dmsetup remove DVM-%s", vt.pool));
-        cr_assert_eq(st, 0, "removing the pool device");
-        char *loops = vt_sh(&st, "losetup -j %s/%s/data.img; losetup -j %s/%s/metadata.img", vt.state, vt.pool,
-                            vt.state, vt.pool);
-        cr_assert_str_empty(loops, "loops still attached after the pool went: %s", loops);
-        free(loops);
+        /* a reboot: every device of the pool gone, its loops detached (asserted there) */
+        vt_reboot(&vt);
 
         struct vt_run r = vt_cli(&vt, "pool", "activate", NULL);
         cr_assert_eq(r.status, 0, "pool activate: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
-        char *after = vt_thin_ids(&vt);
-        cr_assert_str_eq(after, before, "thin ids changed across re-activation: %s -> %s", before, after);
+        char *after = vt_layers(&vt);
+        cr_assert_str_eq(after, before, "%s: layers changed across re-activation: %s -> %s", vt.backend, before, after);
         char *devs = vt_sh(&st, "dmsetup ls | grep -c '^DVM-%s-' || true", vt.pool);
         cr_assert_str_eq(devs, "0\n", "activation started volumes: %s", devs);
         free(devs);
@@ -87,7 +104,7 @@ Test(thin_lifecycle, reactivate_after_reboot)
         free(after);
 }
 
-Test(thin_lifecycle, import_reads_back_and_stays_sparse)
+BACKEND_TEST(import_reads_back_and_stays_sparse)
 {
         int st;
         char img[256];
@@ -107,14 +124,13 @@ Test(thin_lifecycle, import_reads_back_and_stays_sparse)
         cr_assert_eq(got, h, "imported root differs from the image: %llx vs %llx", (unsigned long long)got,
                      (unsigned long long)h);
         /* only the 5 MiB of data were provisioned (the running layer shares them) */
-        char *mapped = vt_sh(&st, "dmsetup status DVM-%s | awk '{split($6, a, \"/\"); print a[1] * 64 * 1024}'", vt.pool);
-        cr_assert_eq(strtoull(mapped, NULL, 10), 5 * MiB, "pool data used after import: %s", mapped);
-        free(mapped);
+        uint64_t used = vt_data_used(&vt);
+        cr_assert_eq(used, 5 * MiB, "%s: pool data used after import: %llu", vt.backend, (unsigned long long)used);
         CLI_OK("stop", "imp");
         unlink(img);
 }
 
-Test(thin_lifecycle, twenty_disposables_are_isolated)
+BACKEND_TEST(twenty_disposables_are_isolated)
 {
         enum { N = 20 };
         char *names[N];
@@ -157,32 +173,46 @@ Test(thin_lifecycle, twenty_disposables_are_isolated)
                 free(names[i]);
 }
 
-Test(thin_lifecycle, destroy_leaves_only_origins)
+BACKEND_TEST(destroy_leaves_only_origins)
 {
         int st;
         make_templates();
-        char *origins = vt_thin_ids(&vt);
+        char *origins = vt_layers(&vt);
         char *a = spawn(NULL), *b = spawn("named1");
         vt_pattern(vt_dev(&vt, a, "root"), 0, MiB, 9);
-        char *during = vt_thin_ids(&vt);
-        cr_assert_str_neq(during, origins, "spawn created no thin ids: %s", during);
+        char *during = vt_layers(&vt);
+        cr_assert_str_neq(during, origins, "%s: spawn created no layers: %s", vt.backend, during);
 
         struct vt_run r = vt_cli(&vt, "destroy", a, b, NULL);
         cr_assert_eq(r.status, 0, "destroy: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
         char *devs = vt_sh(&st, "dmsetup info -c --noheadings -o name,uuid | grep -e '-%s-' -e '-named1-' || true", a);
         cr_assert_str_empty(devs, "devices left after destroy: %s", devs);
-        char *after = vt_thin_ids(&vt);
-        cr_assert_str_eq(after, origins, "thin ids after destroy: %s; origins: %s", after, origins);
+        char *after = vt_layers(&vt);
+        cr_assert_str_eq(after, origins, "%s: layers after destroy: %s; origins: %s", vt.backend, after, origins);
+        /* the thin pool keeps its data and metadata loops; no layer keeps one */
+        char *loops = vt_sh(&st, "losetup -nO BACK-FILE | grep -E '^%s/.*/[0-9]+\\.(img|cow)$' || true", vt.state);
+        cr_assert_str_empty(loops, "%s: loops left on layer files after destroy: %s", vt.backend, loops);
+        free(loops);
         r = vt_cli(&vt, "info", a, NULL);
         cr_assert_eq(r.status, 3, "info of a destroyed disposable: exit %d", r.status);
         vt_run_free(&r);
         free(devs); free(after); free(during); free(origins); free(a); free(b);
 }
 
-Test(thin_lifecycle, template_update_under_running_disposable)
+/* How many ids a vt_layers() text holds. */
+static int count_ids(const char *s)
+{
+        int n = 0;
+        for (const char *p = s; *p; p++)
+                n += p[0] != ' ' && (p[1] == ' ' || p[1] == 0);
+        return n;
+}
+
+BACKEND_TEST(template_update_under_running_disposable)
 {
         make_templates();
+        char *origins = vt_layers(&vt);
         char *old = spawn(NULL);
         CLI_OK("start", "tmpl");
         vt_pattern(vt_dev(&vt, "tmpl", "root"), 0, MiB, 55);
@@ -202,9 +232,49 @@ Test(thin_lifecycle, template_update_under_running_disposable)
 
         char *fresh = spawn(NULL);
         cr_assert(vt_has_pattern(vt_dev(&vt, fresh, "root"), 0, MiB, 55), "a later spawn misses the update");
+        cr_assert(vt_has_pattern(vt_dev(&vt, fresh, "root"), MiB, 7 * MiB, 1),
+                  "%s: the committed update lost the template data around it", vt.backend);
         r = vt_cli(&vt, "info", fresh, NULL);
         cr_assert(!strstr(r.out, "outdated"), "a fresh disposable is called outdated:\n%s", r.out);
         vt_run_free(&r);
+
+        /* the revision the old disposable runs on stays while it runs, and goes with it */
+        char *during = vt_layers(&vt);
+        r = vt_cli(&vt, "destroy", old, fresh, NULL);
+        cr_assert_eq(r.status, 0, "destroy: exit %d: %s", r.status, r.err);
+        vt_run_free(&r);
+        char *after = vt_layers(&vt);
+        cr_assert_eq(count_ids(after), count_ids(origins), "%s: layers before the update %s, after it and the "
+                     "destroy %s (while running: %s)", vt.backend, origins, after, during);
+        cr_assert_str_neq(after, origins, "%s: the update made no new layer: %s", vt.backend, after);
+        free(origins);
+        free(during);
+        free(after);
         free(old);
         free(fresh);
+}
+
+/* Spawn and destroy time per disposable (64 MiB root, 32 MiB private), for the report. */
+BACKEND_TEST(spawn_destroy_timing)
+{
+        enum { N = 5 };
+        char *names[N];
+        double t0, spawn_s, destroy_s = 0;
+
+        make_templates();
+        t0 = vt_now();
+        for (int i = 0; i < N; i++)
+                names[i] = spawn(NULL);
+        spawn_s = (vt_now() - t0) / N;
+        for (int i = 0; i < N; i++) {
+                double t = vt_now();
+                CLI_OK("destroy", names[i]);
+                destroy_s += vt_now() - t;
+                free(names[i]);
+        }
+        destroy_s /= N;
+        fprintf(stderr, "timing: %s backend: spawn %.1f ms, destroy %.1f ms per disposable (mean of %d, dvm-vol "
+                        "process included)\n", vt.backend, spawn_s * 1e3, destroy_s * 1e3, N);
+        cr_assert(spawn_s < 10 && destroy_s < 10, "%s: spawn %.2f s, destroy %.2f s per disposable", vt.backend,
+                  spawn_s, destroy_s);
 }
