@@ -93,7 +93,9 @@ check-clang:
 check-valgrind: tests
 	@VALGRIND=1 tests/run-unit.sh $(UNIT_BINS)
 
+# the crash walk (tests/vm/test_crash.c) runs dvm-vol built with fault injection
 check-vm: tests
+	$(MAKE) FAULT=1 BUILD=$(BUILD)/fault all
 	@tests/vm/run.sh $(BUILD)
 
 demo: deps all

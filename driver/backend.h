@@ -65,6 +65,14 @@ struct backend_ops {
         /* Optional (NULL: the backend has no COW stores): the state of the COW store of
          * active running layer @l. */
         int (*cow_state)(dvm_pool *pool, const char *dm_name, const struct layer *l, struct layer_cow *ret);
+
+        /* Optional, for recovery. The pool's own count of its changes (the thin-pool
+         * transaction id): moved ahead before a change, recorded in the catalog after it
+         * (NULL: the catalog keeps a dirty mark instead). Every layer id the pool holds,
+         * sorted (NULL: the backend cannot list them). */
+        int (*txn_get)(dvm_pool *pool, uint64_t *ret_id);
+        int (*txn_set)(dvm_pool *pool, uint64_t old_id, uint64_t new_id);
+        int (*layer_list)(dvm_pool *pool, int64_t **ret_ids);
 };
 
 extern const struct backend_ops backend_thin;

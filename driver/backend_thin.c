@@ -19,6 +19,7 @@
 #include "target.h"
 #include "thin.h"
 #include "thin_pool.h"
+#include "thin_state.h"
 
 #define DEFAULT_DATA_SIZE (16ULL << 30)
 #define DEFAULT_BLOCK_SIZE (64ULL << 10)
@@ -348,4 +349,7 @@ const struct backend_ops backend_thin = {
         .activate = thin_activate,
         .deactivate = thin_deactivate,
         .usage = thin_usage,
+        .txn_get = thin_state_txn_get,
+        .txn_set = thin_state_txn_set,
+        .layer_list = thin_state_layers,
 };

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "fault.h"
 
 #define THIN_ID_LIMIT (1 << 24)
 
@@ -34,7 +35,9 @@ static const char schema[] =
         "  vm TEXT PRIMARY KEY, domid INTEGER NOT NULL, uuid TEXT NOT NULL);"
         "CREATE TABLE IF NOT EXISTS attachments("
         "  domid INTEGER NOT NULL, devid INTEGER NOT NULL, vdev TEXT NOT NULL, vm TEXT NOT NULL,"
-        "  volume TEXT NOT NULL, rw INTEGER NOT NULL, PRIMARY KEY(domid, devid));";
+        "  volume TEXT NOT NULL, rw INTEGER NOT NULL, PRIMARY KEY(domid, devid));"
+        "CREATE TABLE IF NOT EXISTS intents("
+        "  vm TEXT PRIMARY KEY, op INTEGER NOT NULL, since INTEGER NOT NULL, error TEXT NOT NULL DEFAULT '');";
 
 DEFINE_CLEANUP(sqlite3_stmt *, sqlite3_finalize)
 #define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
@@ -110,7 +113,11 @@ int catalog_begin(catalog *cat)
 
 int catalog_commit(catalog *cat)
 {
-        return exec(cat, "COMMIT");
+        int r = exec(cat, "COMMIT");
+
+        if (r >= 0)
+                FAULT_POINT("catalog.commit");
+        return r;
 }
 
 void catalog_rollback(catalog *cat)
@@ -627,6 +634,57 @@ int catalog_attachment_list(catalog *cat, const char *vm, struct cat_attachment 
         }
         if (rc != SQLITE_DONE)
                 return db_error(cat, rc, "list attachments");
+        *ret = TAKE_PTR(v);
+        return (int)n;
+}
+
+int catalog_intent_put(catalog *cat, const struct cat_intent *in)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(cat, "INSERT OR REPLACE INTO intents(vm, op, since, error) VALUES(?, ?, ?, ?)", &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, in->vm, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, in->op);
+        sqlite3_bind_int64(st, 3, in->since);
+        sqlite3_bind_text(st, 4, in->error, -1, SQLITE_STATIC);
+        return step_done(cat, st, "write intent");
+}
+
+int catalog_intent_delete(catalog *cat, const char *vm)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(cat, "DELETE FROM intents WHERE vm = ?", &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, vm, -1, SQLITE_STATIC);
+        return step_done(cat, st, "delete intent");
+}
+
+int catalog_intent_list(catalog *cat, struct cat_intent **ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_free_ struct cat_intent *v = NULL;
+        size_t n = 0;
+        int rc, r = prepare(cat, "SELECT vm, op, since, error FROM intents ORDER BY since, vm", &st);
+
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                struct cat_intent *nv = realloc(v, (n + 1) * sizeof(*v));
+                if (!nv)
+                        return -ENOMEM;
+                v = nv;
+                v[n] = (struct cat_intent){ .op = (enum cat_intent_op)sqlite3_column_int(st, 1),
+                                            .since = sqlite3_column_int64(st, 2) };
+                copy_text(v[n].vm, sizeof(v[n].vm), st, 0);
+                copy_text(v[n].error, sizeof(v[n].error), st, 3);
+                n++;
+        }
+        if (rc != SQLITE_DONE)
+                return db_error(cat, rc, "list intents");
         *ret = TAKE_PTR(v);
         return (int)n;
 }

@@ -52,6 +52,17 @@ struct cat_attachment {
         bool rw;
 };
 
+/** What an interrupted stop or destroy was doing to a VM: recovery finishes it. */
+enum cat_intent_op { CAT_INTENT_STOP = 1, CAT_INTENT_DESTROY = 2 };
+
+/** An operation recorded before it changed the kernel, dropped when it is done. */
+struct cat_intent {
+        char vm[DVM_NAME_MAX + 1];
+        enum cat_intent_op op;
+        int64_t since;                     /* seconds since the epoch */
+        char error[256];                   /* why the last attempt did not finish; "" */
+};
+
 /** catalog_open() - open or create the database at @path. Returns 0 or -errno. */
 int catalog_open(dvm_ctx *ctx, const char *path, catalog **ret_cat);
 
@@ -145,5 +156,12 @@ int catalog_attachment_delete(catalog *cat, uint32_t domid, uint32_t devid);
  * NULL), by domain and device id. Returns the count and a malloc'd array, or -errno.
  */
 int catalog_attachment_list(catalog *cat, const char *vm, struct cat_attachment **ret);
+
+/** catalog_intent_put() - record (or replace) the intent on @in->vm. Returns 0 or -errno. */
+int catalog_intent_put(catalog *cat, const struct cat_intent *in);
+/** catalog_intent_delete() - drop the intent on VM @vm, if any. Returns 0 or -errno. */
+int catalog_intent_delete(catalog *cat, const char *vm);
+/** catalog_intent_list() - every intent, oldest first. Returns the count and a malloc'd array, or -errno. */
+int catalog_intent_list(catalog *cat, struct cat_intent **ret);
 
 #endif

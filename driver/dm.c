@@ -8,9 +8,24 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #include "dm.h"
+#include "fault.h"
+#include "holders.h"
+
+/* Kernel changes made by this process, for pool_change_end(): a failed verb that changed
+ * nothing leaves the pool clean. */
+static unsigned long changes;
+
+/* A change of kernel state is done: count it, and let a crash test stop here. */
+#define CHANGED(step)                     \
+        do {                              \
+                changes++;                \
+                FAULT_POINT(step);        \
+        } while (0)
 
 /* libdevmapper logs through a global hook without user data: route it to the calling ctx. */
 static __thread dvm_ctx *log_ctx;
@@ -114,6 +129,7 @@ int dm_create(dvm_ctx *ctx, const char *name, const char *uuid, const struct dm_
         if (r < 0)
                 return ctx_error(ctx, r, "cannot create device-mapper device %s (%s %s): %m", name,
                                  n_lines ? table[0].type : "-", n_lines ? table[0].params : "");
+        CHANGED("dm.create");
         if (ret_info)
                 return dm_info(ctx, name, ret_info);
         return 0;
@@ -142,11 +158,15 @@ int dm_remove(dvm_ctx *ctx, const char *name)
         }
         if (r == -ENXIO || r == -ENODEV)
                 return -ENXIO;
-        if (r == -EBUSY && dm_info(ctx, name, &info) == 0)
-                return ctx_error(ctx, r, "cannot remove %s: device is in use (open count %d)", name,
-                                 info.open_count);
+        if (r == -EBUSY && dm_info(ctx, name, &info) == 0) {
+                char who[512];
+                int n = holders_describe(makedev(info.major, info.minor), S_IFBLK, who, sizeof(who));
+                return ctx_error(ctx, r, "cannot remove %s: device is in use (open count %d%s%s)", name,
+                                 info.open_count, n ? ", held by " : "", n ? who : "");
+        }
         if (r < 0)
                 return ctx_error(ctx, r, "cannot remove device-mapper device %s: %m", name);
+        CHANGED("dm.remove");
         return 0;
 }
 
@@ -161,6 +181,7 @@ static int simple_task(dvm_ctx *ctx, int type, const char *name, const char *wha
                                      : (dm_task_run(dmt) ? 0 : task_errno(dmt));
         if (r < 0)
                 return ctx_error(ctx, r, "cannot %s device-mapper device %s: %m", what, name);
+        CHANGED(type == DM_DEVICE_RESUME ? "dm.resume" : "dm.suspend");
         return 0;
 }
 
@@ -186,6 +207,7 @@ int dm_message(dvm_ctx *ctx, const char *name, const char *msg)
                 int r = task_errno(dmt);
                 return ctx_error(ctx, r, "%s: message \"%s\" failed: %m", name, msg);
         }
+        CHANGED("dm.message");
         return 0;
 }
 
@@ -315,4 +337,9 @@ int dm_target_version(dvm_ctx *ctx, const char *target, uint32_t ret_version[3])
                 return -ENOENT;
         memcpy(ret_version, v->version, sizeof(v->version));
         return 0;
+}
+
+unsigned long dm_changes(void)
+{
+        return changes;
 }

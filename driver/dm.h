@@ -80,4 +80,7 @@ int dm_target_version(dvm_ctx *ctx, const char *target, uint32_t ret_version[3])
 /** dm_available() - Returns 0 if /dev/mapper/control works, else -ENODEV with a message. */
 int dm_available(dvm_ctx *ctx);
 
+/** dm_changes() - Returns how many changes of kernel state this process has made through us. */
+unsigned long dm_changes(void);
+
 #endif

@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 
+#include "fault.h"
 #include "loop.h"
 
 static int read_line(const char *path, char *buf, size_t len)
@@ -149,6 +150,7 @@ int loop_attach(dvm_ctx *ctx, const char *file, unsigned flags, struct loop_dev 
         if (r < 0)
                 return ctx_error(ctx, r, "cannot attach a loop device to %s: %m", file);
         ctx_debug(ctx, "attached %s to %s", ret_loop->path, file);
+        FAULT_POINT("loop.attach");
         return 0;
 }
 

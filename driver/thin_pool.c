@@ -121,3 +121,9 @@ uint64_t thin_pool_metadata_size(uint64_t data_bytes, uint64_t block_bytes)
                 size = 16ULL << 30;
         return (size + (1 << 20) - 1) & ~((uint64_t)(1 << 20) - 1);
 }
+
+int thin_pool_msg_set_transaction_id(uint64_t old_id, uint64_t new_id, char *buf, size_t len)
+{
+        int n = snprintf(buf, len, "set_transaction_id %" PRIu64 " %" PRIu64, old_id, new_id);
+        return n < 0 || (size_t)n >= len ? -ENOBUFS : n;
+}

@@ -51,4 +51,11 @@ int thin_pool_status_parse(const char *params, struct thin_pool_status *ret_stat
 /** thin_pool_metadata_size() - metadata bytes to give a pool of @data_bytes in blocks of @block_bytes. */
 uint64_t thin_pool_metadata_size(uint64_t data_bytes, uint64_t block_bytes);
 
+/**
+ * thin_pool_msg_set_transaction_id() - the pool message that moves the pool's transaction id
+ * from @old_id (the kernel refuses it if that is not the current one) to @new_id.
+ * Returns the length, or -ENOBUFS.
+ */
+int thin_pool_msg_set_transaction_id(uint64_t old_id, uint64_t new_id, char *buf, size_t len);
+
 #endif

@@ -6,7 +6,9 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "busy.h"
 #include "lifecycle.h"
 #include "space.h"
 #include "vm.h"
@@ -221,44 +223,110 @@ int dvm_vm_start(dvm_pool *pool, const char *name, struct dvm_vm_info *ret_info)
         return ret_info ? dvm_vm_get(pool, name, ret_info) : 0;
 }
 
-static int stop(dvm_pool *pool, const char *name, bool destroy, struct lifecycle_doomed *doomed)
+/* Whether @name may be stopped (or destroyed); fills @ret_vm. Changes nothing. */
+static int stop_check(dvm_pool *pool, const char *name, bool destroy, struct cat_vm *ret_vm)
 {
-        struct cat_vm vm;
         char dep[DVM_NAME_MAX + 1];
-        int r = vm_lookup(pool, name, -1, &vm);
+        int r = vm_lookup(pool, name, -1, ret_vm);
 
         if (r < 0)
                 return r;
-        if (!destroy) {
-                if (!vm.running)
-                        return ctx_error(pool->ctx, -EALREADY, "%s is not running", name);
-                return lifecycle_stop(pool, &vm, vm.kind == DVM_VM_DISPOSABLE && !vm.named, doomed);
-        }
+        if (!destroy)
+                return ret_vm->running ? 0 : ctx_error(pool->ctx, -EALREADY, "%s is not running", name);
         r = catalog_vm_dependents(pool->cat, name, dep);
         if (r < 0)
                 return r;
         if (r > 0)
                 return ctx_error(pool->ctx, -EBUSY, "cannot destroy %s %s: %d VM(s) depend on it (%s%s); destroy them first",
-                                 kind_text[vm.kind], name, r, dep, r > 1 ? ", ..." : "");
-        if (vm.running && vm.kind != DVM_VM_DISPOSABLE)
+                                 kind_text[ret_vm->kind], name, r, dep, r > 1 ? ", ..." : "");
+        if (ret_vm->running && ret_vm->kind != DVM_VM_DISPOSABLE)
                 return ctx_error(pool->ctx, -EBUSY, "cannot destroy %s: it is running; stop it first", name);
-        return lifecycle_stop(pool, &vm, true, doomed);
+        return 0;
+}
+
+/* Carry out the intent on @name: its layers go down (committed or dropped), and the intent
+ * goes with the rows in the same transaction. */
+static int finish(dvm_pool *pool, const char *name, enum cat_intent_op op, struct lifecycle_doomed *doomed)
+{
+        struct cat_vm vm;
+        int r = catalog_vm_get(pool->cat, name, &vm);
+
+        if (r == -ENOENT || (r >= 0 && op == CAT_INTENT_STOP && !vm.running))
+                return catalog_intent_delete(pool->cat, name);
+        if (r < 0 || (r = lifecycle_stop(pool, &vm, op == CAT_INTENT_DESTROY, doomed)) < 0)
+                return r;
+        /* a stopped VM no longer belongs to the domain it was started for */
+        if (op == CAT_INTENT_STOP && (r = catalog_domain_delete(pool->cat, name)) < 0)
+                return r;
+        return catalog_intent_delete(pool->cat, name);
+}
+
+int vm_finish(dvm_pool *pool, const char *name, enum cat_intent_op op)
+{
+        struct lifecycle_doomed doomed = {};
+        int r = POOL_TRANSACTION(pool, finish(pool, name, op, &doomed));
+
+        if (r >= 0)
+                lifecycle_reap(pool, &doomed);
+        return r;
+}
+
+static int put_intent(dvm_pool *pool, const char *name, enum cat_intent_op op, const char *why)
+{
+        struct cat_intent in = { .op = op, .since = (int64_t)time(NULL) };
+
+        snprintf(in.vm, sizeof(in.vm), "%s", name);
+        snprintf(in.error, sizeof(in.error), "%s", why);
+        return POOL_TRANSACTION(pool, catalog_intent_put(pool->cat, &in));
+}
+
+/*
+ * A stop or destroy records its intent before it touches the kernel: one that is cut
+ * short (a crash, a device that stays busy half way) is finished by recovery, never
+ * rolled back. A destroy of a VM whose devices are held open stays recorded and happens
+ * once they are free; a stop of one is refused and changes nothing.
+ */
+static int stop_or_destroy(dvm_pool *pool, const char *name, bool destroy)
+{
+        const char *doing = destroy ? "destroy" : "stop";
+        enum cat_intent_op op = CAT_INTENT_STOP;
+        struct cat_vm vm;
+        int r = pool_lock(pool), q;
+
+        if (r < 0)
+                return r;
+        r = pool_change_begin(pool);
+        if (r >= 0)
+                r = POOL_TRANSACTION(pool, stop_check(pool, name, destroy, &vm));
+        if (r >= 0) {
+                op = destroy || (vm.kind == DVM_VM_DISPOSABLE && !vm.named) ? CAT_INTENT_DESTROY : CAT_INTENT_STOP;
+                r = busy_check(pool, name, doing);
+        }
+        if (r == -EBUSY && op == CAT_INTENT_DESTROY) {
+                if ((q = put_intent(pool, name, op, dvm_ctx_last_error(pool->ctx))) < 0)
+                        r = q;
+                else
+                        r = ctx_error(pool->ctx, -EBUSY, "%s; %s stays marked to be destroyed, which "
+                                      "'dvm-vol recover' (or the next change of pool %s) does once it is free",
+                                      dvm_ctx_last_error(pool->ctx), name, pool->name);
+        } else if (r >= 0) {
+                r = put_intent(pool, name, op, "");
+                if (r >= 0 && (r = vm_finish(pool, name, op)) < 0)
+                        r = ctx_error(pool->ctx, r, "%s; the %s of %s stays recorded and 'dvm-vol recover' finishes it",
+                                      dvm_ctx_last_error(pool->ctx), doing, name);
+        }
+        /* a change refused before it touched the kernel leaves the pool as clean as it was */
+        pool_change_end(pool, r);
+        pool_unlock(pool);
+        return r;
 }
 
 int dvm_vm_stop(dvm_pool *pool, const char *name)
 {
-        struct lifecycle_doomed doomed = {};
-        int r = POOL_TRANSACTION(pool, stop(pool, name, false, &doomed));
-        if (r >= 0)
-                lifecycle_reap(pool, &doomed);
-        return r;
+        return stop_or_destroy(pool, name, false);
 }
 
 int dvm_vm_destroy(dvm_pool *pool, const char *name)
 {
-        struct lifecycle_doomed doomed = {};
-        int r = POOL_TRANSACTION(pool, stop(pool, name, true, &doomed));
-        if (r >= 0)
-                lifecycle_reap(pool, &doomed);
-        return r;
+        return stop_or_destroy(pool, name, true);
 }

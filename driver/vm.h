@@ -25,4 +25,12 @@ int vm_spawn(dvm_pool *pool, const char *dvm, const char *name, char ret_name[DV
 /** vm_start() - dvm_vm_start() inside the caller's transaction. Returns 0 or -errno. */
 int vm_start(dvm_pool *pool, const char *name);
 
+/**
+ * vm_finish() - carry out a recorded stop or destroy of @name in its own transaction (the
+ * pool locked by the caller): its layers go down, the intent with its rows, then the
+ * layers nothing uses any more are deleted. A VM that is gone, or stopped already for a
+ * stop, only loses the intent. Returns 0 or -errno (the intent then stays).
+ */
+int vm_finish(dvm_pool *pool, const char *name, enum cat_intent_op op);
+
 #endif

@@ -285,6 +285,45 @@ DVM_PUBLIC int dvm_xen_detach(dvm_pool *pool, const char *name, const char *doma
  */
 DVM_PUBLIC int dvm_xl_disks(dvm_pool *pool, const char *dvm, const char *vdev_base, char ***ret_lines);
 
+/* ---- recovery ---------------------------------------------------------------------------- */
+
+/** What dvm_pool_recover() found and did. */
+struct dvm_recover_report {
+        unsigned devices_removed;   /* our dm devices no running layer accounts for */
+        unsigned devices_resumed;   /* our dm devices a crash left suspended */
+        unsigned devices_activated; /* devices of running layers brought back */
+        unsigned layers_deleted;    /* layers (thin ids) no catalog row accounts for */
+        unsigned rows_repaired;     /* catalog rows that named layers the pool no longer has */
+        unsigned loops_detached;    /* loop devices over the pool's files that nothing used */
+        unsigned vms_reaped;        /* running VMs whose devices or domain were gone */
+        unsigned intents_finished;  /* interrupted or deferred stops and destroys carried out */
+        unsigned pending;           /* what has to wait: devices still held open */
+};
+
+/**
+ * dvm_pool_recover() - finish or roll back whatever a crash left in flight in @pool:
+ * the catalog is the record; kernel devices and layers it does not account for go, rows
+ * naming lost layers are repaired, VMs that cannot be running any more are stopped (an
+ * unnamed disposable destroyed, with the wipe), recorded stops and destroys are carried
+ * out. Every change of a pool runs this first when the pool needs it. Returns 0 and the
+ * counts in @ret_report (may be NULL), or -errno.
+ */
+DVM_PUBLIC int dvm_pool_recover(dvm_pool *pool, struct dvm_recover_report *ret_report);
+
+/**
+ * dvm_reap_disk() - the Xen backend @xenbus_path ("backend/vbd/<domid>/<devid>") went away:
+ * release that disk in every pool of the state directory as block-dvm's remove would (the
+ * VM made for the domain is stopped or destroyed with its last disk). For udev, when the
+ * toolstack did not run the hook. Returns the number of disks released, or -errno.
+ */
+DVM_PUBLIC int dvm_reap_disk(dvm_ctx *ctx, const char *xenbus_path);
+
+/**
+ * dvm_reap_domain() - release every disk of domain @domid in every pool (the domain is
+ * gone). Returns the number of disks released, or -errno.
+ */
+DVM_PUBLIC int dvm_reap_domain(dvm_ctx *ctx, uint32_t domid);
+
 /* ---- values ----------------------------------------------------------------------------- */
 
 /**

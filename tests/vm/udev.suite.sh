@@ -5,8 +5,9 @@
 #  - our devices are not probed (no ID_FS_TYPE, no /dev/disk/by-uuid link) although they hold
 #    ext4, while a control dm device with the same ext4 is probed (so the probe can happen);
 #  - the Xen vbd rule: `udevadm test` of a vbd remove event (a stand-in device in a private
-#    mount namespace: the plain vm tier has no Xen) runs `dvm-vol reap`, and running what it
-#    printed reaps the disposable bound to that domain.
+#    mount namespace: the plain vm tier has no Xen; the xen tier sends real ones) runs
+#    `dvm-vol reap`, and running what it printed releases the disks recorded for that domain
+#    (rows as block-dvm writes them): the disposable goes with its last disk.
 # Usage: tests/vm/udev.suite.sh BUILD   (root, device-mapper; starts and stops its own udevd)
 set -euo pipefail
 
@@ -134,6 +135,54 @@ test_destroy_removes_links() {
 	fi
 }
 
+# The rule, evaluated by udevadm for a stand-in of /sys/bus/xen-backend/devices/vbd-7-<devid>
+# (a tmpfs over /sys/bus in a private mount namespace; SYSTEMD_DEVICE_VERIFY_SYSFS=0 is
+# systemd's switch for testing with such stand-ins); prints the RUN commands.
+# shellcheck disable=SC2016 # the inner script expands its own $0 and $d
+vbd_rule_runs() {
+	local devid=$1
+	unshare -m bash -c '
+		set -e
+		mount -t tmpfs none /sys/bus
+		d=/sys/bus/xen-backend/devices/vbd-7-$0
+		mkdir -p "$d"
+		ln -s ../../../bus/xen-backend "$d/subsystem"
+		printf "XENBUS_TYPE=vbd\nXENBUS_PATH=backend/vbd/7/%s\nXENBUS_BASE_PATH=backend\n" "$0" > "$d/uevent"
+		SYSTEMD_DEVICE_VERIFY_SYSFS=0 udevadm test --action=remove "$d" 2>&1' "$devid" | sed -n "s/^run: '\\(.*\\)'\$/\\1/p"
+}
+
+test_vbd_rule() {
+	local db=$STATE/$POOL/catalog.db devid cmd out disp
+	# an unnamed disposable, destroyed with its last disk (a named one would only stop)
+	disp=$(cli spawn my-dvm.t | head -n 1)
+	# what block-dvm records when domain 7 gets the disposable's three disks
+	sqlite3 "$db" "INSERT INTO domains VALUES('$disp', 7, '00000000-0000-0000-0000-000000000007');
+		INSERT INTO attachments VALUES(7, 51712, 'xvda', '$disp', 'root', 1);
+		INSERT INTO attachments VALUES(7, 51728, 'xvdb', '$disp', 'private', 1);
+		INSERT INTO attachments VALUES(7, 51744, 'xvdc', '$disp', 'volatile', 1);"
+	for devid in 51712 51728 51744; do
+		cmd=$(vbd_rule_runs "$devid")
+		if [ "$cmd" != "$(dirname "$DVM")/dvm-vol reap --xenbus-path backend/vbd/7/$devid" ]; then
+			fail "udevadm test of a vbd-7-$devid remove runs '$cmd'"
+			return
+		fi
+		# as udev would run it, with this suite's state directory
+		out=$(DVM_STATE_DIR=$STATE $cmd 2>&1) || { fail "'$cmd': $out"; return; }
+		[ "$out" = "1 disk(s) released" ] || fail "'$cmd' printed: $out"
+	done
+	if cli info "$disp" > /dev/null 2>&1; then
+		fail "disposable $disp of domain 7 is still there after its last vbd went"
+	elif [ -n "$(dmsetup ls | grep "^DVM-$POOL-$disp-" || true)" ]; then
+		fail "devices of the reaped disposable are left: $(dmsetup ls | grep "^DVM-$POOL-$disp-")"
+	else
+		pass "the vbd remove rule runs dvm-vol reap; after the last of three disks, $disp is gone"
+	fi
+	out=$(DVM_STATE_DIR=$STATE "$DVM" reap --xenbus-path backend/vbd/7/51712 2>&1)
+	[ "$out" = "0 disk(s) released" ] || fail "reap of a disk released already: $out"
+	out=$(DVM_STATE_DIR=$STATE "$DVM" reap --xenbus-path backend/vbd/0/1 2>&1) && fail "reap of dom0's disk: $out"
+	pass "reap of a released disk does nothing; dom0 is refused"
+}
+
 main() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 	[ -c /dev/mapper/control ] || skip "no device-mapper"
@@ -143,6 +192,7 @@ main() {
 	test_links
 	test_no_probe
 	test_destroy_removes_links
+	test_vbd_rule
 	say "udev suite: $PASSED passed, $FAILED failed"
 	[ "$FAILED" = 0 ]
 }

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * dvm-vol verbs that keep pools healthy: pool set (the space guard), and for udev,
- * udev-id (the udev properties of one of our devices).
+ * dvm-vol verbs that keep pools healthy: recover (finish or roll back what a crash left),
+ * reap (after a Xen domain that died), pool set (the space guard), and for udev, udev-id
+ * (the udev properties of one of our devices).
  */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +101,152 @@ static int pool_set(struct cli *cli, int argc, char **argv)
         return r;
 }
 
+static const struct {
+        const char *what;
+        size_t offset;
+} report_fields[] = {
+        { "devices removed", offsetof(struct dvm_recover_report, devices_removed) },
+        { "devices resumed", offsetof(struct dvm_recover_report, devices_resumed) },
+        { "devices activated", offsetof(struct dvm_recover_report, devices_activated) },
+        { "layers deleted", offsetof(struct dvm_recover_report, layers_deleted) },
+        { "catalog rows repaired", offsetof(struct dvm_recover_report, rows_repaired) },
+        { "loops detached", offsetof(struct dvm_recover_report, loops_detached) },
+        { "VMs reaped", offsetof(struct dvm_recover_report, vms_reaped) },
+        { "intents finished", offsetof(struct dvm_recover_report, intents_finished) },
+        { "pending", offsetof(struct dvm_recover_report, pending) },
+};
+
+static unsigned field(const struct dvm_recover_report *rep, size_t i)
+{
+        return *(const unsigned *)((const char *)rep + report_fields[i].offset);
+}
+
+static void print_report(const struct cli *cli, const char *pool, const struct dvm_recover_report *rep,
+                         json_object *all)
+{
+        bool any = false;
+
+        if (cli->json) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "pool", json_object_new_string(pool));
+                for (size_t i = 0; i < sizeof(report_fields) / sizeof(report_fields[0]); i++)
+                        json_object_object_add(o, report_fields[i].what, json_object_new_int((int)field(rep, i)));
+                json_object_array_add(all, o);
+                return;
+        }
+        printf("pool %s:", pool);
+        for (size_t i = 0; i < sizeof(report_fields) / sizeof(report_fields[0]); i++) {
+                if (!field(rep, i))
+                        continue;
+                printf("%s %u %s", any ? "," : "", field(rep, i), report_fields[i].what);
+                any = true;
+        }
+        printf("%s\n", any ? "" : " clean");
+}
+
+static int recover_one(struct cli *cli, const char *name, json_object *all, bool *ret_pending)
+{
+        struct dvm_recover_report rep = {};
+        dvm_pool *pool;
+        int r = dvm_pool_open(cli->ctx, name, &pool);
+
+        if (r >= 0)
+                r = dvm_pool_recover(pool, &rep);
+        dvm_pool_close(pool);
+        if (r < 0)
+                return cli_fail(cli, r, "recover");
+        print_report(cli, name ? name : DVM_DEFAULT_POOL, &rep, all);
+        if (rep.pending) {
+                fprintf(stderr, "dvm-vol: recover: pool %s: %u item(s) wait for devices that are still held open\n",
+                        name ? name : DVM_DEFAULT_POOL, rep.pending);
+                *ret_pending = true;
+        }
+        return EXIT_OK;
+}
+
+static int recover(struct cli *cli, int argc, char **argv)
+{
+        static const struct option opts[] = { { "all", no_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' }, {} };
+        const struct verb *verb = self("recover");
+        json_object *all = cli->json ? json_object_new_array() : NULL;
+        char **names = NULL;
+        bool every = false, pending = false;
+        int c, r = EXIT_OK, q;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'a')
+                        every = true;
+                else if (c == 'h')
+                        return cli_verb_help(verb, "  --all    every pool of the state directory\n");
+                else
+                        return cli_usage_error(verb, "unknown option \"%s\"", argv[optind - 1]);
+        }
+        if (argc - optind > 1 || (every && argc - optind > 0))
+                return cli_usage_error(verb, "too many arguments");
+        if (argc - optind == 1)
+                cli->pool = argv[optind];
+        if (!every) {
+                r = recover_one(cli, cli->pool, all, &pending);
+        } else if ((q = dvm_pool_list(cli->ctx, &names)) < 0) {
+                r = cli_fail(cli, q, "recover");
+        } else {
+                for (char **n = names; *n; n++)
+                        if ((q = recover_one(cli, *n, all, &pending)) != EXIT_OK && r == EXIT_OK)
+                                r = q;
+                dvm_strv_free(names);
+        }
+        if (all)
+                cli_print_json(all);
+        return r == EXIT_OK && pending ? EXIT_BUSY : r;
+}
+
+static int reap(struct cli *cli, int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "xenbus-path", required_argument, NULL, 'x' }, { "domain", required_argument, NULL, 'd' },
+                { "help", no_argument, NULL, 'h' }, {}
+        };
+        const struct verb *verb = self("reap");
+        const char *path = NULL, *dom = NULL;
+        char *end;
+        int c, r;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'x': path = optarg; break;
+                case 'd': dom = optarg; break;
+                case 'h':
+                        return cli_verb_help(verb, "  --xenbus-path backend/vbd/DOMID/DEVID   the backend that went away\n"
+                                                   "  --domain DOMID                          every disk of a domain\n");
+                default: return cli_usage_error(verb, "unknown option \"%s\"", argv[optind - 1]);
+                }
+        }
+        if (argc - optind > 0)
+                return cli_usage_error(verb, "too many arguments");
+        if (!path == !dom)
+                return cli_usage_error(verb, "give one of --xenbus-path and --domain");
+        if (path) {
+                r = dvm_reap_disk(cli->ctx, path);
+        } else {
+                errno = 0;
+                unsigned long d = strtoul(dom, &end, 10);
+                if (!isdigit((unsigned char)dom[0]) || *end || errno || d > UINT32_MAX)
+                        return cli_usage_error(verb, "--domain: \"%s\" is not a domain id", dom);
+                r = dvm_reap_domain(cli->ctx, (uint32_t)d);
+        }
+        if (r < 0)
+                return cli_fail(cli, r, "reap");
+        if (!cli->json)
+                printf("%d disk(s) released\n", r);
+        return EXIT_OK;
+}
+
 const struct verb recover_verbs[] = {
+        { "recover", "[NAME | --all]", "finish or roll back what a crash left in flight", recover },
+        { "reap", "--xenbus-path backend/vbd/DOMID/DEVID | --domain DOMID",
+          "release the disks of a Xen domain that died (the udev rule runs this)", reap },
         { "pool set", "[NAME] space-guard PERCENT",
           "refuse spawn, start and import that would leave less than PERCENT of the pool free", pool_set },
         { "udev-id", "DM-NAME", "print the udev properties of a volume's device (for the udev rules)", udev_id },

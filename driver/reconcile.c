@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Reconciliation: the catalog is the record, and the kernel is brought in line with it.
+ * Devices and layers no row accounts for are leftovers of an interrupted operation and
+ * go; devices left suspended are resumed; rows naming layers the pool no longer has are
+ * repaired; running VMs whose devices are all gone (the host went down) or whose domain
+ * let go of every disk get a stop or destroy intent for recovery to carry out.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+
+#include "backend.h"
+#include "claim.h"
+#include "dm.h"
+#include "holders.h"
+#include "loop.h"
+#include "reconcile.h"
+#include "volume.h"
+
+#define MAX_VOLUMES 3
+
+static int read_text(const char *path, char *buf, size_t len)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n;
+
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, len - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        buf[strcspn(buf, "\n")] = 0;
+        return 0;
+}
+
+/* The layer id at the end of our dm UUID "<dm name>-<layer id>", or -1. */
+static int64_t uuid_layer(const struct dm_dev_info *info, const char *dm_name)
+{
+        char path[64], uuid[256];
+        size_t n = strlen(dm_name);
+        char *end;
+
+        snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/uuid", info->major, info->minor);
+        if (read_text(path, uuid, sizeof(uuid)) < 0 || strncmp(uuid, dm_name, n) != 0 || uuid[n] != '-')
+                return -1;
+        errno = 0;
+        long long id = strtoll(uuid + n + 1, &end, 10);
+        return errno || *end || id < 0 || end == uuid + n + 1 ? -1 : id;
+}
+
+/* A device someone holds stays, and says who holds it; returns whether it was free. */
+static bool device_free(dvm_pool *pool, const char *name, const struct dm_dev_info *info, struct dvm_recover_report *rep)
+{
+        char who[512];
+
+        if (info->open_count <= 0)
+                return true;
+        holders_describe(makedev(info->major, info->minor), S_IFBLK, who, sizeof(who));
+        ctx_warn(pool->ctx, "pool %s: leftover device %s is open %d time(s) (held by %s); it goes once it is free",
+                 pool->name, name, info->open_count, who[0] ? who : "nobody we can see");
+        rep->pending++;
+        return false;
+}
+
+/* Devices: resume what a crash left suspended, take down volume devices no running layer
+ * accounts for. Devices of other shapes (helpers of a backend) are left to their backend. */
+static int devices(dvm_pool *pool, struct dvm_recover_report *rep)
+{
+        char prefix[sizeof(pool->dm_name) + 2], **names = NULL;
+        int n;
+
+        snprintf(prefix, sizeof(prefix), "%s-", pool->dm_name);
+        n = dm_list(pool->ctx, prefix, &names);
+        if (n < 0)
+                return n;
+        for (int i = 0; i < n; i++) {
+                char p[DVM_POOL_NAME_MAX + 1], vm[DVM_NAME_MAX + 1], vol[16];
+                struct dm_dev_info info;
+                struct cat_volume v;
+
+                if (dm_info(pool->ctx, names[i], &info) < 0)
+                        continue;
+                if (info.suspended && dm_resume(pool->ctx, names[i]) >= 0)
+                        rep->devices_resumed++;
+                if (dvm_volume_dm_name_parse(names[i], p, vm, vol) < 0 || strcmp(p, pool->name) != 0)
+                        continue;
+                struct layer l = { .id = uuid_layer(&info, names[i]), .origin = -1 };
+                if (catalog_volume_get(pool->cat, vm, vol, &v) == 0 && v.run_id >= 0 && v.run_id == l.id)
+                        continue;
+                if (!device_free(pool, names[i], &info, rep))
+                        continue;
+                ctx_info(pool->ctx, "pool %s: removing leftover device %s (layer %" PRId64 ")", pool->name, names[i], l.id);
+                if (pool->ops->deactivate(pool, names[i], &l) >= 0)
+                        rep->devices_removed++;
+                else
+                        rep->pending++;
+        }
+        dvm_strv_free(names);
+        if (dm_info(pool->ctx, pool->dm_name, NULL) == 0) {
+                struct dm_dev_info info;
+                if (dm_info(pool->ctx, pool->dm_name, &info) == 0 && info.suspended &&
+                    dm_resume(pool->ctx, pool->dm_name) >= 0)
+                        rep->devices_resumed++;
+        }
+        return 0;
+}
+
+static bool has_id(const int64_t *ids, int n, int64_t id)
+{
+        for (int i = 0; i < n; i++)
+                if (ids[i] == id)
+                        return true;
+        return false;
+}
+
+/* Rows naming layers the pool lost: a lost running layer is gone with whatever it held
+ * (a stop deletes running layers only after their wipe); a lost committed layer is a
+ * loss we can only report. */
+static int repair_rows(dvm_pool *pool, const int64_t *kernel, int nk, struct dvm_recover_report *rep)
+{
+        _cleanup_free_ struct cat_vm *vms = NULL;
+        int n = catalog_vm_list(pool->cat, &vms), r = 0;
+
+        if (n < 0)
+                return n;
+        for (int i = 0; i < n && r >= 0; i++) {
+                struct cat_volume vols[MAX_VOLUMES];
+                int nv = catalog_volume_list(pool->cat, vms[i].name, vols, MAX_VOLUMES);
+                if (nv < 0)
+                        return nv;
+                for (int j = 0; j < nv && r >= 0; j++) {
+                        struct cat_volume *v = &vols[j];
+                        bool changed = false;
+                        if (v->run_id >= 0 && !has_id(kernel, nk, v->run_id)) {
+                                ctx_warn(pool->ctx, "pool %s: %s/%s: running layer %" PRId64 " is not in the pool; "
+                                         "dropping it from the catalog", pool->name, v->vm, v->name, v->run_id);
+                                v->run_id = -1;
+                                changed = true;
+                        }
+                        if (v->thin_id >= 0 && !has_id(kernel, nk, v->thin_id)) {
+                                ctx_log(pool->ctx, DVM_LOG_ERR, "pool %s: %s/%s: its committed layer %" PRId64
+                                        " is not in the pool: its data is lost", pool->name, v->vm, v->name,
+                                        v->thin_id);
+                                v->thin_id = -1;
+                                changed = true;
+                        }
+                        if (changed) {
+                                r = catalog_volume_put(pool->cat, v);
+                                rep->rows_repaired++;
+                        }
+                }
+        }
+        return r;
+}
+
+/* Layers: delete what no row accounts for (the leftovers of an interrupted spawn, start,
+ * import, or the old origin a commit released), repair rows naming layers that are gone. */
+static int layers(dvm_pool *pool, struct dvm_recover_report *rep)
+{
+        _cleanup_free_ int64_t *kernel = NULL, *cat = NULL;
+        int nk, nc, r;
+
+        if (!pool->ops->layer_list)
+                return 0;
+        nk = pool->ops->layer_list(pool, &kernel);
+        if (nk < 0)
+                return nk;
+        nc = catalog_thin_ids(pool->cat, &cat);
+        if (nc < 0)
+                return nc;
+        for (int i = 0; i < nk; i++) {
+                if (has_id(cat, nc, kernel[i]))
+                        continue;
+                ctx_info(pool->ctx, "pool %s: deleting leftover layer %" PRId64, pool->name, kernel[i]);
+                r = pool->ops->layer_delete(pool, kernel[i]);
+                if (r < 0)
+                        return r;
+                rep->layers_deleted++;
+        }
+        r = catalog_begin(pool->cat);
+        if (r < 0)
+                return r;
+        r = repair_rows(pool, kernel, nk, rep);
+        if (r >= 0)
+                r = catalog_commit(pool->cat);
+        if (r < 0)
+                catalog_rollback(pool->cat);
+        return r;
+}
+
+static int intend(dvm_pool *pool, const struct cat_vm *vm, const char *why, struct dvm_recover_report *rep)
+{
+        struct cat_intent in = { .op = vm->kind == DVM_VM_DISPOSABLE && !vm->named ? CAT_INTENT_DESTROY : CAT_INTENT_STOP,
+                                 .since = (int64_t)time(NULL) };
+        _cleanup_free_ struct cat_intent *left = NULL;
+        int n = catalog_intent_list(pool->cat, &left);
+
+        if (n < 0)
+                return n;
+        /* a stop or destroy that was under way stays what it was: recovery finishes it */
+        for (int i = 0; i < n; i++)
+                if (strcmp(left[i].vm, vm->name) == 0)
+                        return 0;
+
+        snprintf(in.vm, sizeof(in.vm), "%s", vm->name);
+        snprintf(in.error, sizeof(in.error), "%s", why);
+        ctx_info(pool->ctx, "pool %s: %s %s: %s", pool->name, in.op == CAT_INTENT_DESTROY ? "destroying" : "stopping",
+                 vm->name, why);
+        rep->vms_reaped++;
+        return catalog_intent_put(pool->cat, &in);
+}
+
+/* Running VMs: one whose devices are all gone (the host went down) can only be stopped;
+ * one missing some has them brought back. Either way a stop finds its devices to wipe. */
+static int running_vm(dvm_pool *pool, const struct cat_vm *vm, struct dvm_recover_report *rep)
+{
+        struct cat_volume vols[MAX_VOLUMES];
+        bool present[MAX_VOLUMES] = {};
+        int n = catalog_volume_list(pool->cat, vm->name, vols, MAX_VOLUMES), layers = 0, devices = 0, r;
+
+        if (n < 0)
+                return n;
+        for (int i = 0; i < n; i++) {
+                char name[VOLUME_DM_NAME_MAX];
+                if (vols[i].run_id < 0)
+                        continue;
+                layers++;
+                present[i] = dm_info(pool->ctx, volume_dm_name(pool, vm->name, vols[i].name, name, sizeof(name)), NULL) == 0;
+                devices += present[i];
+        }
+        for (int i = 0; i < n; i++) {
+                struct layer l = volume_running_layer(&vols[i]);
+                if (vols[i].run_id < 0 || present[i])
+                        continue;
+                r = volume_activate(pool, &vols[i], &l);
+                if (r < 0)
+                        return r;
+                rep->devices_activated++;
+        }
+        if (layers == n && devices > 0)
+                return 0;
+        return intend(pool, vm, devices == 0 ? "its devices were gone (the host went down?)"
+                                             : "some of its running layers were gone", rep);
+}
+
+/* Whether the Xen backend of disk @devid of domain @domid still exists. */
+static bool vbd_exists(uint32_t domid, uint32_t devid)
+{
+        char path[96];
+        snprintf(path, sizeof(path), "/sys/bus/xen-backend/devices/vbd-%u-%u", domid, devid);
+        return access(path, F_OK) == 0;
+}
+
+/* Disks of domains that died without the toolstack's remove: released as block-dvm would. */
+static int dead_disks(dvm_pool *pool, struct dvm_recover_report *rep)
+{
+        _cleanup_free_ struct cat_attachment *atts = NULL;
+        int n = catalog_attachment_list(pool->cat, NULL, &atts), r;
+
+        if (n < 0)
+                return n;
+        for (int i = 0; i < n; i++) {
+                char vm[DVM_NAME_MAX + 1] = "";
+                if (vbd_exists(atts[i].domid, atts[i].devid))
+                        continue;
+                ctx_info(pool->ctx, "pool %s: domain %u let go of disk %u (%s/%s) without the toolstack", pool->name,
+                         atts[i].domid, atts[i].devid, atts[i].vm, atts[i].volume);
+                r = claim_remove(pool, atts[i].domid, atts[i].devid, vm);
+                if (r < 0)
+                        rep->pending++;
+                else if (vm[0])
+                        rep->vms_reaped++;
+        }
+        return 0;
+}
+
+static int vms(dvm_pool *pool, struct dvm_recover_report *rep)
+{
+        _cleanup_free_ struct cat_vm *list = NULL;
+        int n = catalog_vm_list(pool->cat, &list), r;
+
+        if (n < 0)
+                return n;
+        r = catalog_begin(pool->cat);
+        if (r < 0)
+                return r;
+        for (int i = 0; i < n && r >= 0; i++)
+                if (list[i].running)
+                        r = running_vm(pool, &list[i], rep);
+        if (r >= 0)
+                r = catalog_commit(pool->cat);
+        if (r < 0)
+                catalog_rollback(pool->cat);
+        return r;
+}
+
+/* Loops over the pool's files that no device uses: a crash between attach and table. */
+static int loops(dvm_pool *pool, struct dvm_recover_report *rep)
+{
+        DIR *d = opendir("/sys/block");
+        struct dirent *de;
+        size_t dl = strlen(pool->dir);
+
+        if (!d)
+                return 0;
+        while ((de = readdir(d))) {
+                char path[300], backing[4096], dev[300];
+                DIR *h;
+                struct dirent *he;
+                bool held = false;
+
+                if (strncmp(de->d_name, "loop", 4) != 0)
+                        continue;
+                snprintf(path, sizeof(path), "/sys/block/%s/loop/backing_file", de->d_name);
+                if (read_text(path, backing, sizeof(backing)) < 0 || strncmp(backing, pool->dir, dl) != 0 ||
+                    backing[dl] != '/')
+                        continue;
+                snprintf(path, sizeof(path), "/sys/block/%s/holders", de->d_name);
+                h = opendir(path);
+                while (h && (he = readdir(h)))
+                        held |= he->d_name[0] != '.';
+                if (h)
+                        closedir(h);
+                if (held)
+                        continue;
+                snprintf(dev, sizeof(dev), "/dev/%s", de->d_name);
+                ctx_info(pool->ctx, "pool %s: detaching %s, a loop over %s that nothing uses", pool->name, dev, backing);
+                if (loop_detach(pool->ctx, dev) >= 0)
+                        rep->loops_detached++;
+        }
+        closedir(d);
+        return 0;
+}
+
+int reconcile(dvm_pool *pool, struct dvm_recover_report *rep)
+{
+        int r;
+
+        if ((r = devices(pool, rep)) < 0 || (r = layers(pool, rep)) < 0 || (r = dead_disks(pool, rep)) < 0 ||
+            (r = vms(pool, rep)) < 0)
+                return r;
+        return loops(pool, rep);
+}

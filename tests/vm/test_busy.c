@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vm tier, busy devices: a stop of a disposable whose device a process holds open (or a
+ * mount) is refused with exit 5, names the holder and changes nothing; a destroy of one
+ * names the holder, stays recorded in the catalog, and is carried out once the holder
+ * lets go: by `recover`, or by the next change of the pool.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vminvariants.h"
+#include "vmtest.h"
+
+static struct vt vt;
+
+#define CLI_OK(...)                                                                                  \
+        do {                                                                                         \
+                struct vt_run _r = vt_cli(&vt, __VA_ARGS__, NULL);                                   \
+                cr_assert_eq(_r.status, 0, "dvm-vol " #__VA_ARGS__ ": exit %d: %s", _r.status, _r.err); \
+                vt_run_free(&_r);                                                                    \
+        } while (0)
+
+static void setup(void)
+{
+        vt_init(&vt, "512M");
+        CLI_OK("template", "create", "tmpl", "--root-size", "32M", "--private-size", "16M");
+        CLI_OK("dvm", "create", "dvm", "--template", "tmpl");
+}
+
+static void teardown(void) { vt_cleanup(&vt); }
+
+TestSuite(busy, .init = setup, .fini = teardown, .timeout = 600);
+
+/* A process named "holder" keeping @dev open; returns its pid. */
+static pid_t hold(const char *dev)
+{
+        pid_t pid = fork();
+        cr_assert(pid >= 0, "fork: %m");
+        if (pid == 0) {
+                execl("/bin/bash", "holder", "-c", "exec 9<\"$0\"; exec sleep 600", dev, NULL);
+                _exit(127);
+        }
+        /* until its descriptor is open (fd 9: lower ones may come from the test runner) */
+        for (int i = 0; i < 100; i++) {
+                char fd9[64], target[256];
+                snprintf(fd9, sizeof(fd9), "/proc/%d/fd/9", pid);
+                ssize_t n = readlink(fd9, target, sizeof(target) - 1);
+                if (n > 0 && (target[n] = 0, strcmp(target, dev) == 0))
+                        return pid;
+                usleep(100000);
+        }
+        cr_assert_fail("the holder never opened %s", dev);
+        return -1;
+}
+
+static void let_go(pid_t pid)
+{
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+}
+
+static char *state(void)
+{
+        char *k = vt_kernel_state(&vt), *c = vt_catalog_dump(&vt), *all = NULL;
+        cr_assert(asprintf(&all, "%s\n%s", k, c) >= 0);
+        free(k);
+        free(c);
+        return all;
+}
+
+Test(busy, stop_refused_naming_the_process)
+{
+        CLI_OK("spawn", "dvm", "--name", "d1");
+        pid_t pid = hold(vt_dev(&vt, "d1", "root"));
+        char *before = state(), want[64];
+
+        struct vt_run r = vt_cli(&vt, "stop", "d1", NULL);
+        snprintf(want, sizeof(want), "process %d (", pid);
+        cr_assert_eq(r.status, 5, "stop of a held disposable: exit %d: %s", r.status, r.err);
+        cr_assert(strstr(r.err, want) && strstr(r.err, "root"), "stop does not name the holder (%s): %s", want, r.err);
+        vt_run_free(&r);
+        char *after = state();
+        cr_assert_str_eq(after, before, "a refused stop changed something");
+        let_go(pid);
+        CLI_OK("stop", "d1");
+        free(before);
+        free(after);
+}
+
+Test(busy, destroy_waits_for_the_holder)
+{
+        int st;
+        CLI_OK("spawn", "dvm", "--name", "d1");
+        pid_t pid = hold(vt_dev(&vt, "d1", "private"));
+        char want[64];
+
+        struct vt_run r = vt_cli(&vt, "destroy", "d1", NULL);
+        snprintf(want, sizeof(want), "process %d (", pid);
+        cr_assert_eq(r.status, 5, "destroy of a held disposable: exit %d: %s", r.status, r.err);
+        cr_assert(strstr(r.err, want) && strstr(r.err, "stays marked to be destroyed"),
+                  "destroy does not name the holder (%s) or say it waits: %s", want, r.err);
+        vt_run_free(&r);
+        char *intent = vt_sh(&st, "sqlite3 %s/%s/catalog.db 'SELECT vm, op FROM intents'", vt.state, vt.pool);
+        cr_assert_str_eq(intent, "d1|2\n", "the deferred destroy is not in the catalog: %s", intent);
+        free(intent);
+        cr_assert(access(vt_dev(&vt, "d1", "private"), F_OK) == 0, "the held device went");
+
+        r = vt_cli(&vt, "recover", NULL);
+        cr_assert_eq(r.status, 5, "recover while the holder holds: exit %d: %s%s", r.status, r.out, r.err);
+        vt_run_free(&r);
+
+        let_go(pid);
+        r = vt_cli(&vt, "recover", NULL);
+        cr_assert_eq(r.status, 0, "recover once free: exit %d: %s", r.status, r.err);
+        cr_assert(strstr(r.out, "1 intents finished"), "recover did not report the destroy: %s", r.out);
+        vt_run_free(&r);
+        r = vt_cli(&vt, "info", "d1", NULL);
+        cr_assert_eq(r.status, 3, "d1 after its deferred destroy: exit %d", r.status);
+        vt_run_free(&r);
+        free(vt_check_invariants(&vt, "after the deferred destroy"));
+}
+
+Test(busy, next_change_finishes_a_deferred_destroy)
+{
+        CLI_OK("spawn", "dvm", "--name", "d1");
+        pid_t pid = hold(vt_dev(&vt, "d1", "volatile"));
+        struct vt_run r = vt_cli(&vt, "destroy", "d1", NULL);
+        cr_assert_eq(r.status, 5, "destroy of a held disposable: exit %d: %s", r.status, r.err);
+        vt_run_free(&r);
+        let_go(pid);
+        /* an unrelated verb: its recovery carries the destroy out first */
+        CLI_OK("spawn", "dvm", "--name", "d2");
+        r = vt_cli(&vt, "info", "d1", NULL);
+        cr_assert_eq(r.status, 3, "d1 after the next change of the pool: exit %d: %s", r.status, r.out);
+        vt_run_free(&r);
+        free(vt_check_invariants(&vt, "after the next change"));
+}
+
+Test(busy, a_mount_is_named)
+{
+        int st;
+        char mnt[160];
+        CLI_OK("spawn", "dvm", "--name", "d1");
+        snprintf(mnt, sizeof(mnt), "%s-mnt", vt.state);
+        free(vt_sh(&st, "mkfs.ext4 -q %s && mkdir -p %s && mount %s %s", vt_dev(&vt, "d1", "volatile"), mnt,
+                   vt_dev(&vt, "d1", "volatile"), mnt));
+        cr_assert_eq(st, 0, "mkfs and mount of the volatile volume");
+        struct vt_run r = vt_cli(&vt, "stop", "d1", NULL);
+        cr_assert_eq(r.status, 5, "stop of a mounted disposable: exit %d: %s", r.status, r.err);
+        cr_assert(strstr(r.err, "mounted on ") && strstr(r.err, mnt), "stop does not name the mount: %s", r.err);
+        vt_run_free(&r);
+        free(vt_sh(&st, "umount %s && rmdir %s", mnt, mnt));
+        CLI_OK("stop", "d1");
+}
