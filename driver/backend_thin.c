@@ -18,6 +18,7 @@
 #include "loop.h"
 #include "target.h"
 #include "thin.h"
+#include "thin_owned.h"
 #include "thin_pool.h"
 
 #define DEFAULT_DATA_SIZE (16ULL << 30)
@@ -348,4 +349,5 @@ const struct backend_ops backend_thin = {
         .activate = thin_activate,
         .deactivate = thin_deactivate,
         .usage = thin_usage,
+        .owned = thin_layer_owned,
 };
