@@ -23,8 +23,17 @@ static struct vt vt, vt2;
 
 static void teardown(void)
 {
+        int st;
+        char *out;
+
         vt_cleanup(&vt);
         vt_cleanup(&vt2);
+        /* the ext4 some tests mount at the state directory, after its files went */
+        if (vt.pool[0]) {
+                out = vt_sh(&st, "if mountpoint -q %s; then umount %s; fi; rm -rf %s %s.ext4", vt.state, vt.state,
+                            vt.state, vt.state);
+                free(out);
+        }
 }
 
 TestSuite(snap, .init = vt_require_dm, .fini = teardown, .timeout = 600);
@@ -373,6 +382,32 @@ Test(snap, thin_and_snap_pools_side_by_side)
         free(snap_before);
         free(thin_after);
         free(snap_after);
+}
+
+/* On a file system with direct I/O (ext4) the layer loops use it; on tmpfs (every other
+ * test here) LOOP_CONFIGURE refuses it and the loops run buffered. */
+Test(snap, loops_use_direct_io_where_the_file_system_has_it)
+{
+        int st;
+
+        vt_init(&vt, NULL);
+        free(vt_sh(&st, "mkdir -p %s && truncate -s 1G %s.ext4 && mkfs.ext4 -q %s.ext4 && mount -o loop %s.ext4 %s",
+                   vt.state, vt.state, vt.state, vt.state, vt.state));
+        cr_assert_eq(st, 0, "an ext4 at %s", vt.state);
+        snprintf(vt.backend, sizeof(vt.backend), "snap");
+        CLI_OK(&vt, "pool", "init", "--backend", "snap");
+        make_templates(&vt);
+        CLI_OK(&vt, "spawn", "dvm", "--name", "d1");
+        char *loops = vt_sh(&st, "losetup -nO DIO,BACK-FILE | grep -E '%s/.*/[0-9]+\\.(img|cow)$' | sort", vt.state);
+        /* origins of root and private, their two COW stores, the volatile image */
+        cr_assert_eq(count_lines(loops), 5, "layer loops: %s", loops);
+        cr_assert(!strstr(loops, "0 /"), "a layer loop without direct I/O on ext4:\n%s", loops);
+        vt_pattern(vt_dev(&vt, "d1", "root"), MiB, MiB, 5);
+        cr_assert(vt_has_pattern(vt_dev(&vt, "d1", "root"), 0, MiB, 1) &&
+                          vt_has_pattern(vt_dev(&vt, "d1", "root"), MiB, MiB, 5),
+                  "a disposable on direct-I/O loops reads back wrong data");
+        CLI_OK(&vt, "destroy", "d1");
+        free(loops);
 }
 
 struct bad_init {
