@@ -8,7 +8,7 @@
 
 BUILD   ?= build
 CC      ?= gcc
-PKGS    := devmapper sqlite3
+PKGS    := devmapper sqlite3 blkid
 # the Xen hand-off: driver/xen_light.c (libxenlight), driver/xen_store.c (libxenstore)
 PKGS    += xenlight xenstore
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) json-c 2>/dev/null)
