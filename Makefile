@@ -15,6 +15,9 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) json-c 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 JSON_LIBS  := $(shell pkg-config --libs json-c 2>/dev/null)
 CRIT_LIBS  := $(shell pkg-config --libs criterion 2>/dev/null)
+# dvm-inspect is the only FUSE user
+FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
+EXTRA_LIBS_dvm-inspect := $(shell pkg-config --libs fuse3 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
 CFLAGS  ?= -O2 -g
@@ -67,8 +70,13 @@ tool_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/$(1)/*.c))
 $(TOOL_BINS): $(BUILD)/%: $$(call tool_objs,$$*) $(LIBA)
 	$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(LIBA) $(PKG_LIBS) $(JSON_LIBS) $(EXTRA_LIBS_$*)
 
+$(BUILD)/tools/dvm-inspect/%.o: ALL_CFLAGS += $(FUSE_CFLAGS)
+
+# unit tests of a tool's pure parts link those objects (extra prerequisites below)
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJ) $(LIBA)
-	$(CC) $(LDSAN) -o $@ $< $(TESTLIB_OBJ) $(LIBA) $(PKG_LIBS) $(JSON_LIBS) $(CRIT_LIBS)
+	$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(LIBA) $(PKG_LIBS) $(JSON_LIBS) $(CRIT_LIBS)
+$(BUILD)/tests/unit/test_inspect_tree: $(BUILD)/tools/dvm-inspect/path.o $(BUILD)/tools/dvm-inspect/extents.o
+$(BUILD)/tests/unit/test_inspect_tree.o: ALL_CFLAGS += -Itools/dvm-inspect
 
 $(VM_BINS): $(BUILD)/tests/vm/%: $(BUILD)/tests/vm/%.o $(TESTLIB_OBJ) $(LIBA)
 	$(CC) $(LDSAN) -o $@ $< $(TESTLIB_OBJ) $(LIBA) $(PKG_LIBS) $(JSON_LIBS) $(CRIT_LIBS)
