@@ -42,6 +42,9 @@ VM_SRC     := $(sort $(wildcard tests/vm/test_*.c))
 VM_BINS    := $(VM_SRC:%.c=$(BUILD)/%)
 TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
+# bench/*.c: the benchmark drivers of make bench (bench/run.sh)
+BENCH_SRC  := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRC:%.c=$(BUILD)/%)
 
 SONAME := libdvm.so.0
 LIBA   := $(BUILD)/libdvm.a
@@ -49,7 +52,7 @@ LIBSO  := $(BUILD)/$(SONAME)
 
 .PHONY: all tests check check-unit check-vm check-valgrind check-san check-clang demo bench deps clean
 all: $(LIBA) $(LIBSO) $(TOOL_BINS)
-tests: all $(UNIT_BINS) $(VM_BINS)
+tests: all $(UNIT_BINS) $(VM_BINS) $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -81,6 +84,9 @@ $(BUILD)/tests/unit/test_inspect_tree.o: ALL_CFLAGS += -Itools/dvm-inspect
 $(VM_BINS): $(BUILD)/tests/vm/%: $(BUILD)/tests/vm/%.o $(TESTLIB_OBJ) $(LIBA)
 	$(CC) $(LDSAN) -o $@ $< $(TESTLIB_OBJ) $(LIBA) $(PKG_LIBS) $(JSON_LIBS) $(CRIT_LIBS)
 
+$(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBA)
+	$(CC) $(LDSAN) -o $@ $< $(LIBA) $(PKG_LIBS)
+
 deps:
 	@tests/deps.sh
 
@@ -107,7 +113,7 @@ check-vm: tests
 demo: deps all
 	@tests/vm/run.sh --demo $(BUILD)
 
-bench: deps all
+bench: deps all $(BENCH_BINS)
 	@bench/run.sh $(BUILD)
 
 clean:
