@@ -8,13 +8,16 @@
 
 BUILD   ?= build
 CC      ?= gcc
-PKGS    := devmapper sqlite3
+PKGS    := devmapper sqlite3 blkid
 # the Xen hand-off: driver/xen_light.c (libxenlight), driver/xen_store.c (libxenstore)
 PKGS    += xenlight xenstore
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) json-c 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 JSON_LIBS  := $(shell pkg-config --libs json-c 2>/dev/null)
 CRIT_LIBS  := $(shell pkg-config --libs criterion 2>/dev/null)
+# dvm-inspect is the only FUSE user
+FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
+EXTRA_LIBS_dvm-inspect := $(shell pkg-config --libs fuse3 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
 CFLAGS  ?= -O2 -g
@@ -39,6 +42,9 @@ VM_SRC     := $(sort $(wildcard tests/vm/test_*.c))
 VM_BINS    := $(VM_SRC:%.c=$(BUILD)/%)
 TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
+# bench/*.c: the benchmark drivers of make bench (bench/run.sh)
+BENCH_SRC  := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRC:%.c=$(BUILD)/%)
 
 SONAME := libdvm.so.0
 LIBA   := $(BUILD)/libdvm.a
@@ -46,7 +52,7 @@ LIBSO  := $(BUILD)/$(SONAME)
 
 .PHONY: all tests check check-unit check-vm check-valgrind check-san check-clang demo bench deps clean
 all: $(LIBA) $(LIBSO) $(TOOL_BINS)
-tests: all $(UNIT_BINS) $(VM_BINS)
+tests: all $(UNIT_BINS) $(VM_BINS) $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -67,11 +73,19 @@ tool_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/$(1)/*.c))
 $(TOOL_BINS): $(BUILD)/%: $$(call tool_objs,$$*) $(LIBA)
 	$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(LIBA) $(PKG_LIBS) $(JSON_LIBS) $(EXTRA_LIBS_$*)
 
+$(BUILD)/tools/dvm-inspect/%.o: ALL_CFLAGS += $(FUSE_CFLAGS)
+
+# unit tests of a tool's pure parts link those objects (extra prerequisites below)
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJ) $(LIBA)
-	$(CC) $(LDSAN) -o $@ $< $(TESTLIB_OBJ) $(LIBA) $(PKG_LIBS) $(JSON_LIBS) $(CRIT_LIBS)
+	$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(LIBA) $(PKG_LIBS) $(JSON_LIBS) $(CRIT_LIBS)
+$(BUILD)/tests/unit/test_inspect_tree: $(BUILD)/tools/dvm-inspect/path.o $(BUILD)/tools/dvm-inspect/extents.o
+$(BUILD)/tests/unit/test_inspect_tree.o: ALL_CFLAGS += -Itools/dvm-inspect
 
 $(VM_BINS): $(BUILD)/tests/vm/%: $(BUILD)/tests/vm/%.o $(TESTLIB_OBJ) $(LIBA)
 	$(CC) $(LDSAN) -o $@ $< $(TESTLIB_OBJ) $(LIBA) $(PKG_LIBS) $(JSON_LIBS) $(CRIT_LIBS)
+
+$(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBA)
+	$(CC) $(LDSAN) -o $@ $< $(LIBA) $(PKG_LIBS)
 
 deps:
 	@tests/deps.sh
@@ -101,7 +115,7 @@ check-vm: tests
 demo: deps all
 	@tests/vm/run.sh --demo $(BUILD)
 
-bench: deps all
+bench: deps all $(BENCH_BINS)
 	@bench/run.sh $(BUILD)
 
 clean:

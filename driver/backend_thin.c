@@ -18,6 +18,7 @@
 #include "loop.h"
 #include "target.h"
 #include "thin.h"
+#include "thin_owned.h"
 #include "thin_pool.h"
 #include "thin_state.h"
 
@@ -349,6 +350,7 @@ const struct backend_ops backend_thin = {
         .activate = thin_activate,
         .deactivate = thin_deactivate,
         .usage = thin_usage,
+        .owned = thin_layer_owned,
         .txn_get = thin_state_txn_get,
         .txn_set = thin_state_txn_set,
         .layer_list = thin_state_layers,

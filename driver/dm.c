@@ -109,8 +109,8 @@ int dm_available(dvm_ctx *ctx)
         return 0;
 }
 
-int dm_create(dvm_ctx *ctx, const char *name, const char *uuid, const struct dm_table_line *table,
-              unsigned n_lines, bool read_only, struct dm_dev_info *ret_info)
+static int create(dvm_ctx *ctx, const char *name, const char *uuid, const struct dm_table_line *table,
+                  unsigned n_lines, bool read_only, bool secret)
 {
         _cleanup_dm_task_ struct dm_task *dmt = task_new(ctx, DM_DEVICE_CREATE, name);
         int r;
@@ -121,18 +121,41 @@ int dm_create(dvm_ctx *ctx, const char *name, const char *uuid, const struct dm_
                 return -ENOMEM;
         if (read_only && !dm_task_set_ro(dmt))
                 return -ENOMEM;
+        /* The kernel wipes its copies of a secure task's ioctl buffer; libdevmapper wipes
+         * its own copies of the parameters when the task is destroyed. */
+        if (secret && !dm_task_secure_data(dmt))
+                return -ENOMEM;
         for (unsigned i = 0; i < n_lines; i++)
                 if (!dm_task_add_target(dmt, table[i].start, table[i].length, table[i].type,
                                         table[i].params))
                         return -ENOMEM;
+        /* No log line of libdevmapper about a task with a key in it reaches our log. */
+        if (secret)
+                log_ctx = NULL;
         r = run_with_cookie(dmt);
+        log_ctx = ctx;
         if (r < 0)
                 return ctx_error(ctx, r, "cannot create device-mapper device %s (%s %s): %m", name,
-                                 n_lines ? table[0].type : "-", n_lines ? table[0].params : "");
+                                 n_lines ? table[0].type : "-",
+                                 secret ? "<key withheld>" : n_lines ? table[0].params : "");
         CHANGED("dm.create");
-        if (ret_info)
-                return dm_info(ctx, name, ret_info);
         return 0;
+}
+
+int dm_create(dvm_ctx *ctx, const char *name, const char *uuid, const struct dm_table_line *table,
+              unsigned n_lines, bool read_only, struct dm_dev_info *ret_info)
+{
+        int r = create(ctx, name, uuid, table, n_lines, read_only, false);
+
+        if (r >= 0 && ret_info)
+                return dm_info(ctx, name, ret_info);
+        return r;
+}
+
+int dm_create_secret(dvm_ctx *ctx, const char *name, const char *uuid, const struct dm_table_line *table,
+                     unsigned n_lines)
+{
+        return create(ctx, name, uuid, table, n_lines, false, true);
 }
 
 static int remove_once(dvm_ctx *ctx, const char *name)
@@ -236,9 +259,10 @@ int dm_info(dvm_ctx *ctx, const char *name, struct dm_dev_info *ret_info)
         return 0;
 }
 
-int dm_status(dvm_ctx *ctx, const char *name, char **ret_type, char **ret_params)
+/* The first target line of @name: its status (DM_DEVICE_STATUS) or its table (DM_DEVICE_TABLE). */
+static int first_target(dvm_ctx *ctx, int task, const char *name, char **ret_type, char **ret_params)
 {
-        _cleanup_dm_task_ struct dm_task *dmt = task_new(ctx, DM_DEVICE_STATUS, name);
+        _cleanup_dm_task_ struct dm_task *dmt = task_new(ctx, task, name);
         _cleanup_free_ char *type_copy = NULL, *params_copy = NULL;
         struct dm_info info;
         uint64_t start, length;
@@ -260,6 +284,16 @@ int dm_status(dvm_ctx *ctx, const char *name, char **ret_type, char **ret_params
         *ret_type = TAKE_PTR(type_copy);
         *ret_params = TAKE_PTR(params_copy);
         return 0;
+}
+
+int dm_status(dvm_ctx *ctx, const char *name, char **ret_type, char **ret_params)
+{
+        return first_target(ctx, DM_DEVICE_STATUS, name, ret_type, ret_params);
+}
+
+int dm_table(dvm_ctx *ctx, const char *name, char **ret_type, char **ret_params)
+{
+        return first_target(ctx, DM_DEVICE_TABLE, name, ret_type, ret_params);
 }
 
 static int uuid_of(dvm_ctx *ctx, const char *name, char *buf, size_t len)

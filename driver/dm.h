@@ -39,6 +39,15 @@ int dm_create(dvm_ctx *ctx, const char *name, const char *uuid, const struct dm_
               unsigned n_lines, bool read_only, struct dm_dev_info *ret_info);
 
 /**
+ * dm_create_secret() - like dm_create() (read-write, no info) for a table that holds a key:
+ * the ioctl buffers are wiped (DM_SECURE_DATA_FLAG), libdevmapper's log lines about the task
+ * are dropped, and an error message names the target but not its parameters.
+ * Returns 0 or -errno (-EEXIST: name or uuid taken).
+ */
+int dm_create_secret(dvm_ctx *ctx, const char *name, const char *uuid, const struct dm_table_line *table,
+                     unsigned n_lines);
+
+/**
  * dm_remove() - remove device @name; a busy device is retried with backoff.
  * Returns 0, -ENXIO if there is no such device, -EBUSY (message names the open count).
  */
@@ -64,6 +73,12 @@ int dm_info(dvm_ctx *ctx, const char *name, struct dm_dev_info *ret_info);
  * Returns 0 with malloc'd @ret_type and @ret_params, -ENXIO if missing, or -errno.
  */
 int dm_status(dvm_ctx *ctx, const char *name, char **ret_type, char **ret_params);
+
+/**
+ * dm_table() - the table line of the first target of @name (a crypt table shows its key:
+ * never log it). Returns 0 with malloc'd @ret_type and @ret_params, -ENXIO if missing, or -errno.
+ */
+int dm_table(dvm_ctx *ctx, const char *name, char **ret_type, char **ret_params);
 
 /**
  * dm_list() - names of the devices whose UUID starts with @uuid_prefix, sorted.

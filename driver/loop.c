@@ -99,8 +99,14 @@ static int configure(const char *file, unsigned flags, struct loop_dev *ret_loop
         cfg.info.lo_flags = (ro ? LO_FLAGS_READ_ONLY : 0) | (flags & LOOP_DIRECT_IO ? LO_FLAGS_DIRECT_IO : 0) |
                             (flags & LOOP_AUTOCLEAR ? LO_FLAGS_AUTOCLEAR : 0);
         snprintf((char *)cfg.info.lo_file_name, sizeof(cfg.info.lo_file_name), "%s", file);
-        if (ioctl(dev, LOOP_CONFIGURE, &cfg) < 0)
-                return -errno;
+        if (ioctl(dev, LOOP_CONFIGURE, &cfg) < 0) {
+                if (errno != EINVAL || !(flags & LOOP_DIRECT_IO))
+                        return -errno;
+                /* a backing file system without direct I/O (tmpfs): buffered then */
+                cfg.info.lo_flags &= ~(uint32_t)LO_FLAGS_DIRECT_IO;
+                if (ioctl(dev, LOOP_CONFIGURE, &cfg) < 0)
+                        return -errno;
+        }
         int r = fill_numbers(&l);
         if (r < 0)
                 return r;

@@ -32,6 +32,14 @@ int thin_table_params(uint32_t pool_major, uint32_t pool_minor, uint32_t id, cha
         return fmt(buf, len, "%u:%u %u", pool_major, pool_minor, id);
 }
 
+int thin_table_params_origin(uint32_t pool_major, uint32_t pool_minor, uint32_t id, uint32_t origin_major,
+                             uint32_t origin_minor, char *buf, size_t len)
+{
+        if (id > THIN_ID_MAX)
+                return -EINVAL;
+        return fmt(buf, len, "%u:%u %u %u:%u", pool_major, pool_minor, id, origin_major, origin_minor);
+}
+
 /* A number ending at @stop or at the end of the string. */
 static int parse_u64(const char *s, char stop, const char **ret_end, uint64_t *ret)
 {

@@ -22,6 +22,14 @@ struct thin_status {
 /** thin_table_params() - "<pool maj:min> <id>" into @buf. Returns the length or -errno. */
 int thin_table_params(uint32_t pool_major, uint32_t pool_minor, uint32_t id, char *buf, size_t len);
 
+/**
+ * thin_table_params_origin() - "<pool maj:min> <id> <origin maj:min>": thin @id over the
+ * read-only external origin @origin_major:@origin_minor (unprovisioned blocks read from it).
+ * Returns the length or -errno.
+ */
+int thin_table_params_origin(uint32_t pool_major, uint32_t pool_minor, uint32_t id, uint32_t origin_major,
+                             uint32_t origin_minor, char *buf, size_t len);
+
 /** thin_status_parse() - parse a thin status line. Returns 0 or -EINVAL. */
 int thin_status_parse(const char *params, struct thin_status *ret_status);
 

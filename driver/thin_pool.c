@@ -28,8 +28,9 @@ int thin_pool_table_params(const struct thin_pool_table *t, char *buf, size_t le
                 return -EINVAL;
         /* No skip_block_zeroing, ever: a freshly provisioned block must not show a VM what
          * another VM left in it. */
-        n = snprintf(buf, len, "%u:%u %u:%u %" PRIu64 " %" PRIu64, t->meta_major, t->meta_minor,
-                     t->data_major, t->data_minor, t->block_sectors, t->low_water_blocks);
+        n = snprintf(buf, len, "%u:%u %u:%u %" PRIu64 " %" PRIu64 "%s", t->meta_major, t->meta_minor,
+                     t->data_major, t->data_minor, t->block_sectors, t->low_water_blocks,
+                     t->error_if_no_space ? " 1 error_if_no_space" : "");
         if (n < 0 || (size_t)n >= len)
                 return -ENOBUFS;
         return n;
@@ -104,6 +105,44 @@ int thin_pool_status_parse(const char *params, struct thin_pool_status *ret_stat
                 if (strcmp(tok[i], "needs_check") == 0)
                         st.needs_check = true;
         *ret_status = st;
+        return 0;
+}
+
+static int parse_devnum(const char *s, uint32_t *ret_major, uint32_t *ret_minor)
+{
+        const char *end;
+        uint64_t major, minor;
+
+        if (parse_u64(s, ":", &end, &major) < 0 || *end != ':' || parse_number(end + 1, &minor) < 0 ||
+            major > UINT32_MAX || minor > UINT32_MAX)
+                return -EINVAL;
+        *ret_major = (uint32_t)major;
+        *ret_minor = (uint32_t)minor;
+        return 0;
+}
+
+int thin_pool_table_parse(const char *params, struct thin_pool_table *ret_table)
+{
+        struct thin_pool_table t = {};
+        char buf[512], *save = NULL, *tok[16];
+        unsigned n = 0;
+        uint64_t features;
+
+        if (!params || strlen(params) >= sizeof(buf))
+                return -EINVAL;
+        strcpy(buf, params);
+        for (char *w = strtok_r(buf, " ", &save); w && n < ARRAY_SIZE(tok); w = strtok_r(NULL, " ", &save))
+                tok[n++] = w;
+        if (n < 4 || parse_devnum(tok[0], &t.meta_major, &t.meta_minor) < 0 ||
+            parse_devnum(tok[1], &t.data_major, &t.data_minor) < 0 || parse_number(tok[2], &t.block_sectors) < 0 ||
+            parse_number(tok[3], &t.low_water_blocks) < 0)
+                return -EINVAL;
+        if (n > 4 && (parse_number(tok[4], &features) < 0 || features != n - 5))
+                return -EINVAL;
+        for (unsigned i = 5; i < n; i++)
+                if (strcmp(tok[i], "error_if_no_space") == 0)
+                        t.error_if_no_space = true;
+        *ret_table = t;
         return 0;
 }
 

@@ -19,6 +19,7 @@ struct thin_pool_table {
         uint32_t data_major, data_minor;
         uint64_t block_sectors;
         uint64_t low_water_blocks;
+        bool error_if_no_space;  /* fail writes at once when the data device is full */
 };
 
 struct thin_pool_status {
@@ -34,10 +35,19 @@ struct thin_pool_status {
 
 /**
  * thin_pool_table_params() - the parameters of a thin-pool table line into @buf. Block
- * zeroing stays on (volumes go to untrusted VMs) and discards pass down.
+ * zeroing stays on (volumes go to untrusted VMs) and discards pass down; error_if_no_space
+ * is the only feature we ever add.
  * Returns the length written, or -EINVAL (bad block size) / -ENOBUFS.
  */
 int thin_pool_table_params(const struct thin_pool_table *t, char *buf, size_t len);
+
+/**
+ * thin_pool_table_parse() - the devices, block size and low water mark of a thin-pool table
+ * line as the kernel shows it ("<meta maj:min> <data maj:min> <block> <low water> [<n>
+ * <features>...]"); error_if_no_space is set when it is among the features.
+ * Returns 0 and fills @ret_table, or -EINVAL (@ret_table untouched).
+ */
+int thin_pool_table_parse(const char *params, struct thin_pool_table *ret_table);
 
 /** thin_pool_block_check() - Returns 0 if @sectors is a valid pool block size, else -EINVAL. */
 int thin_pool_block_check(uint64_t sectors);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -234,6 +235,91 @@ DVM_PUBLIC int dvm_vm_get(dvm_pool *pool, const char *name, struct dvm_vm_info *
  * Returns the count and an array in @ret_vms (free with free()), or -errno.
  */
 DVM_PUBLIC int dvm_vm_list(dvm_pool *pool, struct dvm_vm_info **ret_vms);
+
+/* ---- layers: read-only views for inspection ------------------------------------------ */
+
+typedef struct dvm_layer dvm_layer;
+
+/** One layer of a volume's chain, as dvm_volume_layers() reports it. */
+struct dvm_layer_info {
+        int64_t id;                     /* backend id (the thin id on the thin backend) */
+        int64_t origin;                 /* the layer this one snapshots; -1: none */
+        uint64_t size;                  /* bytes */
+        char owner[DVM_NAME_MAX + 18];  /* "<vm>/<volume>" whose layer it is */
+        bool running;                   /* the running layer, shown by the volume's device */
+};
+
+/** A byte range of a layer. */
+struct dvm_extent {
+        uint64_t offset;
+        uint64_t length;
+};
+
+/** What libblkid finds on a layer; empty strings when nothing was found. */
+struct dvm_probe {
+        char usage[16];      /* "filesystem", "crypto", "raid", "other" */
+        char type[32];       /* "ext4", "swap", "crypto_LUKS", ... */
+        char version[32];
+        char label[256];
+        char uuid[64];
+        char pttype[16];     /* partition table: "dos", "gpt" */
+        char ptuuid[64];
+        unsigned partitions; /* entries of the partition table */
+        bool ambivalent;     /* several signatures: libblkid names none */
+};
+
+/**
+ * dvm_volume_layers() - the layer chain of volume @volume of VM @vm, base first: the
+ * committed layer its running layer snapshots, then the running layer; the committed
+ * layer alone while the VM is halted; nothing for a halted volatile or snapshot volume.
+ * Returns the count and an array in @ret_layers (free with free()), -ENOENT, or -errno.
+ */
+DVM_PUBLIC int dvm_volume_layers(dvm_pool *pool, const char *vm, const char *volume,
+                                 struct dvm_layer_info **ret_layers);
+
+/**
+ * dvm_layer_open() - a read-only view of layer @id (-1: the top, the volume's content) of
+ * @vm/@volume, without writing to anything. The running layer is read through the
+ * volume's own device (while the view is open, stopping its VM fails with -EBUSY); a
+ * committed layer through a read-only device made for the view, removed when it closes.
+ * Returns 0 and the view in @ret_layer, -ENOENT when @id is not (any more) in the chain,
+ * -ENXIO when a running volume lacks its device, or -errno.
+ */
+DVM_PUBLIC int dvm_layer_open(dvm_pool *pool, const char *vm, const char *volume, int64_t id,
+                              dvm_layer **ret_layer);
+
+/**
+ * dvm_layer_close() - close a view (its device goes if the view made one); NULL is a no-op.
+ * Finishes the deletion of a committed layer whose last user went while it was viewed.
+ * Returns NULL.
+ */
+DVM_PUBLIC dvm_layer *dvm_layer_close(dvm_layer *layer);
+
+/** dvm_layer_get_info() - the layer a view shows. Returns a pointer owned by @layer. */
+DVM_PUBLIC const struct dvm_layer_info *dvm_layer_get_info(const dvm_layer *layer);
+
+/** dvm_layer_path() - the device a view reads. Returns a string owned by @layer. */
+DVM_PUBLIC const char *dvm_layer_path(const dvm_layer *layer);
+
+/**
+ * dvm_layer_read() - read up to @len bytes at @off straight from the device (O_DIRECT:
+ * what a running VM wrote, never a stale cached copy); any alignment works, a @buf, @off
+ * and @len aligned to 4 KiB avoid a bounce copy. Safe to call from several threads at
+ * once; sets no error message. Returns the bytes read (0 at the end), or -errno.
+ */
+DVM_PUBLIC ssize_t dvm_layer_read(dvm_layer *layer, void *buf, size_t len, uint64_t off);
+
+/**
+ * dvm_layer_changed() - the byte ranges the layer owns exclusively: written since it was
+ * taken from its origin, or all it holds when it has none (the backend's own map: thin
+ * metadata through a briefly held metadata snapshot, or the COW store), sorted.
+ * Returns the count and an array in @ret_extents (free with free()), or -errno
+ * (-EOPNOTSUPP: the backend cannot tell).
+ */
+DVM_PUBLIC int dvm_layer_changed(dvm_layer *layer, struct dvm_extent **ret_extents);
+
+/** dvm_layer_probe() - what libblkid finds on the layer. Returns 0 or -errno. */
+DVM_PUBLIC int dvm_layer_probe(dvm_layer *layer, struct dvm_probe *ret_probe);
 
 /* ---- Xen hand-off ----------------------------------------------------------------------- */
 

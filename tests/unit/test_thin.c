@@ -45,6 +45,35 @@ Test(thin_table, params)
         }
 }
 
+struct origin_case {
+        uint32_t id, origin_major, origin_minor;
+        int ret;
+        const char *want;
+};
+
+static const struct origin_case origin_cases[] = {
+        { 5, 253, 9, 13, "253:0 5 253:9" },
+        { THIN_ID_MAX, 7, 12, 19, "253:0 16777215 7:12" },
+        { THIN_ID_MAX + 1, 7, 12, -EINVAL, NULL },
+};
+
+/* A thin volume over an external origin (in-RAM layers over their templates). */
+Test(thin_table, external_origin)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(origin_cases); i++) {
+                const struct origin_case *c = &origin_cases[i];
+                char buf[64] = "untouched";
+                int r = thin_table_params_origin(253, 0, c->id, c->origin_major, c->origin_minor, buf, sizeof(buf));
+
+                cr_expect_eq(r, c->ret, "id %u over %u:%u: returned %d, want %d", c->id, c->origin_major,
+                             c->origin_minor, r, c->ret);
+                if (c->ret >= 0)
+                        cr_expect_str_eq(buf, c->want, "id %u: \"%s\", want \"%s\"", c->id, buf, c->want);
+        }
+        cr_expect_eq(thin_table_params_origin(253, 0, 5, 253, 9, (char[13]){ 0 }, 13), -ENOBUFS,
+                     "one byte short fits");
+}
+
 Test(thin_table, buffer_bounds)
 {
         char buf[16];

@@ -24,24 +24,26 @@ struct table_case {
 };
 
 static const struct table_case table_cases[] = {
-        { { 7, 1, 7, 0, 128, 0 }, 13, "7:1 7:0 128 0" },
-        { { 253, 0, 253, 1, 128, 0 }, 17, "253:0 253:1 128 0" },
-        { { 7, 3, 7, 2, 256, 1024 }, 16, "7:3 7:2 256 1024" },
-        { { 259, 1048575, 4095, 1048575, 2097152, UINT64_MAX }, 53,
+        { { 7, 1, 7, 0, 128, 0, false }, 13, "7:1 7:0 128 0" },
+        { { 253, 0, 253, 1, 128, 0, false }, 17, "253:0 253:1 128 0" },
+        { { 7, 3, 7, 2, 256, 1024, false }, 16, "7:3 7:2 256 1024" },
+        { { 259, 1048575, 4095, 1048575, 2097152, UINT64_MAX, false }, 53,
           "259:1048575 4095:1048575 2097152 18446744073709551615" },
-        { { UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, 2097024, 1 }, 53,
+        { { UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, 2097024, 1, false }, 53,
           "4294967295:4294967295 4294967295:4294967295 2097024 1" },
+        /* an in-RAM pool: writes past its data fail at once */
+        { { 252, 1, 252, 2, 128, 1638, true }, 40, "252:1 252:2 128 1638 1 error_if_no_space" },
         /* block sizes outside 128..2097152 or not a multiple of 128 sectors */
-        { { 7, 1, 7, 0, 0, 0 }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 64, 0 }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 127, 0 }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 129, 0 }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 192, 0 }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 2097151, 0 }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 2097280, 0 }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 4194304, 0 }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, UINT64_MAX, 0 }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 128ULL << 32, 0 }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 0, 0, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 64, 0, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 127, 0, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 129, 0, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 192, 0, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 2097151, 0, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 2097280, 0, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 4194304, 0, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, UINT64_MAX, 0, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 128ULL << 32, 0, false }, -EINVAL, NULL },
 };
 
 Test(thin_pool_table, params)
@@ -64,7 +66,7 @@ Test(thin_pool_table, params)
 Test(thin_pool_table, never_skips_block_zeroing)
 {
         for (uint64_t b = THIN_POOL_BLOCK_MIN; b <= THIN_POOL_BLOCK_MAX; b *= 2) {
-                struct thin_pool_table t = { 253, 2, 253, 3, b, b };
+                struct thin_pool_table t = { 253, 2, 253, 3, b, b, false };
                 char buf[128];
                 int r = thin_pool_table_params(&t, buf, sizeof(buf));
 
@@ -77,7 +79,7 @@ Test(thin_pool_table, never_skips_block_zeroing)
 
 Test(thin_pool_table, buffer_bounds)
 {
-        static const struct thin_pool_table t = { 7, 1, 7, 0, 128, 0 }; /* "7:1 7:0 128 0" */
+        static const struct thin_pool_table t = { 7, 1, 7, 0, 128, 0, false }; /* "7:1 7:0 128 0" */
         char buf[32];
         int r;
 
@@ -90,6 +92,80 @@ Test(thin_pool_table, buffer_bounds)
         cr_expect_eq(r, -ENOBUFS, "1-byte buffer: returned %d", r);
         r = thin_pool_table_params(&t, NULL, 0);
         cr_expect_eq(r, -ENOBUFS, "no buffer: returned %d", r);
+}
+
+/* ---- table lines as the kernel shows them ---------------------------------------------- */
+
+struct parse_case {
+        const char *line;
+        int ret;
+        struct thin_pool_table want;
+};
+
+static const struct parse_case parse_cases[] = {
+        { "7:1 7:0 128 0", 0, { 7, 1, 7, 0, 128, 0, false } },
+        { "253:4 7:3 128 1638 0", 0, { 253, 4, 7, 3, 128, 1638, false } },
+        { "252:1 252:2 128 1638 1 error_if_no_space", 0, { 252, 1, 252, 2, 128, 1638, true } },
+        { "252:1 252:2 2097152 9 2 skip_block_zeroing error_if_no_space", 0,
+          { 252, 1, 252, 2, 2097152, 9, true } },
+        { "7:1 7:0 128 0 1 no_discard_passdown", 0, { 7, 1, 7, 0, 128, 0, false } },
+        { "4294967295:4294967295 0:0 128 18446744073709551615", 0,
+          { UINT32_MAX, UINT32_MAX, 0, 0, 128, UINT64_MAX, false } },
+        /* not a thin-pool table */
+        { "", -EINVAL, {} },
+        { "7:1 7:0 128", -EINVAL, {} },
+        { "7:1 7:0 128 x", -EINVAL, {} },
+        { "7 7:0 128 0", -EINVAL, {} },
+        { "7:1: 7:0 128 0", -EINVAL, {} },
+        { "4294967296:1 7:0 128 0", -EINVAL, {} },
+        { "7:1 7:0 -128 0", -EINVAL, {} },
+        { "7:1 7:0 128 0 2 error_if_no_space", -EINVAL, {} },
+        { "7:1 7:0 128 0 0 error_if_no_space", -EINVAL, {} },
+        { "7:1 7:0 128 0 x", -EINVAL, {} },
+};
+
+Test(thin_pool_table, parse)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(parse_cases); i++) {
+                const struct parse_case *c = &parse_cases[i];
+                struct thin_pool_table got = { 1, 1, 1, 1, 1, 1, true }, untouched = got;
+                int r = thin_pool_table_parse(c->line, &got);
+
+                cr_expect_eq(r, c->ret, "\"%s\": returned %d, want %d", c->line, r, c->ret);
+                if (c->ret < 0) {
+                        cr_expect_eq(memcmp(&got, &untouched, sizeof(got)), 0, "\"%s\": table changed on failure",
+                                     c->line);
+                        continue;
+                }
+                cr_expect(got.meta_major == c->want.meta_major && got.meta_minor == c->want.meta_minor &&
+                          got.data_major == c->want.data_major && got.data_minor == c->want.data_minor,
+                          "\"%s\": devices %u:%u %u:%u", c->line, got.meta_major, got.meta_minor, got.data_major,
+                          got.data_minor);
+                cr_expect(got.block_sectors == c->want.block_sectors && got.low_water_blocks == c->want.low_water_blocks,
+                          "\"%s\": block %ju, low water %ju", c->line, (uintmax_t)got.block_sectors,
+                          (uintmax_t)got.low_water_blocks);
+                cr_expect_eq(got.error_if_no_space, c->want.error_if_no_space, "\"%s\": error_if_no_space %d",
+                             c->line, got.error_if_no_space);
+        }
+        cr_expect_eq(thin_pool_table_parse(NULL, &(struct thin_pool_table){}), -EINVAL, "NULL line accepted");
+}
+
+/* What we write, we read back. */
+Test(thin_pool_table, round_trip)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(table_cases); i++) {
+                const struct table_case *c = &table_cases[i];
+                struct thin_pool_table got;
+                char buf[128];
+                int r;
+
+                if (c->ret < 0)
+                        continue;
+                thin_pool_table_params(&c->t, buf, sizeof(buf));
+                r = thin_pool_table_parse(buf, &got);
+                cr_expect_eq(r, 0, "\"%s\": parse returned %d", buf, r);
+                cr_expect_eq(memcmp(&got, &c->t, sizeof(got)), 0, "\"%s\" read back differently", buf);
+        }
 }
 
 Test(thin_pool_table, block_check)

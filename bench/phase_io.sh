@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Phase 4: I/O through the stack, with fio from the host root. Three targets over the same
+# kind of storage (tmpfs files on loops): the raw backing device, the root of a disposable on
+# a dvm-vol thin pool (a thin snapshot, 64 KiB blocks) and on a dvm-vol snap pool (a
+# dm-snapshot, 64 KiB chunks). Each rep, in rotating order: sequential read of the
+# template's data, then two passes of 4 KiB random writes over a region of it (the first
+# pass breaks the sharing with the template, the second writes blocks the volume owns).
+# Sourced by bench/guest.sh.
+# shellcheck shell=bash
+
+IO_MIB=64    # template data read sequentially
+RW_MIB=16    # region of each random-write pass (every 4 KiB block once, in random order)
+
+# fio_terse FIELD ARGS...: one fio job (direct, libaio), the given field of its terse line
+# (v3: 7 read KiB/s, 49 write IOPS)
+fio_terse() {
+	local field=$1 line
+	shift
+	line=$(fio --name=bench --direct=1 --ioengine=libaio --randrepeat=0 --output-format=terse \
+		--terse-version=3 "$@" 2>> "$RAW/cmd.log" | tail -n 1)
+	[ -n "$line" ] || die "fio $* produced no result (see $RAW/cmd.log)"
+	cut -d';' -f"$field" <<< "$line"
+}
+
+io_run() {
+	local target=$1 dev=$2 kib iops pass
+	kib=$(fio_terse 7 --filename="$dev" --rw=read --bs=1M --iodepth=4 --size="${IO_MIB}M")
+	sample io "$target" seqread mbps "$((kib / 1024))"
+	for pass in 1 2; do
+		iops=$(fio_terse 49 --filename="$dev" --rw=randwrite --bs=4k --iodepth=16 --size="${RW_MIB}M")
+		sample io "$target" "randwrite$pass" iops "$iops"
+	done
+}
+
+io_template() {
+	local pool=$1
+	run_logged dvm --pool "$pool" template create tio --root-size 1G --private-size 64M
+	run_logged dvm --pool "$pool" start tio
+	fill "/dev/mapper/DVM-$pool-tio-root" "$IO_MIB"
+	run_logged dvm --pool "$pool" stop tio
+	run_logged dvm --pool "$pool" dvm create dio --template tio
+}
+
+io_raw() {
+	io_run raw "$IO_RAW_DEV"
+}
+
+# io_disposable TARGET POOL: a fresh disposable's root, measured, then destroyed
+io_disposable() {
+	local target=$1 pool=$2 name
+	dvmb spawn "$pool" dio
+	read -r name _ <<< "$REPLY"
+	io_run "$target" "/dev/mapper/DVM-$pool-$name-root"
+	dvmb destroy "$pool" "$name"
+}
+io_thin() { io_disposable thin b; }
+io_dmsnap() { io_disposable dm-snapshot s; }
+
+phase_io() {
+	local rep i m methods=(raw thin dmsnap)
+	phase_budget 9
+	log "phase 4: fio, seq read ${IO_MIB} MiB, 4 KiB random write ${RW_MIB} MiB x2, up to $IO_REPS reps"
+	truncate -s 1G "$WORK/raw.img"
+	IO_RAW_DEV=$(loop_attach "$WORK/raw.img")
+	fill "$IO_RAW_DEV" "$IO_MIB"
+	io_template b
+	run_logged dvm --pool s pool init s --backend snap --chunk-size 64K
+	io_template s
+	for ((rep = 0; rep < IO_REPS; rep++)); do
+		if [ "$rep" -ge 1 ] && phase_over; then
+			log "  phase time spent: $rep reps"
+			break
+		fi
+		for ((i = 0; i < ${#methods[@]}; i++)); do
+			m=${methods[(rep + i) % ${#methods[@]}]}
+			"io_$m"
+		done
+		log "  rep $((rep + 1))/$IO_REPS done"
+	done
+	losetup -d "$IO_RAW_DEV"
+	rm -f "$WORK/raw.img"
+}
