@@ -1,24 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Reconciliation: the catalog is the record, and the kernel is brought in line with it.
- * Devices and layers no row accounts for are leftovers of an interrupted operation and
- * go; devices left suspended are resumed; rows naming layers the pool no longer has are
- * repaired; running VMs whose devices are all gone (the host went down) or whose domain
- * let go of every disk get a stop or destroy intent for recovery to carry out.
+ * Devices (reconcile_devices.c) and layers no row accounts for are leftovers of an
+ * interrupted operation and go; rows naming layers the pool no longer has are repaired;
+ * disks of domains that are gone are released; running VMs whose devices are all gone
+ * (the host went down) get a stop or destroy intent for recovery to carry out.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 
 #include "backend.h"
 #include "claim.h"
 #include "dm.h"
-#include "holders.h"
 #include "loop.h"
 #include "reconcile.h"
 #include "volume.h"
@@ -40,84 +37,53 @@ static int read_text(const char *path, char *buf, size_t len)
         return 0;
 }
 
-/* The layer id at the end of our dm UUID "<dm name>-<layer id>", or -1. */
-static int64_t uuid_layer(const struct dm_dev_info *info, const char *dm_name)
-{
-        char path[64], uuid[256];
-        size_t n = strlen(dm_name);
-        char *end;
-
-        snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/uuid", info->major, info->minor);
-        if (read_text(path, uuid, sizeof(uuid)) < 0 || strncmp(uuid, dm_name, n) != 0 || uuid[n] != '-')
-                return -1;
-        errno = 0;
-        long long id = strtoll(uuid + n + 1, &end, 10);
-        return errno || *end || id < 0 || end == uuid + n + 1 ? -1 : id;
-}
-
-/* A device someone holds stays, and says who holds it; returns whether it was free. */
-static bool device_free(dvm_pool *pool, const char *name, const struct dm_dev_info *info, struct dvm_recover_report *rep)
-{
-        char who[512];
-
-        if (info->open_count <= 0)
-                return true;
-        holders_describe(makedev(info->major, info->minor), S_IFBLK, who, sizeof(who));
-        ctx_warn(pool->ctx, "pool %s: leftover device %s is open %d time(s) (held by %s); it goes once it is free",
-                 pool->name, name, info->open_count, who[0] ? who : "nobody we can see");
-        rep->pending++;
-        return false;
-}
-
-/* Devices: resume what a crash left suspended, take down volume devices no running layer
- * accounts for. Devices of other shapes (helpers of a backend) are left to their backend. */
-static int devices(dvm_pool *pool, struct dvm_recover_report *rep)
-{
-        char prefix[sizeof(pool->dm_name) + 2], **names = NULL;
-        int n;
-
-        snprintf(prefix, sizeof(prefix), "%s-", pool->dm_name);
-        n = dm_list(pool->ctx, prefix, &names);
-        if (n < 0)
-                return n;
-        for (int i = 0; i < n; i++) {
-                char p[DVM_POOL_NAME_MAX + 1], vm[DVM_NAME_MAX + 1], vol[16];
-                struct dm_dev_info info;
-                struct cat_volume v;
-
-                if (dm_info(pool->ctx, names[i], &info) < 0)
-                        continue;
-                if (info.suspended && dm_resume(pool->ctx, names[i]) >= 0)
-                        rep->devices_resumed++;
-                if (dvm_volume_dm_name_parse(names[i], p, vm, vol) < 0 || strcmp(p, pool->name) != 0)
-                        continue;
-                struct layer l = { .id = uuid_layer(&info, names[i]), .origin = -1 };
-                if (catalog_volume_get(pool->cat, vm, vol, &v) == 0 && v.run_id >= 0 && v.run_id == l.id)
-                        continue;
-                if (!device_free(pool, names[i], &info, rep))
-                        continue;
-                ctx_info(pool->ctx, "pool %s: removing leftover device %s (layer %" PRId64 ")", pool->name, names[i], l.id);
-                if (pool->ops->deactivate(pool, names[i], &l) >= 0)
-                        rep->devices_removed++;
-                else
-                        rep->pending++;
-        }
-        dvm_strv_free(names);
-        if (dm_info(pool->ctx, pool->dm_name, NULL) == 0) {
-                struct dm_dev_info info;
-                if (dm_info(pool->ctx, pool->dm_name, &info) == 0 && info.suspended &&
-                    dm_resume(pool->ctx, pool->dm_name) >= 0)
-                        rep->devices_resumed++;
-        }
-        return 0;
-}
-
 static bool has_id(const int64_t *ids, int n, int64_t id)
 {
         for (int i = 0; i < n; i++)
                 if (ids[i] == id)
                         return true;
         return false;
+}
+
+/* Whether VM @vm keeps its running layers in a RAM pool of its own (ram.c records its
+ * memory limit in the catalog). */
+static bool in_ram(dvm_pool *pool, const char *vm)
+{
+        _cleanup_free_ char *limit = NULL;
+        char key[DVM_NAME_MAX + 16];
+
+        snprintf(key, sizeof(key), "ram_limit:%s", vm);
+        return catalog_meta_get(pool->cat, key, &limit) == 0;
+}
+
+/* The layer ids the catalog keeps in the pool itself: committed layers, and the running
+ * layers of VMs that are not in RAM. Returns the count and a malloc'd array, or -errno. */
+static int main_pool_ids(dvm_pool *pool, int64_t **ret)
+{
+        _cleanup_free_ struct cat_vm *vms = NULL;
+        _cleanup_free_ int64_t *ids = NULL;
+        int n = catalog_vm_list(pool->cat, &vms), k = 0;
+
+        if (n < 0)
+                return n;
+        ids = calloc((size_t)n * 2 * MAX_VOLUMES + 1, sizeof(*ids));
+        if (!ids)
+                return -ENOMEM;
+        for (int i = 0; i < n; i++) {
+                struct cat_volume vols[MAX_VOLUMES];
+                bool ram = in_ram(pool, vms[i].name);
+                int nv = catalog_volume_list(pool->cat, vms[i].name, vols, MAX_VOLUMES);
+                if (nv < 0)
+                        return nv;
+                for (int j = 0; j < nv; j++) {
+                        if (vols[j].thin_id >= 0)
+                                ids[k++] = vols[j].thin_id;
+                        if (vols[j].run_id >= 0 && !ram)
+                                ids[k++] = vols[j].run_id;
+                }
+        }
+        *ret = TAKE_PTR(ids);
+        return k;
 }
 
 /* Rows naming layers the pool lost: a lost running layer is gone with whatever it held
@@ -135,10 +101,11 @@ static int repair_rows(dvm_pool *pool, const int64_t *kernel, int nk, struct dvm
                 int nv = catalog_volume_list(pool->cat, vms[i].name, vols, MAX_VOLUMES);
                 if (nv < 0)
                         return nv;
+                bool ram = in_ram(pool, vms[i].name);
                 for (int j = 0; j < nv && r >= 0; j++) {
                         struct cat_volume *v = &vols[j];
                         bool changed = false;
-                        if (v->run_id >= 0 && !has_id(kernel, nk, v->run_id)) {
+                        if (v->run_id >= 0 && !ram && !has_id(kernel, nk, v->run_id)) {
                                 ctx_warn(pool->ctx, "pool %s: %s/%s: running layer %" PRId64 " is not in the pool; "
                                          "dropping it from the catalog", pool->name, v->vm, v->name, v->run_id);
                                 v->run_id = -1;
@@ -172,7 +139,7 @@ static int layers(dvm_pool *pool, struct dvm_recover_report *rep)
         nk = pool->ops->layer_list(pool, &kernel);
         if (nk < 0)
                 return nk;
-        nc = catalog_thin_ids(pool->cat, &cat);
+        nc = main_pool_ids(pool, &cat);
         if (nc < 0)
                 return nc;
         for (int i = 0; i < nk; i++) {
@@ -234,6 +201,22 @@ static int running_vm(dvm_pool *pool, const struct cat_vm *vm, struct dvm_recove
                 layers++;
                 present[i] = dm_info(pool->ctx, volume_dm_name(pool, vm->name, vols[i].name, name, sizeof(name)), NULL) == 0;
                 devices += present[i];
+        }
+        if (in_ram(pool, vm->name)) {
+                /* its layers lived in RAM: if its RAM pool went (a reboot), so did they,
+                 * with nothing left to wipe; the stop then has only rows to drop */
+                char ram[VOLUME_DM_NAME_MAX];
+                if (layers == devices)
+                        return 0;
+                if (dm_info(pool->ctx, volume_dm_name(pool, vm->name, "ram", ram, sizeof(ram)), NULL) == -ENXIO)
+                        for (int i = 0; i < n; i++)
+                                if (vols[i].run_id >= 0) {
+                                        vols[i].run_id = -1;
+                                        if ((r = catalog_volume_put(pool->cat, &vols[i])) < 0)
+                                                return r;
+                                        rep->rows_repaired++;
+                                }
+                return intend(pool, vm, "its RAM layers were gone", rep);
         }
         for (int i = 0; i < n; i++) {
                 struct layer l = volume_running_layer(&vols[i]);
@@ -343,7 +326,7 @@ int reconcile(dvm_pool *pool, struct dvm_recover_report *rep)
 {
         int r;
 
-        if ((r = devices(pool, rep)) < 0 || (r = layers(pool, rep)) < 0 || (r = dead_disks(pool, rep)) < 0 ||
+        if ((r = reconcile_devices(pool, rep)) < 0 || (r = layers(pool, rep)) < 0 || (r = dead_disks(pool, rep)) < 0 ||
             (r = vms(pool, rep)) < 0)
                 return r;
         return loops(pool, rep);

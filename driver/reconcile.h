@@ -17,4 +17,11 @@
  */
 int reconcile(dvm_pool *pool, struct dvm_recover_report *rep);
 
+/**
+ * reconcile_devices() - the devices part of reconcile(): resume our suspended devices,
+ * remove volume devices no running layer accounts for and the helpers of in-RAM VMs that
+ * are not running. Busy ones stay and count in @rep->pending. Returns 0 or -errno.
+ */
+int reconcile_devices(dvm_pool *pool, struct dvm_recover_report *rep);
+
 #endif
