@@ -29,7 +29,7 @@ int busy_check(dvm_pool *pool, const char *vm, const char *doing)
                         continue;
                 if (holders_describe(makedev(info.major, info.minor), S_IFBLK, who, sizeof(who)) == 0)
                         snprintf(who, sizeof(who), "nobody we can see (a kernel user?)");
-                return ctx_error(pool->ctx, -EBUSY, "cannot %s %s: its %s device %s is open %d time(s), held by %s",
+                return ctx_error(pool->ctx, -EBUSY, "cannot %s %s: its %s device %s is in use (open %d time(s)), held by %s",
                                  doing, vm, vols[i].name, name, info.open_count, who);
         }
         return 0;

@@ -148,7 +148,7 @@ static int walk(const char *const argv[8], void (*baseline)(void), void (*after)
         after("traced run", NULL);
         for (int i = 0; i < n; i++) {
                 struct vt_run r = run_faulted(argv, steps[i], NULL);
-                snprintf(when, sizeof(when), "%.40s killed at step %d/%d (%.80s)", argv[0], i + 1, n, steps[i]);
+                snprintf(when, sizeof(when), "%.40s %.20s killed at step %d/%d (%.80s)", argv[0], argv[1], i + 1, n, steps[i]);
                 cr_assert_eq(r.status, FAULT_EXIT, "%s: exit %d, not the fault exit: %s", when, r.status, r.err);
                 vt_run_free(&r);
                 recover(when);
@@ -157,7 +157,8 @@ static int walk(const char *const argv[8], void (*baseline)(void), void (*after)
                 free(snap);
         }
         cr_assert_eq(template_root_hash(), root, "the TemplateVM root changed during the walk of %s", argv[0]);
-        printf("crash walk of %s: %d steps, each killed, recovered and checked\n", argv[0], n);
+        printf("crash walk of %s%s%s: %d steps, each killed, recovered and checked\n", argv[0],
+               strcmp(argv[0], "template") == 0 ? " " : "", strcmp(argv[0], "template") == 0 ? argv[1] : "", n);
         return n;
 }
 
