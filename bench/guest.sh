@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The measuring side of make bench, run as root where device-mapper is (the benchmark VM):
 # builds the three stacks on the same kind of storage (loops over sparse files in tmpfs,
-# 64 KiB blocks), runs the phases in order and leaves raw samples in RAW (samples.csv, logs).
-# Usage: bench/guest.sh BUILD RAW      env: DVM_BENCH_PHASES (default "spawn teardown io scale
+# 64 KiB blocks), all at once, then runs the phases in order and leaves raw samples in RAW
+# (samples.csv, logs).
+# Usage: bench/guest.sh BUILD RAW      env: DVM_BENCH_PHASES (default "spawn teardown scale io
 #        inspect"), DVM_BENCH_BUDGET (seconds for all phases, default 1020), and the knobs below.
 # Each phase stops repeating when its share of the budget is spent (after a minimum of
-# repeats); the scale phase gets what the others leave, less the inspector's reserve.
+# repeats); the scale phase gets what the others leave. It runs after the phases that time
+# LVM, whose commands would scan its thousands of device nodes; the I/O phase and the
+# inspector come after it (idle devices do not make them faster).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,12 +17,12 @@ BUILD=$(cd "${1:?usage: bench/guest.sh BUILD RAW}" && pwd)
 RAW=${2:?usage: bench/guest.sh BUILD RAW}
 BENCH_T0=$SECONDS
 BENCH_BUDGET=${DVM_BENCH_BUDGET:-1020}
-PHASES=${DVM_BENCH_PHASES:-spawn teardown io scale inspect}
+PHASES=${DVM_BENCH_PHASES:-spawn teardown scale io inspect}
 SPAWN_ROUNDS=${DVM_BENCH_ROUNDS:-8}
 TEARDOWN_REPS=${DVM_BENCH_TEARDOWN_REPS:-3}
 IO_REPS=${DVM_BENCH_IO_REPS:-2}
 SCALE_MAX=${DVM_BENCH_SCALE_MAX:-1000}
-LVM_SCALE_SECS=${DVM_BENCH_LVM_SCALE_SECS:-90}
+LVM_SCALE_SECS=${DVM_BENCH_LVM_SCALE_SECS:-60}
 
 # the disposable of every phase but teardown: Qubes' default sizes are 20G/2G; thin
 # volumes cost the same to make at any size
@@ -45,8 +48,45 @@ SEED=$WORK/seed
 
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 
+# The stacks are independent: build them at once, each in a job of its own. Pool b holds the
+# templates of every phase (t/d, t4/d4 for teardown, tio/dio for I/O), pool r is the scale
+# phase's reference with its 9 live disposables, pool s the snap backend's for I/O.
+setup_stacks() {
+	local meta pids=() p rc=0
+	dvm_pool_init b
+	meta=$(stat -c %s "$DVM_STATE/b/metadata.img")
+	{
+		dvm_template b t d "$ROOT_SIZE" "$PRIVATE_SIZE" "$ROOT_DATA_MIB" "$PRIVATE_DATA_MIB"
+		dvm_template b t4 d4 "$TD_SIZE" "$TD_SIZE" 0 0
+		dvm_template b tio dio 1G 64M "$IO_MIB" 0
+	} & pids+=($!)
+	{
+		dvm_pool_make r
+		for _ in 1 2 3 4 5 6 7 8 9; do run_logged dvm --pool r spawn d; done
+	} & pids+=($!)
+	{
+		run_logged dvm --pool s pool init s --backend snap --chunk-size 64K
+		dvm_template s tio dio 1G 64M "$IO_MIB" 0
+	} & pids+=($!)
+	{
+		dms_pool_make bpool "$meta"
+		run_logged dmsetup message bpool 0 "create_thin 3"   # teardown's 4 GiB origin, empty
+	} & pids+=($!)
+	{
+		lvm_vg_make bvg "$meta"
+		run_logged lvcreate -q --thin -V "$TD_SIZE" -n vm-t4-root bvg/pool
+		run_logged lvcreate -q --thin -V "$TD_SIZE" -n vm-d4-private bvg/pool
+		run_logged lvchange -q -an bvg/vm-t4-root bvg/vm-d4-private
+	} & pids+=($!)
+	for p in "${pids[@]}"; do wait "$p" || rc=1; done
+	[ "$rc" = 0 ] || die "setup failed (see $RAW/bench.log and $RAW/cmd.log)"
+	dms_pool_dev bpool
+	truncate -s 1G "$WORK/raw.img"
+	IO_RAW_DEV=$(loop_attach "$WORK/raw.img")
+	fill "$IO_RAW_DEV" "$IO_MIB"
+}
+
 setup() {
-	local meta
 	mkdir -p "$RAW" "$WORK" "$DVM_STATE"
 	: > "$RAW/samples.csv"
 	: > "$RAW/cmd.log"
@@ -62,11 +102,8 @@ setup() {
 		echo "scale_max=$SCALE_MAX"
 	} > "$RAW/meta.txt"
 	dd if=/dev/urandom of="$SEED" bs=1M count=64 status=none
-	log "setup: dvm-vol pool b, dmsetup pool bpool, LVM VG bvg (data $POOL_DATA, 64 KiB blocks)"
-	dvm_pool_make b
-	meta=$(stat -c %s "$DVM_STATE/b/metadata.img")
-	dms_pool_make bpool "$meta"
-	lvm_vg_make bvg "$meta"
+	log "setup: dvm-vol pools b, r, s; dmsetup pool bpool; LVM VG bvg (data $POOL_DATA, 64 KiB blocks)"
+	setup_stacks
 	srv_start dvmbench "$BUILD/bench/dvmbench" "$DVM_STATE"
 	log "setup done"
 }
@@ -77,8 +114,8 @@ main() {
 	setup
 	has_phase spawn && phase_spawn
 	has_phase teardown && phase_teardown
-	has_phase io && phase_io
 	has_phase scale && phase_scale
+	has_phase io && phase_io
 	has_phase inspect && phase_inspect
 	echo "guest_load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/meta.txt"
 	echo "guest_seconds=$((SECONDS - BENCH_T0))" >> "$RAW/meta.txt"

@@ -84,22 +84,40 @@ srv() {
 
 dvmb() { srv dvmbench "$@"; }
 
-# dvm_pool_make POOL: a file-backed thin pool on the benchmark's tmpfs, 64 KiB blocks, with a
-# TemplateVM t (root 10G with 64 MiB written, private 2G) and DVM Template d (16 MiB private)
+# dvm_template POOL TEMPLATE DVM ROOT_SIZE PRIVATE_SIZE ROOT_MIB PRIVATE_MIB: a TemplateVM
+# whose root holds ROOT_MIB MiB of data, and a DVM Template on it with PRIVATE_MIB in its private
+dvm_template() {
+	local p=$1 t=$2 d=$3
+	run_logged dvm --pool "$p" template create "$t" --root-size "$4" --private-size "$5"
+	if [ "$6" -gt 0 ]; then
+		run_logged dvm --pool "$p" start "$t"
+		fill "/dev/mapper/DVM-$p-$t-root" "$6"
+		run_logged dvm --pool "$p" stop "$t"
+	fi
+	run_logged dvm --pool "$p" dvm create "$d" --template "$t"
+	if [ "$7" -gt 0 ]; then
+		run_logged dvm --pool "$p" start "$d"
+		fill "/dev/mapper/DVM-$p-$d-private" "$7"
+		run_logged dvm --pool "$p" stop "$d"
+	fi
+}
+
+# dvm_pool_init POOL: a file-backed thin pool on the benchmark's tmpfs, 64 KiB blocks
+dvm_pool_init() {
+	run_logged dvm --pool "$1" pool init "$1" --data-size "$POOL_DATA" --block-size 64K
+}
+
+# dvm_pool_make POOL: such a pool with TemplateVM t (root 10G with 64 MiB written, private
+# 2G) and DVM Template d (16 MiB written into its private)
 dvm_pool_make() {
-	local p=$1
-	run_logged dvm --pool "$p" pool init "$p" --data-size "$POOL_DATA" --block-size 64K
-	run_logged dvm --pool "$p" template create t --root-size "$ROOT_SIZE" --private-size "$PRIVATE_SIZE"
-	run_logged dvm --pool "$p" start t
-	fill "/dev/mapper/DVM-$p-t-root" "$ROOT_DATA_MIB"
-	run_logged dvm --pool "$p" stop t
-	run_logged dvm --pool "$p" dvm create d --template t
-	run_logged dvm --pool "$p" start d
-	fill "/dev/mapper/DVM-$p-d-private" "$PRIVATE_DATA_MIB"
-	run_logged dvm --pool "$p" stop d
+	dvm_pool_init "$1"
+	dvm_template "$1" t d "$ROOT_SIZE" "$PRIVATE_SIZE" "$ROOT_DATA_MIB" "$PRIVATE_DATA_MIB"
 }
 
 # ---- dmsetup ---------------------------------------------------------------------------------
+
+# dms_pool_dev NAME: the pool's major:minor in DMS_POOL_DEV (tables refer to it by number)
+dms_pool_dev() { DMS_POOL_DEV=$(dmsetup info -c --noheadings -o major,minor --separator : "$1"); }
 
 # dms_pool_make NAME META_BYTES: a thin-pool like dvm-vol's (same data size, metadata size,
 # block size, low water mark) on loops over tmpfs files, with origins 1 (root) and 2
@@ -112,7 +130,7 @@ dms_pool_make() {
 	meta=$(loop_attach "$WORK/$name-meta.img")
 	sectors=$(($(blockdev --getsz "$data") / 128 * 128))
 	run_logged dmsetup create "$name" --table "0 $sectors thin-pool $meta $data 128 $((sectors / 128 / 10))"
-	DMS_POOL_DEV=$(dmsetup info -c --noheadings -o major,minor --separator : "$name")
+	dms_pool_dev "$name"
 	for dev in 1:root:$ROOT_SIZE:$ROOT_DATA_MIB 2:private:$PRIVATE_SIZE:$PRIVATE_DATA_MIB; do
 		IFS=: read -r id _ size mib <<< "$dev"
 		run_logged dmsetup message "$name" 0 "create_thin $id"

@@ -5,6 +5,7 @@
 # dm-snapshot, 64 KiB chunks). Each rep, in rotating order: sequential read of the
 # template's data, then two passes of 4 KiB random writes over a region of it (the first
 # pass breaks the sharing with the template, the second writes blocks the volume owns).
+# bench/guest.sh sets up the templates (tio/dio in pools b and s) and the raw loop.
 # Sourced by bench/guest.sh.
 # shellcheck shell=bash
 
@@ -32,15 +33,6 @@ io_run() {
 	done
 }
 
-io_template() {
-	local pool=$1
-	run_logged dvm --pool "$pool" template create tio --root-size 1G --private-size 64M
-	run_logged dvm --pool "$pool" start tio
-	fill "/dev/mapper/DVM-$pool-tio-root" "$IO_MIB"
-	run_logged dvm --pool "$pool" stop tio
-	run_logged dvm --pool "$pool" dvm create dio --template tio
-}
-
 io_raw() {
 	io_run raw "$IO_RAW_DEV"
 }
@@ -60,12 +52,6 @@ phase_io() {
 	local rep i m methods=(raw thin dmsnap)
 	phase_budget 9
 	log "phase 4: fio, seq read ${IO_MIB} MiB, 4 KiB random write ${RW_MIB} MiB x2, up to $IO_REPS reps"
-	truncate -s 1G "$WORK/raw.img"
-	IO_RAW_DEV=$(loop_attach "$WORK/raw.img")
-	fill "$IO_RAW_DEV" "$IO_MIB"
-	io_template b
-	run_logged dvm --pool s pool init s --backend snap --chunk-size 64K
-	io_template s
 	for ((rep = 0; rep < IO_REPS; rep++)); do
 		if [ "$rep" -ge 1 ] && phase_over; then
 			log "  phase time spent: $rep reps"
@@ -77,6 +63,4 @@ phase_io() {
 		done
 		log "  rep $((rep + 1))/$IO_REPS done"
 	done
-	losetup -d "$IO_RAW_DEV"
-	rm -f "$WORK/raw.img"
 }

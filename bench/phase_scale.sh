@@ -12,16 +12,17 @@ SCALE_POINTS=(10 100 500 1000)
 SCALE_ROUNDS=5
 SCALE_MARGIN=40   # seconds kept back for the last checkpoint's rounds
 
-# scale_left: seconds this phase may still use (the inspector, after it, keeps a reserve)
+# scale_left: seconds this phase may still use (the phases after it keep their reserves)
 scale_left() {
 	local reserve=0
-	if has_phase inspect && [ -x "$BENCH_DIR/inspect.sh" ]; then reserve=$((BENCH_BUDGET * 6 / 100)); fi
+	if has_phase io; then reserve=$((BENCH_BUDGET * 9 / 100)); fi
+	if has_phase inspect && [ -x "$BENCH_DIR/inspect.sh" ]; then reserve=$((reserve + BENCH_BUDGET * 6 / 100)); fi
 	echo $(($(left) - reserve))
 }
 
 scale_lvm() {
 	local n=0 t0 start=$SECONDS box=$LVM_SCALE_SECS
-	[ "$box" -lt "$(($(scale_left) / 5))" ] || box=$(($(scale_left) / 5))
+	[ "$box" -lt "$(($(scale_left) / 6))" ] || box=$(($(scale_left) / 6))
 	log "  LVM: Qubes spawns into VG bvg for ${box} s (or $SCALE_MAX disposables)"
 	while [ $((SECONDS - start)) -lt "$box" ] && [ "$n" -lt "$SCALE_MAX" ]; do
 		n=$((n + 1))
@@ -52,10 +53,8 @@ scale_checkpoint() {
 }
 
 scale_dvm() {
-	local live=0 c name ms i t0=$SECONDS
-	log "  dvm-vol: reference pool r with 9 live disposables"
-	dvm_pool_make r
-	for ((i = 0; i < 9; i++)); do dvmb spawn r d; done
+	local live=0 c name ms t0=$SECONDS
+	# pool r, the reference, has had its 9 live disposables since the setup
 	for c in "${SCALE_POINTS[@]}"; do
 		[ "$c" -le "$SCALE_MAX" ] || break
 		while [ "$live" -lt $((c - 1)) ]; do

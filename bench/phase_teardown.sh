@@ -9,18 +9,11 @@
 # time lasts. Sourced by bench/guest.sh.
 # shellcheck shell=bash
 
+# bench/guest.sh sets up the templates: t4/d4 in pool b, 4 GiB thin 3 in bpool, LVs
+# vm-t4-root and vm-d4-private in bvg
 TEARDOWN_MIB=(0 1 64 512)
 TD_SIZE=4G
-
-teardown_setup() {
-	run_logged dvm --pool b template create t4 --root-size "$TD_SIZE" --private-size "$TD_SIZE"
-	run_logged dvm --pool b dvm create d4 --template t4
-	run_logged dmsetup message bpool 0 "create_thin 3"
-	run_logged lvcreate -q --thin -V "$TD_SIZE" -n vm-t4-root bvg/pool
-	run_logged lvcreate -q --thin -V "$TD_SIZE" -n vm-d4-private bvg/pool
-	run_logged lvchange -q -an bvg/vm-t4-root bvg/vm-d4-private
-	TD_SECTORS=$(($(numfmt --from=iec "$TD_SIZE") / 512))
-}
+TD_SECTORS=$(($(numfmt --from=iec "$TD_SIZE") / 512))
 
 teardown_lib() {
 	local mib=$1 name
@@ -63,7 +56,6 @@ phase_teardown() {
 	local rep mib i m methods=(lib dms lvm) sizes
 	phase_budget 13
 	log "phase 3: teardown of 4 GiB volumes vs bytes written (${TEARDOWN_MIB[*]} MiB), up to $TEARDOWN_REPS reps"
-	teardown_setup
 	for ((rep = 0; rep < TEARDOWN_REPS; rep++)); do
 		if [ "$rep" -ge 1 ] && phase_over; then
 			log "  phase time spent: $rep reps"

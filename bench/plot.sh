@@ -58,6 +58,15 @@ spawn_plot() {
 
 scale_plot() {
 	awk -F, '$1 == "scale" && $2 == "fill" && $4 == "spawn_ms" { print $3, $5 }' "$SAMPLES" > "$DAT/fill.dat"
+	# the fill's running median over 21 spawns, to see the trend through the noise
+	sort -n "$DAT/fill.dat" | awk '{ x[NR] = $1; y[NR] = $2 }
+		END {
+			for (i = 11; i <= NR - 10; i++) {
+				n = 0
+				for (j = i - 10; j <= i + 10; j++) { w[++n] = y[j]; for (k = n; k > 1 && w[k - 1] > w[k]; k--) { t = w[k]; w[k] = w[k - 1]; w[k - 1] = t } }
+				print x[i], w[11]
+			}
+		}' > "$DAT/fillmed.dat"
 	awk -F, '$1 == "scale" && $2 == "lvm" && $4 == "spawn_ms" { print $3, $5 }' "$SAMPLES" > "$DAT/lvm.dat"
 	awk -F, '$1 == "scale" && $2 == "at" && $4 == "spawn_ms" { print $3, $6, $7 }' "$SUM" | sort -n > "$DAT/at.dat"
 	awk -F, '$1 == "scale" && $2 == "ref" && $4 == "spawn_ms" { print $3, $6 }' "$SUM" | sort -n > "$DAT/ref.dat"
@@ -72,10 +81,11 @@ scale_plot() {
 	set logscale xy
 	set xrange [0.8:1300]
 	set grid xtics ytics mxtics
-	set key top left box opaque
+	set key top right box opaque
 	plot '$DAT/lvm.dat' using 1:2 with points lt 5 pt 7 ps 0.6 title 'LVM (Qubes), each spawn', \
 	     '$DAT/fill.dat' using 1:2 with points lt 2 pt 7 ps 0.3 title 'dvm-vol, each spawn while filling', \
-	     '$DAT/at.dat' using 1:2:3 with yerrorbars lt 1 pt 7 ps 1.5 title 'dvm-vol at N: median, bar to p90', \
+	     '$DAT/fillmed.dat' using 1:2 with lines lt 2 lw 2.5 title '  running median of 21', \
+	     '$DAT/at.dat' using 1:2:2:3 with yerrorbars lt 1 pt 7 ps 1.5 title 'dvm-vol at N: median, bar to p90', \
 	     '$DAT/at.dat' using 1:2 with lines lt 1 notitle, \
 	     '$DAT/ref.dat' using 1:2 with points lt 6 pt 5 ps 1.3 title 'reference pool at its 10th, same minutes'
 	EOF

@@ -62,6 +62,15 @@ struct backend_ops {
          * wipe zeroes and discards exactly these; the inspector shows them. */
         int (*owned)(dvm_pool *pool, const char *dm_name, const struct layer *l, struct extent_list *ret);
 
+        /* Optional: where the wipe of active running layer @l goes instead of its own device:
+         * a block device below it (its path in @ret_path) and the byte ranges there. For a
+         * store under an ephemeral key, whose ciphertext is what reaches the disk, and which
+         * a snapshot the kernel gave up on (no I/O through it) must still have wiped.
+         * Returns 1 and fills both, 0 when the wipe goes through the layer's own device (over
+         * the `owned` ranges), or -errno. */
+        int (*wipe_target)(dvm_pool *pool, const char *dm_name, const struct layer *l, char *ret_path, size_t len,
+                           struct extent_list *ret);
+
         /* Optional (NULL: the backend has no COW stores): the state of the COW store of
          * active running layer @l. */
         int (*cow_state)(dvm_pool *pool, const char *dm_name, const struct layer *l, struct layer_cow *ret);

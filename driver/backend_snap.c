@@ -21,6 +21,7 @@
 #include "backend.h"
 #include "cow.h"
 #include "dm.h"
+#include "ephemeral.h"
 #include "linear.h"
 #include "loop.h"
 #include "snap_image.h"
@@ -156,15 +157,69 @@ static int snap_layer_snap(dvm_pool *pool, const struct layer *l, const char *or
         return 0;
 }
 
+/* The crypt device over the COW store of running layer @id, when it is not kept. */
+static char *cow_crypt_name(const dvm_pool *pool, int64_t id, char *buf, size_t len)
+{
+        snprintf(buf, len, "%s-cow-%" PRId64, pool->dm_name, id);
+        return buf;
+}
+
+/* A fresh store seen through a fresh key: its header, zeroed through the crypt device. */
+static int cow_crypt_init(dvm_pool *pool, const char *name)
+{
+        char path[112];
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        snprintf(path, sizeof(path), "/dev/mapper/%s", name);
+        fd = open(path, O_RDWR | O_CLOEXEC);
+        r = fd < 0 ? -errno : cow_init_empty(fd, (uint32_t)pool->block_sectors);
+
+        return r < 0 ? ctx_error(pool->ctx, r, "cannot initialise the COW store under %s: %m", name) : 0;
+}
+
 /*
  * Where the COW store of running layer @l lives, and the device the snapshot table names
- * for it. An encryption layer over the store goes here: cow_dev_attach() would stack it
- * on the loop, cow_store_open() would read the store through it.
+ * for it: the loop of its file, or, for a layer that is not kept (a disposable's), a crypt
+ * device with an ephemeral key over that loop, so that the file only ever holds ciphertext
+ * under a key that goes with the device.
  */
 static int cow_dev_attach(dvm_pool *pool, const struct layer *l, struct loop_dev *ret)
 {
         _cleanup_free_ char *cow = layer_file(pool, l->id, ".cow");
-        return cow ? loop_attach(pool->ctx, cow, LOOP_COW, ret) : -ENOMEM;
+        struct loop_dev lo = { .fd = -1 };
+        struct dm_dev_info info;
+        char name[96];
+        uint64_t size;
+        int r;
+
+        if (!cow)
+                return -ENOMEM;
+        r = loop_attach(pool->ctx, cow, LOOP_COW, &lo);
+        if (r < 0 || l->keep) {
+                if (r >= 0)
+                        *ret = lo;
+                return r;
+        }
+        cow_crypt_name(pool, l->id, name, sizeof(name));
+        r = cow_file_size(lo.fd, &size);
+        if (r < 0)
+                r = ctx_error(pool->ctx, r, "cannot get the size of %s: %m", lo.path);
+        else
+                r = ephemeral_create(pool->ctx, name, name, size >> SECTOR_SHIFT, lo.major, lo.minor);
+        loop_release(&lo); /* the crypt table holds it now */
+        if (r < 0)
+                return r;
+        r = cow_crypt_init(pool, name);
+        if (r >= 0)
+                r = dm_info(pool->ctx, name, &info);
+        if (r < 0) {
+                dm_remove(pool->ctx, name);
+                return r;
+        }
+        *ret = (struct loop_dev){ .fd = -1, .major = info.major, .minor = info.minor };
+        snprintf(ret->path, sizeof(ret->path), "/dev/mapper/%s", name);
+        return 0;
 }
 
 static int cow_store_open(dvm_pool *pool, const struct layer *l, int *ret_fd, uint64_t *ret_size)
@@ -175,7 +230,14 @@ static int cow_store_open(dvm_pool *pool, const struct layer *l, int *ret_fd, ui
 
         if (!cow)
                 return -ENOMEM;
-        fd = open(cow, O_RDONLY | O_CLOEXEC);
+        /* a store under an ephemeral key can only be read through its crypt device */
+        if (!l->keep) {
+                char name[96], path[112];
+                snprintf(path, sizeof(path), "/dev/mapper/%s", cow_crypt_name(pool, l->id, name, sizeof(name)));
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+        }
+        if (fd < 0)
+                fd = open(cow, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return ctx_error(pool->ctx, -errno, "cannot open COW store %s: %m", cow);
         r = cow_file_size(fd, ret_size);
@@ -264,16 +326,28 @@ static int snap_activate(dvm_pool *pool, const char *dm_name, const struct layer
                 snprintf(uuid, sizeof(uuid), "%s-%" PRId64, dm_name, l->id);
                 r = dm_create(pool->ctx, dm_name, uuid, &line, 1, read_only, NULL);
         }
+        if (r < 0 && l->origin >= 0 && !l->keep) {
+                char name[96];
+                dm_remove(pool->ctx, cow_crypt_name(pool, l->id, name, sizeof(name)));
+        }
         /* The table holds the loops now; autoclear detaches them with their last user. */
         loop_release(&a);
         loop_release(&b);
         return r;
 }
 
-static int snap_deactivate(dvm_pool *pool, const char *dm_name, const struct layer *l _unused_)
+static int snap_deactivate(dvm_pool *pool, const char *dm_name, const struct layer *l)
 {
+        char name[96];
         int r = dm_remove(pool->ctx, dm_name);
-        return r == -ENXIO ? 0 : r;
+
+        if (r < 0 && r != -ENXIO)
+                return r;
+        /* the key of its COW store goes with the crypt device */
+        if (l->origin >= 0 && !l->keep && (r = dm_remove(pool->ctx, cow_crypt_name(pool, l->id, name, sizeof(name)))) < 0 &&
+            r != -ENXIO)
+                return r;
+        return 0;
 }
 
 static int snap_cow_state(dvm_pool *pool, const char *dm_name, const struct layer *l, struct layer_cow *ret)
@@ -345,6 +419,36 @@ static int snap_owned(dvm_pool *pool, const char *dm_name _unused_, const struct
         return 0;
 }
 
+/* A disposable's COW store is wiped below its crypt device, through the loop of its file:
+ * zeros over every extent the file holds (header, metadata and data chunks alike), also when
+ * the kernel has invalidated the snapshot above it. */
+static int snap_wipe_target(dvm_pool *pool, const char *dm_name _unused_, const struct layer *l, char *ret_path,
+                            size_t len, struct extent_list *ret)
+{
+        _cleanup_free_ char *cow = NULL;
+        struct loop_dev lo;
+        uint64_t size;
+        int r;
+
+        if (l->origin < 0 || l->keep)
+                return 0;
+        cow = layer_file(pool, l->id, ".cow");
+        if (!cow)
+                return -ENOMEM;
+        r = loop_find(pool->ctx, cow, &lo);
+        if (r < 0)
+                return ctx_error(pool->ctx, r, "layer %" PRId64 ": no loop device serves its COW store %s: %m", l->id,
+                                 cow);
+        _cleanup_close_ int fd = open(cow, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || cow_file_size(fd, &size) < 0)
+                return ctx_error(pool->ctx, -errno, "cannot size COW store %s: %m", cow);
+        r = snap_image_data(pool->ctx, cow, size, ret);
+        if (r < 0)
+                return r;
+        snprintf(ret_path, len, "%s", lo.path);
+        return 1;
+}
+
 const struct backend_ops backend_snap = {
         .name = "snap",
         .pool_unit = snap_pool_unit,
@@ -360,5 +464,6 @@ const struct backend_ops backend_snap = {
         .deactivate = snap_deactivate,
         .usage = snap_usage,
         .owned = snap_owned,
+        .wipe_target = snap_wipe_target,
         .cow_state = snap_cow_state,
 };

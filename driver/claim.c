@@ -3,7 +3,6 @@
  * Volumes claimed by Xen domains (block-dvm's bookkeeping): which domain a VM was made for,
  * which disks hold which volume, and the stop or destroy once a domain's last disk goes.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,8 +16,7 @@ static void fill_result(dvm_pool *pool, const struct cat_volume *v, bool made, s
         snprintf(ret->volume, sizeof(ret->volume), "%s", v->name);
         volume_dm_name(pool, v->vm, v->name, ret->dm_name, sizeof(ret->dm_name));
         volume_path(pool, v->vm, v->name, ret->path, sizeof(ret->path));
-        /* the backends name a running layer's device "<dm name>-<layer id>" */
-        snprintf(ret->dm_uuid, sizeof(ret->dm_uuid), "%s-%" PRId64, ret->dm_name, v->run_id);
+        ret->layer_id = v->run_id;
 }
 
 static int volume_of(dvm_pool *pool, const char *vm, const char *vol, struct cat_volume *ret)

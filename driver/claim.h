@@ -29,7 +29,7 @@ struct claim_result {
         char vm[DVM_NAME_MAX + 1];
         char volume[16];
         char dm_name[VOLUME_DM_NAME_MAX];
-        char dm_uuid[VOLUME_DM_NAME_MAX + 24]; /* what the backend named the running layer */
+        int64_t layer_id;                      /* the running layer its device shows */
         char path[VOLUME_DM_NAME_MAX + 16];    /* /dev/mapper/<dm_name> */
         bool made;                             /* this claim spawned or started the VM */
 };

@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 
 #include "dev_identity.h"
+#include "text.h"
 
 /* Read the one-line sysfs attribute @attr of block device @maj:@min; "" when it is absent. */
 static int sysfs_attr(uint32_t maj, uint32_t min, const char *attr, char *buf, size_t len)
@@ -59,13 +60,21 @@ int ident_open(dvm_ctx *ctx, const char *path, struct dev_identity *ret_ident)
         return TAKE_FD(fd);
 }
 
-int ident_check(dvm_ctx *ctx, const char *path, const struct dev_identity *id, const char *name, const char *uuid)
+int ident_check(dvm_ctx *ctx, const char *path, const struct dev_identity *id, const char *name, int64_t layer_id)
 {
+        size_t len = strlen(name);
+        const char *suffix = id->uuid + len + 1;
+        const char *end;
+        uint64_t n;
+
         if (strcmp(id->name, name) != 0)
                 return ctx_error(ctx, -ESTALE, "%s (%u:%u) is not ours: its device-mapper name is \"%s\", not %s", path,
                                  id->major, id->minor, id->name, name);
-        if (strcmp(id->uuid, uuid) != 0)
-                return ctx_error(ctx, -ESTALE, "%s (%u:%u) is not ours: its device-mapper UUID is \"%s\", not %s", path,
-                                 id->major, id->minor, id->uuid, uuid);
+        if (strncmp(id->uuid, name, len) != 0 || id->uuid[len] != '-' || !*suffix)
+                return ctx_error(ctx, -ESTALE, "%s (%u:%u) is not ours: its device-mapper UUID is \"%s\", not %s-...",
+                                 path, id->major, id->minor, id->uuid, name);
+        if (text_parse_u64(suffix, &end, &n) == 0 && !*end && (layer_id < 0 || n != (uint64_t)layer_id))
+                return ctx_error(ctx, -ESTALE, "%s (%u:%u) is a device left from layer %s, not the running layer %lld",
+                                 path, id->major, id->minor, suffix, (long long)layer_id);
         return 0;
 }

@@ -28,9 +28,12 @@ struct dev_identity {
 int ident_open(dvm_ctx *ctx, const char *path, struct dev_identity *ret_ident);
 
 /**
- * ident_check() - whether @id is the device-mapper device @name with UUID @uuid. Returns 0,
- * or -ESTALE with a message naming @path, what was expected and what was found.
+ * ident_check() - whether @id is our device-mapper device @name showing layer @layer_id:
+ * every device the library makes for a volume has the UUID "<name>-<suffix>" (a foreign
+ * device under our name has not), and a suffix that is a layer id must be @layer_id (a
+ * device left from another layer). Returns 0, or -ESTALE with a message naming @path,
+ * what was expected and what was found.
  */
-int ident_check(dvm_ctx *ctx, const char *path, const struct dev_identity *id, const char *name, const char *uuid);
+int ident_check(dvm_ctx *ctx, const char *path, const struct dev_identity *id, const char *name, int64_t layer_id);
 
 #endif

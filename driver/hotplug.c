@@ -122,7 +122,7 @@ static int publish(struct hotplug *h, const struct claim_result *c, bool rw)
 
         if (fd < 0)
                 return fd;
-        if ((r = ident_check(h->ctx, c->path, &id, c->dm_name, c->dm_uuid)) < 0)
+        if ((r = ident_check(h->ctx, c->path, &id, c->dm_name, c->layer_id)) < 0)
                 return r;
         snprintf(mm, sizeof(mm), "%x:%x", id.major, id.minor);
         snprintf(seq, sizeof(seq), "%016" PRIx64, id.diskseq);

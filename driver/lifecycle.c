@@ -3,14 +3,17 @@
  * The layers of a running VM (Qubes semantics): snap_on_start volumes get a fresh
  * snapshot of their source's committed layer, save_on_stop volumes run on a snapshot of
  * their own origin that is committed at stop, volatile volumes are new and empty. A
- * committed layer goes when no volume uses it any more.
+ * running layer that is dropped is wiped first; a committed layer goes when no volume uses
+ * it any more. An in-RAM VM's running layers live in a RAM pool of its own.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "dm.h"
 #include "lifecycle.h"
+#include "ram.h"
 #include "volume.h"
+#include "wipe.h"
 
 #define MAX_VOLUMES 3
 
@@ -71,12 +74,11 @@ static int layer_build(dvm_pool *pool, struct cat_volume *v)
         if (r < 0)
                 return r;
         l = volume_running_layer(v);
-        r = l.origin < 0 ? pool->ops->layer_new(pool, &l)
-                         : pool->ops->layer_snap(pool, &l, origin_dm[0] ? origin_dm : NULL);
+        r = volume_layer_create(pool, v, &l, origin_dm[0] ? origin_dm : NULL);
         if (r >= 0) {
                 r = catalog_volume_put(pool->cat, v);
                 if (r < 0)
-                        pool->ops->layer_delete(pool, l.id);
+                        volume_layer_delete(pool, v, l.id);
         }
         if (r < 0)
                 v->run_id = -1;
@@ -92,7 +94,13 @@ static void layers_undo(dvm_pool *pool, struct cat_volume *vols, unsigned n, uns
         }
         for (unsigned i = 0; i < n; i++)
                 if (vols[i].run_id >= 0)
-                        pool->ops->layer_delete(pool, vols[i].run_id);
+                        volume_layer_delete(pool, &vols[i], vols[i].run_id);
+}
+
+/* Whether @vm's layers live in RAM: all its volumes are, or none. */
+static bool in_ram(const struct cat_volume *vols, int n)
+{
+        return n > 0 && vols[0].flags & DVM_VOL_IN_RAM;
 }
 
 int lifecycle_start(dvm_pool *pool, struct cat_vm *vm)
@@ -103,10 +111,14 @@ int lifecycle_start(dvm_pool *pool, struct cat_vm *vm)
 
         if (n < 0)
                 return n;
+        if (in_ram(vols, n) && (r = ram_pool_start(pool, vm->name)) < 0)
+                return r;
         for (; built < (unsigned)n; built++) {
-                if (vols[built].run_id >= 0)
-                        return ctx_error(pool->ctx, -EUCLEAN, "%s/%s has a running layer already (layer %lld)",
-                                         vm->name, vols[built].name, (long long)vols[built].run_id);
+                if (vols[built].run_id >= 0) {
+                        r = ctx_error(pool->ctx, -EUCLEAN, "%s/%s has a running layer already (layer %lld)",
+                                      vm->name, vols[built].name, (long long)vols[built].run_id);
+                        goto fail;
+                }
                 r = layer_build(pool, &vols[built]);
                 if (r < 0)
                         goto fail;
@@ -123,6 +135,8 @@ int lifecycle_start(dvm_pool *pool, struct cat_vm *vm)
                 return 0;
 fail:
         layers_undo(pool, vols, built, active);
+        if (in_ram(vols, n))
+                ram_pool_stop(pool, vm->name);
         return r;
 }
 
@@ -149,6 +163,28 @@ static void doom(struct lifecycle_doomed *d, int64_t id)
                 d->ids[d->n++] = id;
 }
 
+/* Whether the running layer of @v is kept at this stop (committed as its new origin). */
+static bool keeps(const struct cat_volume *v, bool remove)
+{
+        return (v->flags & DVM_VOL_SAVE_ON_STOP) && !remove;
+}
+
+/* Wipe every running layer this stop drops, before any of them goes: a wipe that fails
+ * leaves the VM as it was (its data zeroed), never half removed. There is no stop without it. */
+static int wipe_dropped(dvm_pool *pool, const struct cat_volume *vols, int n, bool remove)
+{
+        for (int i = 0; i < n; i++) {
+                struct layer l = volume_running_layer(&vols[i]);
+                int r;
+                if (vols[i].run_id < 0 || keeps(&vols[i], remove))
+                        continue;
+                r = wipe_volume(pool, &vols[i], &l);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* Take down the running layer of @v: keep it as the new origin, or delete it. */
 static int stop_volume(dvm_pool *pool, struct cat_volume *v, bool keep, struct lifecycle_doomed *doomed)
 {
@@ -164,7 +200,7 @@ static int stop_volume(dvm_pool *pool, struct cat_volume *v, bool keep, struct l
                 doom(doomed, v->thin_id);
                 v->thin_id = v->run_id;
         } else {
-                r = pool->ops->layer_delete(pool, l.id);
+                r = volume_layer_delete(pool, v, l.id);
                 if (r < 0)
                         return r;
                 if (v->flags & DVM_VOL_SNAP_ON_START)
@@ -182,12 +218,14 @@ int lifecycle_stop(dvm_pool *pool, struct cat_vm *vm, bool remove, struct lifecy
         if (n < 0)
                 return n;
         r = check_closed(pool, vols, n);
+        if (r >= 0)
+                r = wipe_dropped(pool, vols, n, remove);
         if (r < 0)
                 return r;
         for (int i = 0; i < n; i++) {
                 struct cat_volume *v = &vols[i];
                 if (v->run_id >= 0) {
-                        r = stop_volume(pool, v, (v->flags & DVM_VOL_SAVE_ON_STOP) && !remove, ret_doomed);
+                        r = stop_volume(pool, v, keeps(v, remove), ret_doomed);
                         if (r < 0)
                                 return r;
                 }
@@ -196,6 +234,8 @@ int lifecycle_stop(dvm_pool *pool, struct cat_vm *vm, bool remove, struct lifecy
                 else if ((r = catalog_volume_put(pool->cat, v)) < 0)
                         return r;
         }
+        if (in_ram(vols, n) && (r = ram_pool_stop(pool, vm->name)) < 0)
+                return r;
         vm->running = false;
         return remove ? catalog_vm_delete(pool->cat, vm->name) : catalog_vm_put(pool->cat, vm);
 }

@@ -45,15 +45,12 @@ static bool has_id(const int64_t *ids, int n, int64_t id)
         return false;
 }
 
-/* Whether VM @vm keeps its running layers in a RAM pool of its own (ram.c records its
- * memory limit in the catalog). */
+/* Whether VM @vm keeps its running layers in a RAM pool of its own (spawn --in-ram). */
 static bool in_ram(dvm_pool *pool, const char *vm)
 {
-        _cleanup_free_ char *limit = NULL;
-        char key[DVM_NAME_MAX + 16];
-
-        snprintf(key, sizeof(key), "ram_limit:%s", vm);
-        return catalog_meta_get(pool->cat, key, &limit) == 0;
+        struct cat_volume v[3];
+        int n = catalog_volume_list(pool->cat, vm, v, 3);
+        return n > 0 && v[0].flags & DVM_VOL_IN_RAM;
 }
 
 /* The layer ids the catalog keeps in the pool itself: committed layers, and the running

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Reconciliation of a pool's devices: our dm devices a crash left suspended are resumed,
- * volume devices that no running layer accounts for (name and layer id in the UUID) are
- * taken down, and so are the helpers (RAM pool, source views) of in-RAM VMs that are not
- * running. A device someone holds open stays, and the warning says who holds it.
+ * and those of the shapes the library makes (a volume's device, the layer under a crypt
+ * volume, a snap COW store's crypt device, an in-RAM VM's pool and source views) go when no
+ * running layer in the catalog accounts for them. Devices of any other shape are left
+ * alone. A device someone holds open stays, and the warning says who holds it.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,12 +13,14 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "backend.h"
 #include "dm.h"
 #include "holders.h"
 #include "ram.h"
 #include "reconcile.h"
 #include "volume.h"
+
+/* What a device of ours is, by its name; removed in this order when it is a leftover. */
+enum shape { SHAPE_VOLUME, SHAPE_RAW, SHAPE_COW, SHAPE_ORIGIN, SHAPE_RAM, SHAPE_OTHER };
 
 static int read_text(const char *path, char *buf, size_t len)
 {
@@ -34,22 +37,89 @@ static int read_text(const char *path, char *buf, size_t len)
         return 0;
 }
 
-/* The layer id at the end of our dm UUID "<dm name>-<layer id>", or -1. */
-static int64_t uuid_layer(const struct dm_dev_info *info, const char *dm_name)
+static bool ends_with(const char *s, const char *suffix, size_t *ret_base)
 {
-        char path[64], uuid[256];
-        size_t n = strlen(dm_name);
-        char *end;
+        size_t n = strlen(s), k = strlen(suffix);
 
-        snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/uuid", info->major, info->minor);
-        if (read_text(path, uuid, sizeof(uuid)) < 0 || strncmp(uuid, dm_name, n) != 0 || uuid[n] != '-')
-                return -1;
-        errno = 0;
-        long long id = strtoll(uuid + n + 1, &end, 10);
-        return errno || *end || id < 0 || end == uuid + n + 1 ? -1 : id;
+        if (n <= k || strcmp(s + n - k, suffix) != 0)
+                return false;
+        *ret_base = n - k;
+        return true;
 }
 
-/* A device someone holds stays, and says who holds it; returns whether it was free. */
+/* The shape of device @name, and the VM and volume (or layer id) it belongs to. */
+static enum shape shape_of(dvm_pool *pool, const char *name, char vm[DVM_NAME_MAX + 1], char vol[16], int64_t *ret_id)
+{
+        char base[VOLUME_DM_NAME_MAX], p[DVM_POOL_NAME_MAX + 1];
+        size_t pl = strlen(pool->dm_name), n;
+        char *end;
+
+        if (strncmp(name, pool->dm_name, pl) != 0 || name[pl] != '-')
+                return SHAPE_OTHER;
+        if (strncmp(name + pl, "-cow-", 5) == 0) {
+                errno = 0;
+                long long id = strtoll(name + pl + 5, &end, 10);
+                if (!errno && !*end && end != name + pl + 5 && id >= 0) {
+                        *ret_id = id;
+                        return SHAPE_COW;
+                }
+        }
+        if (dvm_volume_dm_name_parse(name, p, vm, vol) == 0)
+                return strcmp(p, pool->name) == 0 ? SHAPE_VOLUME : SHAPE_OTHER;
+        if (ends_with(name, "-raw", &n) && n < sizeof(base)) {
+                snprintf(base, sizeof(base), "%.*s", (int)n, name);
+                if (dvm_volume_dm_name_parse(base, p, vm, vol) == 0 && strcmp(p, pool->name) == 0)
+                        return SHAPE_RAW;
+        }
+        if (ends_with(name, "-origin", &n) && n < sizeof(base)) {
+                snprintf(base, sizeof(base), "%.*s", (int)n, name);
+                if (dvm_volume_dm_name_parse(base, p, vm, vol) == 0 && strcmp(p, pool->name) == 0)
+                        return SHAPE_ORIGIN;
+        }
+        if (ends_with(name, "-ram", &n) && n > pl + 1) {
+                snprintf(vm, DVM_NAME_MAX + 1, "%.*s", (int)(n - pl - 1), name + pl + 1);
+                if (dvm_name_check(vm, NULL) == 0)
+                        return SHAPE_RAM;
+        }
+        return SHAPE_OTHER;
+}
+
+static bool running(dvm_pool *pool, const char *vm)
+{
+        struct cat_vm row;
+        return catalog_vm_get(pool->cat, vm, &row) == 0 && row.running;
+}
+
+/* Whether the catalog accounts for device @name of shape @s (dm UUID @uuid). */
+static bool accounted(dvm_pool *pool, enum shape s, const char *name, const char *uuid, const char *vm, const char *vol,
+                      int64_t id)
+{
+        char want[VOLUME_DM_NAME_MAX + 24];
+        struct cat_volume v;
+
+        switch (s) {
+        case SHAPE_COW:
+                return catalog_layer_users(pool->cat, id) > 0;
+        case SHAPE_ORIGIN:
+        case SHAPE_RAM:
+                return running(pool, vm);
+        case SHAPE_VOLUME:
+        case SHAPE_RAW:
+                if (catalog_volume_get(pool->cat, vm, vol, &v) < 0 || v.run_id < 0)
+                        return false;
+                /* a crypt volume's device carries "-crypt", its layer device the layer id */
+                if (s == SHAPE_VOLUME && volume_ephemeral(&v))
+                        snprintf(want, sizeof(want), "%s-crypt", name);
+                else
+                        snprintf(want, sizeof(want), "%s-%" PRId64, name, v.run_id);
+                return strcmp(uuid, want) == 0 && (s == SHAPE_RAW) == volume_ephemeral(&v);
+        case SHAPE_OTHER:
+                break;
+        }
+        return true;
+}
+
+/* A leftover someone holds stays, named with its holders; returns whether it was free. */
 static bool device_free(dvm_pool *pool, const char *name, const struct dm_dev_info *info, struct dvm_recover_report *rep)
 {
         char who[512];
@@ -63,89 +133,69 @@ static bool device_free(dvm_pool *pool, const char *name, const struct dm_dev_in
         return false;
 }
 
-/* Whether VM @vm is recorded as running. */
-static bool running(dvm_pool *pool, const char *vm)
+static void remove_leftover(dvm_pool *pool, enum shape s, const char *name, const char *vm,
+                            struct dvm_recover_report *rep)
 {
-        struct cat_vm row;
-        return catalog_vm_get(pool->cat, vm, &row) == 0 && row.running;
+        struct dm_dev_info info;
+        int r;
+
+        if (dm_info(pool->ctx, name, &info) < 0 || !device_free(pool, name, &info, rep))
+                return;
+        ctx_info(pool->ctx, "pool %s: removing leftover device %s", pool->name, name);
+        /* an in-RAM pool takes its zram devices with it */
+        r = s == SHAPE_RAM ? ram_pool_stop(pool, vm) : dm_remove(pool->ctx, name);
+        if (r >= 0 || r == -ENXIO)
+                rep->devices_removed++;
+        else
+                rep->pending++;
 }
 
-/* Whether @name is "<pool dm name>-<vm>-<suffix>" of a VM that is not running: the RAM pool
- * ("ram") or a source's read-only view ("<volume>-origin") of an in-RAM VM that is gone. */
-static bool stale_helper(dvm_pool *pool, const char *name, const char *suffix, char ret_vm[DVM_NAME_MAX + 1])
-{
-        size_t pl = strlen(pool->dm_name), nl = strlen(name), sl = strlen(suffix);
-        char p[DVM_POOL_NAME_MAX + 1], vol[16], base[VOLUME_DM_NAME_MAX];
-
-        if (nl <= pl + 1 + sl + 1 || name[pl] != '-' || strcmp(name + nl - sl, suffix) != 0 || name[nl - sl - 1] != '-' ||
-            nl - sl - 1 >= sizeof(base))
-                return false;
-        snprintf(base, sizeof(base), "%.*s", (int)(nl - sl - 1), name);
-        if (strcmp(suffix, "origin") == 0) {
-                if (dvm_volume_dm_name_parse(base, p, ret_vm, vol) < 0 || strcmp(p, pool->name) != 0)
-                        return false;
-        } else {
-                snprintf(ret_vm, DVM_NAME_MAX + 1, "%s", base + pl + 1);
-                if (dvm_name_check(ret_vm, NULL) < 0)
-                        return false;
-        }
-        return !running(pool, ret_vm);
-}
-
-/* Devices: resume what a crash left suspended, take down volume devices no running layer
- * accounts for, then the helpers of in-RAM VMs that are not running. Devices of other
- * shapes are left alone. */
 int reconcile_devices(dvm_pool *pool, struct dvm_recover_report *rep)
 {
-        char prefix[sizeof(pool->dm_name) + 2], **names = NULL, vm[DVM_NAME_MAX + 1];
+        char prefix[sizeof(pool->dm_name) + 2], **names = NULL;
+        enum shape *shapes;
         int n;
 
         snprintf(prefix, sizeof(prefix), "%s-", pool->dm_name);
         n = dm_list(pool->ctx, prefix, &names);
         if (n < 0)
                 return n;
+        shapes = calloc((size_t)n + 1, sizeof(*shapes));
+        if (!shapes) {
+                dvm_strv_free(names);
+                return -ENOMEM;
+        }
         for (int i = 0; i < n; i++) {
-                char p[DVM_POOL_NAME_MAX + 1], vol[16];
+                char vm[DVM_NAME_MAX + 1] = "", vol[16] = "", path[80], uuid[VOLUME_DM_NAME_MAX + 24] = "";
                 struct dm_dev_info info;
-                struct cat_volume v;
+                int64_t id = -1;
 
+                shapes[i] = SHAPE_OTHER;
                 if (dm_info(pool->ctx, names[i], &info) < 0)
                         continue;
                 if (info.suspended && dm_resume(pool->ctx, names[i]) >= 0)
                         rep->devices_resumed++;
-                if (dvm_volume_dm_name_parse(names[i], p, vm, vol) < 0 || strcmp(p, pool->name) != 0)
-                        continue;
-                struct layer l = { .id = uuid_layer(&info, names[i]), .origin = -1 };
-                if (catalog_volume_get(pool->cat, vm, vol, &v) == 0 && v.run_id >= 0 && v.run_id == l.id)
-                        continue;
-                if (!device_free(pool, names[i], &info, rep))
-                        continue;
-                ctx_info(pool->ctx, "pool %s: removing leftover device %s (layer %" PRId64 ")", pool->name, names[i], l.id);
-                if (pool->ops->deactivate(pool, names[i], &l) >= 0)
-                        rep->devices_removed++;
-                else
-                        rep->pending++;
+                snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/uuid", info.major, info.minor);
+                read_text(path, uuid, sizeof(uuid));
+                enum shape s = shape_of(pool, names[i], vm, vol, &id);
+                if (!accounted(pool, s, names[i], uuid, vm, vol, id))
+                        shapes[i] = s;
         }
-        for (int i = 0; i < n; i++) {
-                struct dm_dev_info info;
-                if (!stale_helper(pool, names[i], "origin", vm) || dm_info(pool->ctx, names[i], &info) < 0 ||
-                    !device_free(pool, names[i], &info, rep))
-                        continue;
-                if (dm_remove(pool->ctx, names[i]) >= 0)
-                        rep->devices_removed++;
-        }
-        for (int i = 0; i < n; i++) {
-                if (!stale_helper(pool, names[i], "ram", vm))
-                        continue;
-                if (ram_pool_stop(pool, vm) >= 0)
-                        rep->devices_removed++;
-                else
-                        rep->pending++;
-        }
+        /* top devices first: a device goes only once nothing stacked on it is left */
+        for (enum shape s = SHAPE_VOLUME; s < SHAPE_OTHER; s++)
+                for (int i = 0; i < n; i++) {
+                        char vm[DVM_NAME_MAX + 1] = "", vol[16];
+                        int64_t id;
+                        if (shapes[i] != s)
+                                continue;
+                        shape_of(pool, names[i], vm, vol, &id);
+                        remove_leftover(pool, s, names[i], vm, rep);
+                }
+        free(shapes);
         dvm_strv_free(names);
+
         struct dm_dev_info info;
         if (dm_info(pool->ctx, pool->dm_name, &info) == 0 && info.suspended && dm_resume(pool->ctx, pool->dm_name) >= 0)
                 rep->devices_resumed++;
         return 0;
 }
-

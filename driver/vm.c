@@ -10,6 +10,7 @@
 
 #include "busy.h"
 #include "lifecycle.h"
+#include "ram.h"
 #include "space.h"
 #include "vm.h"
 #include "volume.h"
@@ -147,13 +148,20 @@ int dvm_dvm_create(dvm_pool *pool, const char *name, const char *template, uint6
         return POOL_TRANSACTION(pool, dvm_add(pool, name, template, private_size));
 }
 
-int vm_spawn(dvm_pool *pool, const char *dvm, const char *name, char ret_name[DVM_NAME_MAX + 1])
+static int spawn_with(dvm_pool *pool, const char *dvm, const char *name, const struct dvm_spawn_config *cfg,
+                      char ret_name[DVM_NAME_MAX + 1])
 {
+        unsigned ram = cfg && cfg->in_ram ? DVM_VOL_IN_RAM : 0;
         struct cat_vm dt, tmpl, vm;
         struct cat_volume troot, dpriv;
         char auto_name[DVM_NAME_MAX + 1];
         int r;
 
+        if (ram && cfg->ram_limit && cfg->ram_limit < RAM_LIMIT_MIN) {
+                char shown[32];
+                return ctx_error(pool->ctx, -EINVAL, "RAM limit %s is below the %lluM an in-RAM disposable needs",
+                                 dvm_format_size(cfg->ram_limit, shown, sizeof(shown)), RAM_LIMIT_MIN >> 20);
+        }
         if ((r = vm_lookup(pool, dvm, DVM_VM_DVM_TEMPLATE, &dt)) < 0 || (r = space_guard_check(pool, "spawn", 0)) < 0)
                 return r;
         r = catalog_vm_get(pool->cat, dt.template, &tmpl);
@@ -174,11 +182,13 @@ int vm_spawn(dvm_pool *pool, const char *dvm, const char *name, char ret_name[DV
         }
         vm = vm_row(name, DVM_VM_DISPOSABLE, dvm, name != auto_name);
         struct cat_volume vols[] = {
-                vol_row(name, "root", troot.size, DVM_VOL_SNAP_ON_START | DVM_VOL_RW, dt.template, "root"),
-                vol_row(name, "private", dpriv.size, DVM_VOL_SNAP_ON_START | DVM_VOL_RW, dvm, "private"),
-                vol_row(name, "volatile", troot.size + dpriv.size, DVM_VOL_RW, NULL, NULL),
+                vol_row(name, "root", troot.size, DVM_VOL_SNAP_ON_START | DVM_VOL_RW | ram, dt.template, "root"),
+                vol_row(name, "private", dpriv.size, DVM_VOL_SNAP_ON_START | DVM_VOL_RW | ram, dvm, "private"),
+                vol_row(name, "volatile", troot.size + dpriv.size, DVM_VOL_RW | ram, NULL, NULL),
         };
         if ((r = catalog_vm_put(pool->cat, &vm)) < 0)
+                return r;
+        if (ram && (r = ram_limit_set(pool, name, cfg->ram_limit ? cfg->ram_limit : RAM_LIMIT_DEFAULT)) < 0)
                 return r;
         for (size_t i = 0; i < ARRAY_SIZE(vols); i++)
                 if ((r = catalog_volume_put(pool->cat, &vols[i])) < 0)
@@ -189,14 +199,25 @@ int vm_spawn(dvm_pool *pool, const char *dvm, const char *name, char ret_name[DV
         return r;
 }
 
-int dvm_spawn(dvm_pool *pool, const char *dvm, const char *name, struct dvm_vm_info *ret_info)
+int vm_spawn(dvm_pool *pool, const char *dvm, const char *name, char ret_name[DVM_NAME_MAX + 1])
+{
+        return spawn_with(pool, dvm, name, NULL, ret_name);
+}
+
+int dvm_spawn_ex(dvm_pool *pool, const char *dvm, const char *name, const struct dvm_spawn_config *cfg,
+                 struct dvm_vm_info *ret_info)
 {
         char made[DVM_NAME_MAX + 1] = "";
-        int r = POOL_TRANSACTION(pool, vm_spawn(pool, dvm, name, made));
+        int r = POOL_TRANSACTION(pool, spawn_with(pool, dvm, name, cfg, made));
 
         if (r < 0)
                 return r;
         return ret_info ? dvm_vm_get(pool, made, ret_info) : 0;
+}
+
+int dvm_spawn(dvm_pool *pool, const char *dvm, const char *name, struct dvm_vm_info *ret_info)
+{
+        return dvm_spawn_ex(pool, dvm, name, NULL, ret_info);
 }
 
 int vm_start(dvm_pool *pool, const char *name)

@@ -30,14 +30,49 @@ struct layer volume_running_layer(const struct cat_volume *v);
 /** volume_committed_layer() - the committed layer of @v (id -1 when it has none). */
 struct layer volume_committed_layer(const struct cat_volume *v);
 
+/** volume_ephemeral() - whether @v is volatile, and so under a crypt device with an ephemeral key. */
+bool volume_ephemeral(const struct cat_volume *v);
+
 /**
- * volume_activate() - the device of @v over layer @l (read-only unless @v is rw).
- * Returns 0, -EEXIST if a device of that name exists, or -errno.
+ * volume_layer_dm_name() - the device of @v's layer into @buf: "<dm name>-raw" below the
+ * crypt device of an ephemeral volume, else the volume's own. Returns @buf.
+ */
+char *volume_layer_dm_name(const dvm_pool *pool, const struct cat_volume *v, char *buf, size_t len);
+
+/**
+ * volume_layer_create() - make running layer @l of @v: empty, or a snapshot of l->origin
+ * (whose device is @origin_dm if active), in the pool or in the VM's RAM pool.
+ * Returns 0 or -errno.
+ */
+int volume_layer_create(dvm_pool *pool, const struct cat_volume *v, const struct layer *l, const char *origin_dm);
+
+/** volume_layer_delete() - delete layer @id of @v for good. Returns 0 or -errno. */
+int volume_layer_delete(dvm_pool *pool, const struct cat_volume *v, int64_t id);
+
+/**
+ * volume_activate() - the device of @v over layer @l (read-only unless @v is rw); for a
+ * volatile volume, a crypt device with a fresh ephemeral key over the layer's device.
+ * Returns 0, -EEXIST if a device of that name exists, or -errno (nothing left behind).
  */
 int volume_activate(dvm_pool *pool, const struct cat_volume *v, const struct layer *l);
 
-/** volume_deactivate() - remove the device of @v if it exists. Returns 0 or -errno. */
+/** volume_deactivate() - remove the devices of @v that exist (crypt first). Returns 0 or -errno. */
 int volume_deactivate(dvm_pool *pool, const struct cat_volume *v, const struct layer *l);
+
+/**
+ * volume_owned() - the byte ranges of the layer device of @v that active layer @l owns.
+ * Returns 0 and @ret, -EOPNOTSUPP when the backend cannot tell, or -errno.
+ */
+int volume_owned(dvm_pool *pool, const struct cat_volume *v, const struct layer *l, struct extent_list *ret);
+
+/**
+ * volume_wipe_target() - where the backend wants the wipe of active layer @l of @v to go
+ * instead of the layer's own device (see backend_ops.wipe_target).
+ * Returns 1 with the device in @ret_path and the ranges in @ret, 0 if the wipe goes through
+ * the layer's device, or -errno.
+ */
+int volume_wipe_target(dvm_pool *pool, const struct cat_volume *v, const struct layer *l, char *ret_path, size_t len,
+                       struct extent_list *ret);
 
 /**
  * volume_usage() - bytes the backend allocated for the active layer @l of @v.

@@ -145,6 +145,7 @@ enum dvm_volume_flags {
         DVM_VOL_SNAP_ON_START = 1 << 0, /* start = fresh snapshot of the source */
         DVM_VOL_SAVE_ON_STOP = 1 << 1,  /* stop = keep the changes (an origin) */
         DVM_VOL_RW = 1 << 2,            /* writable by the VM */
+        DVM_VOL_IN_RAM = 1 << 3,        /* its running layer lives in RAM (an in-RAM disposable) */
 };
 
 /** One volume of a VM, as dvm_vm_get() reports it. */
@@ -208,6 +209,23 @@ DVM_PUBLIC int dvm_dvm_create(dvm_pool *pool, const char *name, const char *temp
  */
 DVM_PUBLIC int dvm_spawn(dvm_pool *pool, const char *dvm, const char *name,
                          struct dvm_vm_info *ret_info);
+
+/** How dvm_spawn_ex() makes a disposable. Zeroed fields take their defaults. */
+struct dvm_spawn_config {
+        bool in_ram;        /* keep all it writes (root, private, volatile) in RAM, on zram
+                               devices of its own: nothing reaches the pool's storage */
+        uint64_t ram_limit; /* in_ram: bytes of RAM its layers may fill; 0: 1 GiB. Writes
+                               past it fail with ENOSPC */
+};
+
+/**
+ * dvm_spawn_ex() - dvm_spawn() as @cfg says (NULL: like dvm_spawn()). A named in-RAM
+ * disposable stays in RAM at every start.
+ * Returns 0 and the running disposable in @ret_info (may be NULL); -ENOSPC when less RAM
+ * is available than its limit; -EOPNOTSUPP without zram; or -errno.
+ */
+DVM_PUBLIC int dvm_spawn_ex(dvm_pool *pool, const char *dvm, const char *name, const struct dvm_spawn_config *cfg,
+                            struct dvm_vm_info *ret_info);
 
 /**
  * dvm_vm_start() - start a TemplateVM, DVM Template or named disposable: layers are built

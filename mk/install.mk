@@ -37,8 +37,8 @@ install: all
 	    install -m 0755 $(BUILD)/block-dvm $(DESTDIR)$(XENSCRIPTDIR)/block-dvm; fi
 	for m in $(MAN_PAGES); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
 	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
-	for r in udev/*.rules.in; do b=$${r##*/}; $(SUBST) $$r > $(DESTDIR)$(UDEVRULESDIR)/$${b%.in} || exit 1; done
-	for u in systemd/*.in; do b=$${u##*/}; $(SUBST) $$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$${b%.in} || exit 1; done
+	for r in $(wildcard udev/*.rules.in); do b=$${r##*/}; $(SUBST) $$r > $(DESTDIR)$(UDEVRULESDIR)/$${b%.in} || exit 1; done
+	for u in $(wildcard systemd/*.in); do b=$${u##*/}; $(SUBST) $$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$${b%.in} || exit 1; done
 	install -m 0644 tools/dvm-vol/completion.bash $(DESTDIR)$(BASHCOMPDIR)/dvm-vol
 
 check-install: all

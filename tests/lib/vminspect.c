@@ -44,6 +44,11 @@ static bool is_fuse(const char *dir)
 
 void vi_mount(struct vi *m, struct vt *vt)
 {
+        vi_mount_with(m, vt, NULL);
+}
+
+void vi_mount_with(struct vi *m, struct vt *vt, const char *option)
+{
         posix_spawn_file_actions_t fa;
         int st;
 
@@ -52,7 +57,11 @@ void vi_mount(struct vi *m, struct vt *vt)
         snprintf(m->dir, sizeof(m->dir), "%s.mnt", vt->state);
         snprintf(m->log, sizeof(m->log), "%s.log", vt->state);
         cr_assert(mkdir(m->dir, 0755) == 0 || errno == EEXIST, "mkdir %s: %m", m->dir);
-        char *argv[] = { m->bin, "--state-dir", vt->state, "--foreground", m->dir, NULL };
+        char *argv[] = { m->bin, "--state-dir", vt->state, "--foreground", m->dir, NULL, NULL };
+        if (option) {
+                argv[4] = (char *)option;
+                argv[5] = m->dir;
+        }
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_addopen(&fa, 1, m->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);

@@ -26,6 +26,9 @@ void vi_bin(struct vi *m, struct vt *vt);
 /** vi_mount() - mount dvm-inspect over @vt's state directory; waits until it serves. */
 void vi_mount(struct vi *m, struct vt *vt);
 
+/** vi_mount_with() - vi_mount() with one more option (NULL: none), e.g. "--allow-other". */
+void vi_mount_with(struct vi *m, struct vt *vt, const char *option);
+
 /** vi_unmount() - unmount and assert that the daemon exited with status 0. */
 void vi_unmount(struct vi *m);
 

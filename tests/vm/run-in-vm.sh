@@ -4,10 +4,12 @@
 # a chroot of the host root with the project tree shared read-write at the same path, streams
 # its stdout/stderr live and exits with its status.
 #
-# Usage: tests/vm/run-in-vm.sh [-m MEM] [-c CPUS] [-t TIMEOUT] [-s DIR] CMD [ARG...]
+# Usage: tests/vm/run-in-vm.sh [-m MEM] [-c CPUS] [-t TIMEOUT] [-s DIR] [-d SIZE] CMD [ARG...]
 #   -m MEM      guest memory (default 4G)        -c CPUS   vCPUs (default 2)
 #   -t TIMEOUT  seconds before the VM is killed (default 1800)
 #   -s DIR      host tree shared read-write (default: the project root)
+#   -d SIZE     scratch disk: a fresh sparse image per run, a virtio disk with serial
+#               dvm-scratch that ignores discards (default $DVM_VM_SCRATCH or 1G; 0: none)
 # Exit: CMD's status; 124 timeout; 125 the guest died without a status (console tail printed).
 # Env:  DVM_TEST_CACHE (boot files), QEMU_EXTRA (extra qemu arguments, split on spaces),
 #       DVM_VM_ENV (names of extra variables to pass; DVM_*, VALGRIND, CRITERION_*, *SAN_OPTIONS
@@ -18,21 +20,22 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${DVM_TEST_CACHE:-/var/cache/dvm-vol-test}
 OUT=$CACHE/vm
-MEM=4G CPUS=2 TIMEOUT=1800
+MEM=4G CPUS=2 TIMEOUT=1800 SCRATCH=${DVM_VM_SCRATCH:-1G}
 SHARE=$(cd "$HERE/../.." && pwd)
 RUN='' QEMU_PID='' INTERRUPTED=0
 
 say() { printf '# vm: %s\n' "$*" >&2; }
 die() { printf 'run-in-vm: error: %s\n' "$*" >&2; exit 2; }
-usage() { sed -n '6,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '6,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 parse_args() {
-	while getopts m:c:t:s:h opt; do
+	while getopts m:c:t:s:d:h opt; do
 		case $opt in
 		m) MEM=$OPTARG ;;
 		c) CPUS=$OPTARG ;;
 		t) TIMEOUT=$OPTARG ;;
 		s) SHARE=$(cd "$OPTARG" && pwd) || die "share $OPTARG: no such directory" ;;
+		d) SCRATCH=$OPTARG ;;
 		*) usage ;;
 		esac
 	done
@@ -82,6 +85,13 @@ qemu_args() {
 		-virtfs "local,path=$RUN/ctl,mount_tag=ctl,$v9"
 		-virtfs "local,path=/,mount_tag=hostroot,readonly=on,$v9"
 		-virtfs "local,path=$SHARE,mount_tag=share,$v9")
+	# The amnesia proofs need storage that keeps what a discard asked it to drop.
+	if [ "$SCRATCH" != 0 ]; then
+		truncate -s "$SCRATCH" "$RUN/scratch.img" || die "scratch disk of $SCRATCH: truncate failed"
+		# shellcheck disable=SC2054 # the commas separate qemu's sub-options
+		QEMU+=(-drive "file=$RUN/scratch.img,if=none,id=scratch,format=raw,discard=ignore,cache=unsafe"
+			-device virtio-blk-pci,drive=scratch,serial=dvm-scratch)
+	fi
 	# shellcheck disable=SC2206 # QEMU_EXTRA is documented as space-separated words
 	QEMU+=(${QEMU_EXTRA:-})
 }

@@ -176,6 +176,13 @@ Test(inspect, tree_follows_the_catalog)
         cr_assert_str_eq(s = list(vi_path(&vi, "")), "tmpl", "a destroyed VM is still listed: %s", s);
         free(s);
         vi_unmount(&vi);
+
+        /* other users only when asked */
+        vi_mount_with(&vi, &vt, "--allow-other");
+        line = vt_sh(&rc, "awk '$5 == \"%s\"' /proc/self/mountinfo", vi.dir);
+        cr_assert(strstr(line, "allow_other") && strstr(line, " ro,"), "--allow-other mount line: %s", line);
+        free(line);
+        vi_unmount(&vi);
 }
 
 Test(inspect, image_and_layers_read_what_the_kernel_holds)

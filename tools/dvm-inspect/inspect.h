@@ -93,6 +93,13 @@ void handle_close_all(struct inspect *in);
  */
 int info_json(struct inspect *in, dvm_pool *pool, const struct node *node, char **ret_text, size_t *ret_len);
 
+/* readahead.c */
+/**
+ * readahead_raise() - set the readahead of the dvm-inspect mount at @mountpoint (a
+ * canonical path) to @kib KiB. Call once the kernel has the INIT reply. Logs a failure.
+ */
+void readahead_raise(const char *mountpoint, unsigned kib);
+
 /* fs.c */
 /** fs_run() - mount, serve until unmounted or signalled, unmount. Returns an exit code. */
 int fs_run(struct inspect *in);

@@ -15,9 +15,11 @@ struct vm_args {
         bool xl_disks;
         uint64_t root_size;
         uint64_t private_size;
+        struct dvm_spawn_config spawn;
 };
 
-enum { OPT_TEMPLATE = 256, OPT_ROOT, OPT_PRIVATE, OPT_ROOT_SIZE, OPT_PRIVATE_SIZE, OPT_NAME, OPT_XL_DISKS, OPT_VDEV_BASE };
+enum { OPT_TEMPLATE = 256, OPT_ROOT, OPT_PRIVATE, OPT_ROOT_SIZE, OPT_PRIVATE_SIZE, OPT_NAME, OPT_XL_DISKS, OPT_VDEV_BASE,
+       OPT_IN_RAM, OPT_RAM_LIMIT };
 
 static const struct option vm_opts[] = {
         { "template", required_argument, NULL, OPT_TEMPLATE },
@@ -28,6 +30,8 @@ static const struct option vm_opts[] = {
         { "name", required_argument, NULL, OPT_NAME },
         { "xl-disks", no_argument, NULL, OPT_XL_DISKS },
         { "vdev-base", required_argument, NULL, OPT_VDEV_BASE },
+        { "in-ram", no_argument, NULL, OPT_IN_RAM },
+        { "ram-limit", required_argument, NULL, OPT_RAM_LIMIT },
         { "help", no_argument, NULL, 'h' },
         {}
 };
@@ -51,7 +55,7 @@ static int parse(const struct verb *verb, const char *allowed, int argc, char **
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "h", vm_opts, NULL)) != -1) {
-                static const char letters[] = "trpRPnxv";
+                static const char letters[] = "trpRPnxviL";
                 if (c == 'h')
                         return cli_verb_help(verb, NULL) - 1;
                 if (c < OPT_TEMPLATE || !strchr(allowed, letters[c - OPT_TEMPLATE]))
@@ -71,9 +75,16 @@ static int parse(const struct verb *verb, const char *allowed, int argc, char **
                         if ((r = cli_parse_size(verb, "--private-size", optarg, &a->private_size)))
                                 return r;
                         break;
+                case OPT_IN_RAM: a->spawn.in_ram = true; break;
+                case OPT_RAM_LIMIT:
+                        if ((r = cli_parse_size(verb, "--ram-limit", optarg, &a->spawn.ram_limit)))
+                                return r;
+                        break;
                 }
         }
         int n = argc - optind;
+        if (a->spawn.ram_limit && !a->spawn.in_ram)
+                return cli_usage_error(verb, "--ram-limit goes with --in-ram");
         if (n < min)
                 return cli_usage_error(verb, "missing argument");
         if (n > max)
@@ -145,7 +156,7 @@ static int xl_disks(struct cli *cli, const char *dvm, const struct vm_args *a, d
 static int spawn(struct cli *cli, int argc, char **argv)
 {
         struct dvm_vm_info vm;
-        VM_VERB("spawn", "nxv", 1, 1, {
+        VM_VERB("spawn", "nxviL", 1, 1, {
                 if (a.xl_disks && a.name)
                         r = cli_usage_error(verb, "--xl-disks and --name: the domain's first disk spawns an unnamed "
                                             "disposable");
@@ -153,7 +164,9 @@ static int spawn(struct cli *cli, int argc, char **argv)
                         r = xl_disks(cli, argv[0], &a, pool);
                 else if (a.vdev_base)
                         r = cli_usage_error(verb, "--vdev-base goes with --xl-disks");
-                else if ((r = dvm_spawn(pool, argv[0], a.name, &vm)) >= 0)
+                else if (a.xl_disks && a.spawn.in_ram)
+                        r = cli_usage_error(verb, "--xl-disks and --in-ram cannot go together yet");
+                else if ((r = dvm_spawn_ex(pool, argv[0], a.name, &a.spawn, &vm)) >= 0)
                         cli_print_devices(cli, &vm);
                 if (r < 0)
                         r = cli_fail(cli, r, "spawn");
@@ -232,7 +245,7 @@ const struct verb vm_verbs[] = {
         { "template create", "NAME --root-size SIZE --private-size SIZE", "create an empty TemplateVM", template_create },
         { "template import", "NAME --root IMAGE [--private IMAGE]", "create a TemplateVM from images", template_import },
         { "dvm create", "NAME --template TEMPLATE [--private-size SIZE]", "create a DVM Template", dvm_create },
-        { "spawn", "DVM [--name NAME | --xl-disks [--vdev-base xvda]]",
+        { "spawn", "DVM [--name NAME] [--in-ram [--ram-limit SIZE]] | DVM --xl-disks [--vdev-base xvda]",
           "start a disposable, print its name and devices; or print xl disk lines that spawn one", spawn },
         { "start", "NAME", "start a template, DVM Template or named disposable", start },
         { "stop", "NAME", "stop a VM (an unnamed disposable is destroyed)", stop },

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vm tier, the amnesia proofs, on each backend: a random canary written all over disposables
+ * (root, private, volatile; over template blocks, overwritten in part, again and again) is
+ * found by a raw scan of a thin pool's disk while they run, and 0 times after destroy or
+ * stop, the templates intact; a volatile canary, or one in a snap pool's COW stores, is never
+ * there in plaintext, and their keys are in no log or file. The negative control removes a disposable's devices without dvm-vol, and the same
+ * scan finds the canary. The disk is a scratch virtio disk that ignores discards: only the
+ * wipe can remove anything. (In-RAM disposables: test_in_ram.c.)
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "canary.h"
+#include "macro.h"
+
+#define MiB (1ULL << 20)
+static struct vt vt;
+static struct canary can;
+
+struct backend_case {
+        char name[8];
+};
+
+static const struct backend_case backends[] = { { "thin" }, { "snap" } };
+
+#define CLI_OK(...)                                                                                       \
+        do {                                                                                              \
+                struct vt_run _r = vt_cli(&vt, __VA_ARGS__, NULL);                                        \
+                cr_assert_eq(_r.status, 0, "dvm-vol " #__VA_ARGS__ ": exit %d: %s", _r.status, _r.err);   \
+                vt_run_free(&_r);                                                                         \
+        } while (0)
+
+static void setup(const char *backend)
+{
+        if (strcmp(backend, "thin") == 0)
+                scratch_init(&vt, backend, "--data-size", "512M", NULL);
+        else
+                scratch_init(&vt, backend, NULL);
+        canary_new(&can);
+}
+
+static void teardown(void)
+{
+        scratch_cleanup(&vt);
+}
+
+TestSuite(canary, .fini = teardown, .timeout = 900);
+
+/* The templates' data hashed through a fresh start of each (origins never change). */
+struct template_sums {
+        uint64_t tmpl_root, tmpl_private, dvm_private;
+};
+
+static struct template_sums template_sums(void)
+{
+        struct template_sums s;
+
+        CLI_OK("start", "tmpl");
+        s.tmpl_root = vt_hash(vt_dev(&vt, "tmpl", "root"), 0, 0);
+        s.tmpl_private = vt_hash(vt_dev(&vt, "tmpl", "private"), 0, 0);
+        CLI_OK("stop", "tmpl");
+        CLI_OK("start", "dvm");
+        s.dvm_private = vt_hash(vt_dev(&vt, "dvm", "private"), 0, 0);
+        CLI_OK("stop", "dvm");
+        return s;
+}
+
+/* TemplateVM "tmpl" with data in the first 8 MiB of its root, DVM Template "dvm" with data
+ * in the first 4 MiB of its private. Returns their checksums. */
+static struct template_sums make_templates(void)
+{
+        CLI_OK("template", "create", "tmpl", "--root-size", "48M", "--private-size", "24M");
+        CLI_OK("start", "tmpl");
+        vt_pattern(vt_dev(&vt, "tmpl", "root"), 0, 8 * MiB, 1);
+        CLI_OK("stop", "tmpl");
+        CLI_OK("dvm", "create", "dvm", "--template", "tmpl");
+        CLI_OK("start", "dvm");
+        vt_pattern(vt_dev(&vt, "dvm", "private"), 0, 4 * MiB, 2);
+        CLI_OK("stop", "dvm");
+        return template_sums();
+}
+
+static void check_templates(const struct template_sums *want)
+{
+        struct template_sums got = template_sums();
+
+        cr_expect_eq(got.tmpl_root, want->tmpl_root, "TemplateVM root changed: %llx, was %llx",
+                     (unsigned long long)got.tmpl_root, (unsigned long long)want->tmpl_root);
+        cr_expect_eq(got.tmpl_private, want->tmpl_private, "TemplateVM private changed: %llx, was %llx",
+                     (unsigned long long)got.tmpl_private, (unsigned long long)want->tmpl_private);
+        cr_expect_eq(got.dvm_private, want->dvm_private, "DVM Template private changed: %llx, was %llx",
+                     (unsigned long long)got.dvm_private, (unsigned long long)want->dvm_private);
+}
+
+static char *spawn(const char *name)
+{
+        struct vt_run r = name ? vt_cli(&vt, "spawn", "dvm", "--name", name, NULL) : vt_cli(&vt, "spawn", "dvm", NULL);
+        cr_assert_eq(r.status, 0, "spawn: exit %d: %s", r.status, r.err);
+        char *disp = strndup(r.out, strcspn(r.out, "\n"));
+        vt_run_free(&r);
+        return disp;
+}
+
+/* The canary where a VM puts it: over template data (whole and partial blocks), where the
+ * template has nothing, again and again, overwritten in part afterwards. */
+static void write_canaries(const char *d, const struct canary *vcan)
+{
+        const char *root = vt_dev(&vt, d, "root"), *priv = vt_dev(&vt, d, "private"),
+                   *vola = vt_dev(&vt, d, "volatile");
+
+        canary_write(root, MiB + 4096, 8192, &can);          /* inside a template block */
+        canary_write(root, 3 * MiB, 512 << 10, &can);        /* over template blocks */
+        for (int i = 0; i < 3; i++)
+                canary_write(root, 20 * MiB, MiB, &can);     /* fresh blocks, many times */
+        canary_write(root, 40 * MiB, 256 << 10, &can);
+        vt_pattern(root, 40 * MiB + (64 << 10), 64 << 10, 77); /* overwritten in part */
+        canary_write(priv, (512 << 10) + 4096, 4096, &can);  /* inside a DVM Template block */
+        canary_write(priv, 16 * MiB, MiB, &can);
+        canary_write(vola, 0, MiB, vcan);
+        canary_write(vola, 50 * MiB, 2 * MiB, vcan);
+        vt_pattern(vola, 51 * MiB, 512 << 10, 78);
+        cr_assert(canary_reads_back(root, 20 * MiB, MiB, &can), "%s root does not read the canary back", d);
+        cr_assert(canary_reads_back(priv, 16 * MiB, MiB, &can), "%s private does not read the canary back", d);
+        cr_assert(canary_reads_back(vola, 0, MiB, vcan), "%s volatile does not read the canary back", d);
+        cr_assert(vt_has_pattern(root, 0, MiB, 1), "%s root lost the template's data around the canary", d);
+}
+
+/* The key of a volatile volume: the table's, as dmsetup shows it with --showkeys. */
+static char *volatile_key(const char *d)
+{
+        int st;
+        char *out = vt_sh(&st, "dmsetup table --showkeys DVM-%s-%s-volatile", vt.pool, d);
+        char cipher[64] = "", key[300] = "";
+
+        cr_assert_eq(st, 0, "dmsetup table of %s volatile: %s", d, out);
+        cr_assert_eq(sscanf(out, "%*u %*u crypt %63s %299s", cipher, key), 2, "%s volatile is no crypt device: %s", d,
+                     out);
+        cr_expect_str_eq(cipher, "aes-xts-plain64", "%s volatile cipher: %s", d, cipher);
+        cr_expect_eq(strlen(key), 128, "%s volatile key of %zu hex digits: %s", d, strlen(key), key);
+        free(out);
+        return strdup(key);
+}
+
+/* The volatile volumes' keys: 512 bits each, different, in no log line and no file. */
+static void check_keys(const char *a, const char *b, const struct vt_run *spawn_a)
+{
+        char *ka = volatile_key(a), *kb = volatile_key(b), *found;
+        int st;
+
+        cr_expect_str_neq(ka, kb, "two volatile volumes share a key");
+        cr_assert(strstr(spawn_a->err, "libdevmapper"), "-v -v shows no libdevmapper lines, so it proves nothing:\n%s",
+                  spawn_a->err);
+        cr_expect_null(strstr(spawn_a->err, ka), "the key is in the debug log of spawn");
+        cr_expect_null(strstr(spawn_a->out, ka), "the key is in the output of spawn");
+        found = vt_sh(&st, "grep -rl -e %s -e %.32s %s || true", ka, ka, vt.state);
+        cr_expect_str_empty(found, "the key is in files of the state directory: %s", found);
+        free(found);
+        free(ka);
+        free(kb);
+}
+
+ParameterizedTestParameters(canary, teardown_leaves_none)
+{
+        return cr_make_param_array(struct backend_case, (void *)backends, ARRAY_SIZE(backends));
+}
+
+/*
+ * An unnamed disposable destroyed, a named one stopped, a TemplateVM's volatile dropped at
+ * its stop: none leaves a copy. While they run, the root and private canary is on the disk
+ * of a thin pool (the scan can see it) and only encrypted in a snap pool's COW stores; the
+ * volatile canary is only encrypted.
+ */
+ParameterizedTest(const struct backend_case *b, canary, teardown_leaves_none)
+{
+        setup(b->name);
+        struct template_sums sums = make_templates();
+        const char *disk = scratch_disk();
+        struct canary vcan;
+        struct vt_run r = vt_cli(&vt, "-v", "-v", "spawn", "dvm", NULL);
+        uint64_t n;
+
+        cr_assert_eq(r.status, 0, "spawn: exit %d: %s", r.status, r.err);
+        char *d = strndup(r.out, strcspn(r.out, "\n")), *named = spawn("named1");
+        canary_new(&vcan);
+        write_canaries(d, &vcan);
+        write_canaries(named, &vcan);
+        CLI_OK("start", "tmpl");
+        canary_write(vt_dev(&vt, "tmpl", "volatile"), 8 * MiB, MiB, &vcan);
+
+        n = canary_scan(disk, &can);
+        if (strcmp(b->name, "snap") == 0) /* COW stores under ephemeral keys: never in plaintext */
+                cr_expect_eq(n, 0, "%s: %llu plaintext copies of the canary in COW stores on %s", b->name,
+                             (unsigned long long)n, disk);
+        else /* the positive control: thin layers hold it in plaintext */
+                cr_assert_gt(n, 0, "%s: the running disposables' canary is not on %s: the scan cannot see it",
+                             b->name, disk);
+        n = canary_scan(disk, &vcan);
+        cr_expect_eq(n, 0, "%s: %llu plaintext copies of the volatile canary on %s", b->name, (unsigned long long)n,
+                     disk);
+        check_keys(d, named, &r);
+        vt_run_free(&r);
+        if (strcmp(b->name, "snap") == 0) {
+                int st;
+                char *cows = vt_sh(&st, "dmsetup table | grep -c '^DVM-%s-cow-[0-9]*: 0 [0-9]* crypt aes-xts-plain64 ' "
+                                        "|| true", vt.pool);
+                /* root and private of each disposable; the TemplateVM's running root is kept: none */
+                cr_expect_str_eq(cows, "4\n", "%s: COW stores under crypt: %s", b->name, cows);
+                free(cows);
+        }
+
+        CLI_OK("destroy", d);
+        CLI_OK("stop", named);
+        CLI_OK("stop", "tmpl");
+        n = canary_scan(disk, &can);
+        cr_expect_eq(n, 0, "%s: %llu copies of the canary on %s after destroy and stop", b->name,
+                     (unsigned long long)n, disk);
+        n = canary_scan(disk, &vcan);
+        cr_expect_eq(n, 0, "%s: %llu copies of the volatile canary on %s", b->name, (unsigned long long)n, disk);
+        check_templates(&sums);
+        CLI_OK("start", named);
+        cr_expect(vt_has_pattern(vt_dev(&vt, named, "root"), 0, 8 * MiB, 1), "%s: restarted %s lost the template",
+                  b->name, named);
+        cr_expect(!canary_reads_back(vt_dev(&vt, named, "root"), 20 * MiB, 4096, &can), "%s: restarted %s kept its data",
+                  b->name, named);
+        CLI_OK("destroy", named);
+        free(d);
+        free(named);
+}
+
+ParameterizedTestParameters(canary, negative_control)
+{
+        return cr_make_param_array(struct backend_case, (void *)backends, ARRAY_SIZE(backends));
+}
+
+/*
+ * A VM taken apart without dvm-vol: devices removed, layers deleted, as a tool that knows
+ * nothing of the wipe would. The same scan must find the canary. On the thin backend, a
+ * disposable; on the snap backend, whose disposables write only ciphertext to their COW
+ * stores, a TemplateVM's running root (a layer that is kept, so under no ephemeral key).
+ */
+ParameterizedTest(const struct backend_case *b, canary, negative_control)
+{
+        setup(b->name);
+        make_templates();
+        const char *disk = scratch_disk();
+        bool thin = strcmp(b->name, "thin") == 0;
+        char *d = thin ? spawn(NULL) : strdup("tmpl");
+        int st;
+
+        if (thin) {
+                write_canaries(d, &can);
+        } else {
+                CLI_OK("start", d);
+                canary_write(vt_dev(&vt, d, "root"), 20 * MiB, MiB, &can);
+        }
+        struct vt_run r = vt_cli(&vt, "--json", "info", d, NULL);
+        cr_assert_eq(r.status, 0, "info: %s", r.err);
+        json_object *o = json_tokener_parse(r.out), *vols = NULL;
+        cr_assert(o && json_object_object_get_ex(o, "volumes", &vols), "info --json: %s", r.out);
+        free(vt_sh(&st, "for i in 1 2; do for v in $(dmsetup ls | awk '{print $1}' | grep '^DVM-%s-%s-'); do "
+                        "dmsetup remove $v 2>/dev/null; done; done", vt.pool, d));
+        for (size_t i = 0; i < json_object_array_length(vols); i++) {
+                json_object *id = NULL;
+                json_object_object_get_ex(json_object_array_get_idx(vols, i), "thin_id", &id);
+                cr_assert(id, "info --json: a volume without an id: %s", r.out);
+                if (thin)
+                        free(vt_sh(&st, "dmsetup message DVM-%s 0 'delete %lld'", vt.pool,
+                                   (long long)json_object_get_int64(id)));
+                else
+                        free(vt_sh(&st, "rm -f %s/%s/%lld.cow", vt.state, vt.pool, (long long)json_object_get_int64(id)));
+        }
+        json_object_put(o);
+        vt_run_free(&r);
+        uint64_t n = canary_scan(disk, &can);
+        cr_expect_gt(n, 0, "%s: the scan found no canary after removing %s without the wipe: it cannot fail",
+                     b->name, d);
+        free(d);
+}
