@@ -217,8 +217,14 @@ static int running_vm(dvm_pool *pool, const struct cat_vm *vm, struct dvm_recove
         }
         for (int i = 0; i < n; i++) {
                 struct layer l = volume_running_layer(&vols[i]);
+                char raw[VOLUME_DM_NAME_MAX];
                 if (vols[i].run_id < 0 || present[i])
                         continue;
+                /* a crypt volume whose crypt device went (its key with it) keeps nothing
+                 * readable in its layer device: that goes too, and both come back */
+                if (volume_ephemeral(&vols[i]) &&
+                    (r = dm_remove(pool->ctx, volume_layer_dm_name(pool, &vols[i], raw, sizeof(raw)))) < 0 && r != -ENXIO)
+                        return r;
                 r = volume_activate(pool, &vols[i], &l);
                 if (r < 0)
                         return r;

@@ -112,7 +112,7 @@ static bool accounted(dvm_pool *pool, enum shape s, const char *name, const char
                         snprintf(want, sizeof(want), "%s-crypt", name);
                 else
                         snprintf(want, sizeof(want), "%s-%" PRId64, name, v.run_id);
-                return strcmp(uuid, want) == 0 && (s == SHAPE_RAW) == volume_ephemeral(&v);
+                return strcmp(uuid, want) == 0 && (s != SHAPE_RAW || volume_ephemeral(&v));
         case SHAPE_OTHER:
                 break;
         }

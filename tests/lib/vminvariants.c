@@ -21,8 +21,13 @@ static char *snapshot(struct vt *vt)
                 "db=%s/%s/catalog.db; p=DVM-%s\n"
                 "dmsetup info -c --noheadings -o name,uuid --separator ' ' | while read -r n u; do\n"
                 "  case $n in $p-*) echo \"kdev $n $u\";; esac; done\n"
-                "sqlite3 \"$db\" \"SELECT 'cdev $p-' || vm || '-' || name || ' $p-' || vm || '-' || name || '-' || run_id"
-                " FROM volumes WHERE run_id IS NOT NULL; SELECT 'cid ' || thin_id FROM volumes WHERE thin_id IS NOT NULL;"
+                /* a volatile volume (neither snap_on_start nor save_on_stop) is a crypt device
+                 * ("-crypt" UUID) over its layer's "-raw" device */
+                "sqlite3 \"$db\" \"SELECT 'cdev $p-' || vm || '-' || name || ' $p-' || vm || '-' || name ||"
+                " CASE WHEN flags & 3 = 0 THEN '-crypt' ELSE '-' || run_id END FROM volumes WHERE run_id IS NOT NULL;"
+                " SELECT 'cdev $p-' || vm || '-' || name || '-raw $p-' || vm || '-' || name || '-raw-' || run_id"
+                " FROM volumes WHERE run_id IS NOT NULL AND flags & 3 = 0;"
+                " SELECT 'cid ' || thin_id FROM volumes WHERE thin_id IS NOT NULL;"
                 " SELECT 'cid ' || run_id FROM volumes WHERE run_id IS NOT NULL; SELECT 'intent ' || vm || ' ' || error"
                 " FROM intents; SELECT 'vm ' || name || ' ' || running FROM vms;"
                 " SELECT 'ctxn ' || value FROM meta WHERE key = 'transaction_id'\" || echo 'error sqlite3'\n"
