@@ -301,6 +301,18 @@ static int put_intent(dvm_pool *pool, const char *name, enum cat_intent_op op, c
         return POOL_TRANSACTION(pool, catalog_intent_put(pool->cat, &in));
 }
 
+/* Whether a destroy of @name waits in the catalog for its devices to be free. */
+static bool destroy_deferred(dvm_pool *pool, const char *name)
+{
+        _cleanup_free_ struct cat_intent *list = NULL;
+        int n = catalog_intent_list(pool->cat, &list);
+
+        for (int i = 0; i < n; i++)
+                if (strcmp(list[i].vm, name) == 0 && list[i].op == CAT_INTENT_DESTROY)
+                        return true;
+        return false;
+}
+
 /*
  * A stop or destroy records its intent before it touches the kernel: one that is cut
  * short (a crash, a device that stays busy half way) is finished by recovery, never
@@ -312,11 +324,16 @@ static int stop_or_destroy(dvm_pool *pool, const char *name, bool destroy)
         const char *doing = destroy ? "destroy" : "stop";
         enum cat_intent_op op = CAT_INTENT_STOP;
         struct cat_vm vm;
+        bool deferred;
         int r = pool_lock(pool), q;
 
         if (r < 0)
                 return r;
+        deferred = destroy_deferred(pool, name);
         r = pool_change_begin(pool);
+        /* the recovery that ran first may have carried out a destroy deferred earlier */
+        if (r >= 0 && deferred && catalog_vm_get(pool->cat, name, &vm) == -ENOENT)
+                goto done;
         if (r >= 0)
                 r = POOL_TRANSACTION(pool, stop_check(pool, name, destroy, &vm));
         if (r >= 0) {
@@ -336,6 +353,7 @@ static int stop_or_destroy(dvm_pool *pool, const char *name, bool destroy)
                         r = ctx_error(pool->ctx, r, "%s; the %s of %s stays recorded and 'dvm-vol recover' finishes it",
                                       dvm_ctx_last_error(pool->ctx), doing, name);
         }
+done:
         /* a change refused before it touched the kernel leaves the pool as clean as it was */
         pool_change_end(pool, r);
         pool_unlock(pool);
