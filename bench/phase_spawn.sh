@@ -121,5 +121,5 @@ phase_spawn() {
 		done
 		log "  round $((round + 1))/$SPAWN_ROUNDS done"
 	done
-	echo quit >&"${SRV_W[dmfloor]}"
+	srv_stop dmfloor
 }
