@@ -82,6 +82,10 @@ main() {
 		echo "host_load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
 		echo "host_load_during=$(tr '\n' ' ' < "$RAW/host-load.txt" | sed 's/ $//')"
 		echo "wall_seconds=$((SECONDS - t0))"
+		# what was measured: the tree is shared with work in progress
+		echo "commit=$(git -C "$TOP" rev-parse --short HEAD)"
+		echo "uncommitted=$(git -C "$TOP" status --porcelain --untracked-files=no -- driver include tools | wc -l)"
+		echo "wipe=$(git -C "$TOP" log -1 --format='%h' -- driver/wipe.c)$(git -C "$TOP" status --porcelain -- driver/wipe.c | cut -c1-2)"
 	} >> "$OUT/meta.txt"
 	cp "$RAW/samples.csv" "$OUT/samples.csv"
 	"$HERE/report.sh" "$RAW" "$OUT"
