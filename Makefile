@@ -2,6 +2,7 @@
 # dvm-vol build. GNU make + pkg-config. Objects go under $(BUILD).
 #   make               library, tools
 #   make check         unit tier (host) + vm tier (real device-mapper; in a VM when the host has none)
+#                      + xen tier (nested Xen 4.17 in QEMU/TCG: the hook, attach/detach, domUs)
 #   make demo          the main job end to end
 #   make install       DESTDIR, PREFIX (mk/install.mk)
 #   make CC=clang      the same with clang; make SAN=1 BUILD=build-san  ASan/UBSan build
@@ -50,7 +51,7 @@ SONAME := libdvm.so.0
 LIBA   := $(BUILD)/libdvm.a
 LIBSO  := $(BUILD)/$(SONAME)
 
-.PHONY: all tests check check-unit check-vm check-valgrind check-san check-clang demo bench deps clean
+.PHONY: all tests check check-unit check-vm check-xen check-valgrind check-san check-clang demo bench deps clean
 all: $(LIBA) $(LIBSO) $(TOOL_BINS)
 tests: all $(UNIT_BINS) $(VM_BINS) $(BENCH_BINS)
 
@@ -94,6 +95,7 @@ check: deps
 	$(MAKE) check-unit
 	$(MAKE) check-install
 	$(MAKE) check-vm
+	$(MAKE) check-xen
 
 check-unit: tests
 	@tests/run-unit.sh $(UNIT_BINS)
@@ -111,6 +113,10 @@ check-valgrind: tests
 check-vm: tests
 	$(MAKE) FAULT=1 BUILD=$(BUILD)/fault all
 	@tests/vm/run.sh $(BUILD)
+
+# needs what check-vm needs, plus Debian's Xen hypervisor and tools (tests/deps.sh)
+check-xen: all
+	@tests/xen/run.sh $(BUILD)
 
 demo: deps all
 	@tests/vm/run.sh --demo $(BUILD)

@@ -57,7 +57,7 @@ dvm() { "$BUILD/dvm-vol" --state-dir "$DVM_STATE" "$@"; }
 
 # ---- drivers: dvmbench and dmfloor run as servers, a command a line -------------------------
 
-declare -gA SRV_W SRV_R
+declare -gA SRV_W SRV_R SRV_PID
 
 # srv_start NAME CMD...: run CMD with its stdin and stdout on fifos (bash allows one coproc)
 srv_start() {
@@ -66,6 +66,7 @@ srv_start() {
 	rm -f "$WORK/$name.in" "$WORK/$name.out"
 	mkfifo "$WORK/$name.in" "$WORK/$name.out"
 	"$@" < "$WORK/$name.in" > "$WORK/$name.out" 2>> "$RAW/$name.err" &
+	SRV_PID[$name]=$!
 	exec {w}> "$WORK/$name.in" {r}< "$WORK/$name.out"
 	SRV_W[$name]=$w SRV_R[$name]=$r
 }
@@ -80,6 +81,12 @@ srv() {
 	ok\ *) REPLY=${REPLY#ok } ;;
 	*) die "$name: $*: $REPLY" ;;
 	esac
+}
+
+# srv_stop NAME: ask it to quit, wait until it has
+srv_stop() {
+	echo quit >&"${SRV_W[$1]}"
+	wait "${SRV_PID[$1]}" || true
 }
 
 dvmb() { srv dvmbench "$@"; }

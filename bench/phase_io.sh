@@ -17,7 +17,8 @@ RW_MIB=16    # region of each random-write pass (every 4 KiB block once, in rand
 fio_terse() {
 	local field=$1 line
 	shift
-	line=$(fio --name=bench --direct=1 --ioengine=libaio --randrepeat=0 --output-format=terse \
+	# --runtime caps a job on a host too busy to finish it (its rate is still right)
+	line=$(fio --name=bench --direct=1 --ioengine=libaio --randrepeat=0 --runtime=15 --output-format=terse \
 		--terse-version=3 "$@" 2>> "$RAW/cmd.log" | tail -n 1)
 	[ -n "$line" ] || die "fio $* produced no result (see $RAW/cmd.log)"
 	cut -d';' -f"$field" <<< "$line"
@@ -59,6 +60,10 @@ phase_io() {
 		fi
 		for ((i = 0; i < ${#methods[@]}; i++)); do
 			m=${methods[(rep + i) % ${#methods[@]}]}
+			if [ "$rep" -ge 1 ] && [ "$(left)" -lt 20 ]; then
+				log "  time budget spent"
+				break 2
+			fi
 			"io_$m"
 		done
 		log "  rep $((rep + 1))/$IO_REPS done"

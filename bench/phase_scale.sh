@@ -15,7 +15,7 @@ SCALE_MARGIN=40   # seconds kept back for the last checkpoint's rounds
 # scale_left: seconds this phase may still use (the phases after it keep their reserves)
 scale_left() {
 	local reserve=0
-	if has_phase io; then reserve=$((BENCH_BUDGET * 9 / 100)); fi
+	if has_phase io; then reserve=$((BENCH_BUDGET * 12 / 100)); fi
 	if has_phase inspect && [ -x "$BENCH_DIR/inspect.sh" ]; then reserve=$((reserve + BENCH_BUDGET * 6 / 100)); fi
 	echo $(($(left) - reserve))
 }

@@ -4,7 +4,9 @@
 # between the two (untimed), so that every destroy has data to get rid of. Methods, in
 # interleaved rounds (the order rotates every round): dvm-vol through the library
 # (dvmbench), dvm-vol through the CLI, dmsetup processes, LVM as Qubes calls it, and the
-# bare-ioctl floor (dmfloor). Sourced by bench/guest.sh, after bench/lib.sh.
+# bare-ioctl floor (dmfloor). The library and the floor are cheap and closest to each other:
+# each round has SPAWN_PAIRS of them back to back, library then floor, for a tight ratio.
+# Sourced by bench/guest.sh, after bench/lib.sh.
 # shellcheck shell=bash
 
 WRITE_SEEK_MIB=32   # inside the template's data: the write breaks sharing (copy on write)
@@ -89,6 +91,14 @@ spawn_lvm() {
 	sample spawn lvm "" destroy_ms "$(ms_since "$t0")"
 }
 
+spawn_pairs() {
+	local i
+	for ((i = 0; i < SPAWN_PAIRS; i++)); do
+		spawn_lib
+		spawn_floor
+	done
+}
+
 spawn_floor() {
 	local name ms msg dev
 	srv dmfloor spawn
@@ -102,13 +112,13 @@ spawn_floor() {
 }
 
 phase_spawn() {
-	local methods=(lib cli dmsetup lvm floor) round i m
-	phase_budget 17
-	log "phase 1+6: spawn/destroy, up to $SPAWN_ROUNDS interleaved rounds of: ${methods[*]}"
+	local methods=(pairs cli dmsetup lvm) round i m
+	phase_budget 16
+	log "phase 1+6: spawn/destroy, up to $SPAWN_ROUNDS interleaved rounds of: $SPAWN_PAIRS x (lib, floor), cli, dmsetup, lvm"
 	srv_start dmfloor "$BUILD/bench/dmfloor" bpool 1 2 "$(($(numfmt --from=iec "$ROOT_SIZE") / 512))" \
 		"$(($(numfmt --from=iec "$PRIVATE_SIZE") / 512))" 50000
 	# one warm-up cycle each, unrecorded: first calls fault in code and caches
-	for m in "${methods[@]}"; do "spawn_${m/dmsetup/dms}"; done
+	for m in lib floor cli dmsetup lvm; do "spawn_${m/dmsetup/dms}"; done
 	sed -i '/^spawn,/d' "$RAW/samples.csv"
 	for ((round = 0; round < SPAWN_ROUNDS; round++)); do
 		if [ "$round" -ge 3 ] && phase_over; then
@@ -121,5 +131,5 @@ phase_spawn() {
 		done
 		log "  round $((round + 1))/$SPAWN_ROUNDS done"
 	done
-	echo quit >&"${SRV_W[dmfloor]}"
+	srv_stop dmfloor
 }

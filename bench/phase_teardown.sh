@@ -54,7 +54,7 @@ teardown_lvm() {
 
 phase_teardown() {
 	local rep mib i m methods=(lib dms lvm) sizes
-	phase_budget 13
+	phase_budget 12
 	log "phase 3: teardown of 4 GiB volumes vs bytes written (${TEARDOWN_MIB[*]} MiB), up to $TEARDOWN_REPS reps"
 	for ((rep = 0; rep < TEARDOWN_REPS; rep++)); do
 		if [ "$rep" -ge 1 ] && phase_over; then

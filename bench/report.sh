@@ -39,6 +39,21 @@ wmed() {
 		sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
+# paired PHASE X A B METRIC: the ratios A/B of the samples taken in the same round (the i-th
+# of A with the i-th of B), as "median (min–max, n rounds)"; a drift of the host's load over
+# the run cancels out of each
+paired() {
+	awk -F, -v p="$1" -v x="$2" -v a="$3" -v b="$4" -v k="$5" '
+		$1 == p && $3 == x && $4 == k { if ($2 == a) va[++na] = $5; if ($2 == b) vb[++nb] = $5 }
+		END {
+			n = na < nb ? na : nb
+			for (i = 1; i <= n; i++) r[i] = vb[i] > 0 ? va[i] / vb[i] : 0
+			for (i = 2; i <= n; i++) for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+			if (n) printf "%.2f (%.2f–%.2f, %d rounds)", n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2, r[1], r[n], n
+			else printf "–"
+		}' "$SAMPLES"
+}
+
 # ms VALUE: milliseconds for a table cell
 ms() {
 	[ -n "$1" ] || { echo "–"; return; }
@@ -77,7 +92,8 @@ header() {
 	- Guest: Debian kernel $(meta kernel), $(meta cpus) vCPUs, $(meta mem_mib) MiB, QEMU/TCG; LVM $(meta lvm), libdevmapper $(meta dmsetup), $(meta fio).
 	- Storage: every stack on loop devices over sparse files in the guest's tmpfs, thin pools of 8 GiB data with 64 KiB blocks (dm-snapshot: 64 KiB chunks).
 	- Host: $(meta host_cpus) cores shared with other work. Load average (1/5/15 min) before: $(meta host_load_before); after: $(meta host_load_after); during (1-min, every 30 s): $(meta host_load_during).
-	- Wall time of \`make bench\`: $(meta wall_seconds) s (guest phases: $(meta guest_seconds) s).
+	- Wall time of bench/run.sh: $(meta wall_seconds) s (guest phases: $(meta guest_seconds) s); \`make bench\` adds the build.
+	- Code measured: commit $(meta commit) with $(meta uncommitted) uncommitted changed files in driver/, include/, tools/ (work in progress of the team); driver/wipe.c: "$(meta wipe)" (a commit, "??" when not yet committed, "M" when changed since).
 
 	All figures are medians of interleaved repeats from this one run; ratios are taken between them.
 	EOF
@@ -97,12 +113,12 @@ targets() {
 
 	## Targets
 
-	| target | measured | goal | |
-	|---|---|---|---|
-	| spawn, LVM (Qubes) ÷ dvm-vol library | ${lvm}x | ≥ 30x | $(verdict "$lvm" ">=" 30) |
-	| destroy with 1 MiB written, LVM (Qubes) ÷ dvm-vol library | ${lib}x | ≥ 20x | $(verdict "$lib" ">=" 20) |
-	| spawn at the ${c}th live disposable ÷ the 10th (interleaved) | $(ratio "$at" "$ref")x | ≤ 1.1x | $(verdict "$(ratio "$at" "$ref")" "<=" 1.1) |
-	| spawn, dvm-vol library ÷ bare-ioctl floor | ${fl}x | ≤ 2x | $(verdict "$fl" "<=" 2) |
+	| target | ratio of the medians | goal | | per-round ratios: median (min–max) |
+	|---|---|---|---|---|
+	| spawn, LVM (Qubes) ÷ dvm-vol library | ${lvm}x | ≥ 30x | $(verdict "$lvm" ">=" 30) | $(paired spawn "" lvm lib spawn_ms) |
+	| destroy with 1 MiB written, LVM (Qubes) ÷ dvm-vol library | ${lib}x | ≥ 20x | $(verdict "$lib" ">=" 20) | $(paired spawn "" lvm lib destroy_ms) |
+	| spawn at the ${c}th live disposable ÷ the 10th (interleaved) | $(ratio "$at" "$ref")x | ≤ 1.1x | $(verdict "$(ratio "$at" "$ref")" "<=" 1.1) | $(paired scale "$c" at ref spawn_ms) |
+	| spawn, dvm-vol library ÷ bare-ioctl floor | ${fl}x | ≤ 2x | $(verdict "$fl" "<=" 2) | $(paired spawn "" lib floor spawn_ms) |
 
 	Live disposables reached in the scale phase: $(num "$reached") (of the $(meta scale_max) asked for).
 	EOF

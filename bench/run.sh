@@ -4,17 +4,18 @@
 # boot of the test VM when this host has none), notes how busy the host was before, during and
 # after, then writes the results table and the figures into bench/results/.
 # Usage: bench/run.sh BUILD
-#   env: DVM_BENCH_LIMIT  seconds the whole run may take (default 1100; the phases get what
+#   env: DVM_BENCH_LIMIT  seconds the whole run may take (default 1050; the phases get what
 #                         is left after the build and the boot)
 #        DVM_BENCH_*      the knobs of bench/guest.sh     DVM_VM_MEM (default 4G)
 #        DVM_FORCE_VM=1   use the VM even on a host with device-mapper
+#        DVM_BENCH_OUT    where the results go (default bench/results; inside the tree)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
-OUT=$TOP/bench/results
+OUT=${DVM_BENCH_OUT:-$TOP/bench/results}
 RAW=$OUT/tmp   # scratch of the run (git-ignored); the report copies what it keeps
-LIMIT=${DVM_BENCH_LIMIT:-1100}
+LIMIT=${DVM_BENCH_LIMIT:-1050}
 SAMPLER=
 
 say() { printf 'bench: %s\n' "$*"; }
@@ -82,6 +83,10 @@ main() {
 		echo "host_load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
 		echo "host_load_during=$(tr '\n' ' ' < "$RAW/host-load.txt" | sed 's/ $//')"
 		echo "wall_seconds=$((SECONDS - t0))"
+		# what was measured: the tree is shared with work in progress
+		echo "commit=$(git -C "$TOP" rev-parse --short HEAD)"
+		echo "uncommitted=$(git -C "$TOP" status --porcelain --untracked-files=no -- driver include tools | wc -l)"
+		echo "wipe=$(git -C "$TOP" log -1 --format='%h' -- driver/wipe.c)$(git -C "$TOP" status --porcelain -- driver/wipe.c | cut -c1-2)"
 	} >> "$OUT/meta.txt"
 	cp "$RAW/samples.csv" "$OUT/samples.csv"
 	"$HERE/report.sh" "$RAW" "$OUT"

@@ -27,8 +27,7 @@ static int volume_of(dvm_pool *pool, const char *vm, const char *vol, struct cat
         return r;
 }
 
-/* A writable volume goes to one disk; a read-only one to as many as ask read-only. */
-static int check_sharing(dvm_pool *pool, const struct cat_volume *v, const struct claim_disk *d)
+int claim_check_sharing(dvm_pool *pool, const struct cat_volume *v, const struct claim_disk *d)
 {
         _cleanup_free_ struct cat_attachment *att = NULL;
         int n = catalog_attachment_list(pool->cat, v->vm, &att);
@@ -134,7 +133,7 @@ static int add_locked(dvm_pool *pool, const struct xen_target *t, const struct c
                         made = true;
                 }
         }
-        if (r < 0 || (r = volume_of(pool, vm_name, t->volume, &v)) < 0 || (r = check_sharing(pool, &v, d)) < 0)
+        if (r < 0 || (r = volume_of(pool, vm_name, t->volume, &v)) < 0 || (r = claim_check_sharing(pool, &v, d)) < 0)
                 return r;
         if (v.run_id < 0)
                 return ctx_error(pool->ctx, -EUCLEAN, "%s/%s is marked running but has no running layer", vm_name,

@@ -46,6 +46,13 @@ struct claim_result {
 int claim_add(dvm_pool *pool, const struct xen_target *t, const struct claim_disk *d, struct claim_result *ret);
 
 /**
+ * claim_check_sharing() - whether volume @v may become disk @d: a writable volume goes to one
+ * disk, a read-only one to any number of read-only disks. Returns 0, or -EBUSY with a
+ * message naming the disk that has it.
+ */
+int claim_check_sharing(dvm_pool *pool, const struct cat_volume *v, const struct claim_disk *d);
+
+/**
  * claim_remove() - release disk @devid of domain @domid. When it was the last disk of a VM
  * started or spawned for that domain, the VM stops: an unnamed disposable is destroyed
  * (with the wipe), a named one loses its layers, a template commits. Releasing a disk

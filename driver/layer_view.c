@@ -21,6 +21,7 @@
 
 struct dvm_layer {
         dvm_pool *pool;
+        struct cat_volume vol;   /* the volume row as it was when the view opened */
         struct dvm_layer_info info;
         char dm_name[VOLUME_DM_NAME_MAX];
         char path[VOLUME_DM_NAME_MAX + 16];
@@ -56,19 +57,19 @@ int layer_view_name_parse(const char *dm_name, const char *pool_name, int64_t *r
         return 0;
 }
 
-/* Find layer @id (-1: the top) in the chain of @vm/@volume. */
-static int find_layer(dvm_pool *pool, const char *vm, const char *volume, int64_t id, struct dvm_layer_info *ret)
+/* Find layer @id (-1: the top) in the chain of @vm/@volume, whose row goes to @v. */
+static int find_layer(dvm_pool *pool, const char *vm, const char *volume, int64_t id, struct cat_volume *v,
+                      struct dvm_layer_info *ret)
 {
         struct dvm_layer_info chain[LAYER_CHAIN_MAX];
-        struct cat_volume v;
         unsigned n;
-        int r = catalog_volume_get(pool->cat, vm, volume, &v);
+        int r = catalog_volume_get(pool->cat, vm, volume, v);
 
         if (r == -ENOENT)
                 return ctx_error(pool->ctx, -ENOENT, "volume %s/%s does not exist in pool %s", vm, volume, pool->name);
         if (r < 0)
                 return r;
-        n = layer_chain(&v, chain);
+        n = layer_chain(v, chain);
         if (n == 0)
                 return ctx_error(pool->ctx, -ENOENT, "volume %s/%s has no layer while its VM is halted", vm, volume);
         for (unsigned i = 0; i < n; i++)
@@ -99,15 +100,16 @@ static int layer_open(dvm_pool *pool, const char *vm, const char *volume, int64_
 {
         _cleanup_(dvm_layer_closep) dvm_layer *layer = NULL;
         struct dvm_layer_info info;
+        struct cat_volume v;
         struct layer l;
-        int r = find_layer(pool, vm, volume, id, &info);
+        int r = find_layer(pool, vm, volume, id, &v, &info);
 
         if (r < 0)
                 return r;
         layer = calloc(1, sizeof(*layer));
         if (!layer)
                 return -ENOMEM;
-        *layer = (dvm_layer){ .pool = pool, .info = info, .fd = -1 };
+        *layer = (dvm_layer){ .pool = pool, .vol = v, .info = info, .fd = -1 };
         if (info.running) {
                 /* Under the pool lock the VM cannot stop between this check and the open;
                  * once open, the device stays (a stop refuses a device in use). */
@@ -234,14 +236,19 @@ int dvm_layer_changed(dvm_layer *layer, struct dvm_extent **ret_extents)
         struct layer l = layer_of(&layer->info);
         int r;
 
-        if (!pool->ops->owned)
-                return ctx_error(pool->ctx, -EOPNOTSUPP, "pool %s: the %s backend cannot list the blocks a layer owns",
-                                 pool->name, pool->ops->name);
         r = pool_lock(pool);
         if (r < 0)
                 return r;
-        r = pool->ops->owned(pool, layer->dm_name, &l, &list);
+        /* the running layer as the wipe sees it (its own layer device, in RAM or in the
+         * pool); a committed layer through our view of it */
+        if (layer->info.running)
+                r = volume_owned(pool, &layer->vol, &l, &list);
+        else
+                r = pool->ops->owned ? pool->ops->owned(pool, layer->dm_name, &l, &list) : -EOPNOTSUPP;
         pool_unlock(pool);
+        if (r == -EOPNOTSUPP)
+                ctx_error(pool->ctx, r, "pool %s: the %s backend cannot list the blocks a layer owns", pool->name,
+                          pool->ops->name);
         if (r < 0) {
                 extent_list_free(&list);
                 return r;

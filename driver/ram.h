@@ -32,10 +32,10 @@ int ram_pool_start(dvm_pool *pool, const char *vm);
 /** ram_pool_stop() - remove @vm's RAM pool and free its zram devices. Returns 0 or -errno. */
 int ram_pool_stop(dvm_pool *pool, const char *vm);
 
-/** ram_layer_create() - running layer @l of in-RAM volume @v: a thin id in the RAM pool. */
+/** ram_layer_create() - running layer @l of in-RAM volume @v: a thin id in the RAM pool. Returns 0 or -errno. */
 int ram_layer_create(dvm_pool *pool, const struct cat_volume *v, const struct layer *l);
 
-/** ram_layer_delete() - delete thin id @id of @v's RAM pool (0 if the pool is gone). */
+/** ram_layer_delete() - delete thin id @id of @v's RAM pool. Returns 0 (also when the pool is gone) or -errno. */
 int ram_layer_delete(dvm_pool *pool, const struct cat_volume *v, int64_t id);
 
 /**

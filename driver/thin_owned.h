@@ -32,7 +32,7 @@ int thin_owned_ranges(struct thin_meta *m, uint64_t id, uint64_t origin, uint64_
 int thin_owned(dvm_ctx *ctx, const char *pool_dm, uint32_t id, int64_t origin, uint64_t size,
                struct extent_list *ret);
 
-/** thin_layer_owned() - the backend op: thin_owned() of layer @l in @pool. */
+/** thin_layer_owned() - the backend op: thin_owned() of layer @l in @pool. Returns its result. */
 int thin_layer_owned(dvm_pool *pool, const char *dm_name, const struct layer *l, struct extent_list *ret);
 
 #endif

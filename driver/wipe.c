@@ -143,35 +143,41 @@ int wipe_ranges(dvm_ctx *ctx, const char *path, const struct extent_list *ranges
                 ctx_debug(ctx, "%s: BLKFLSBUF: %m", path);
         if (p.shown)
                 ctx_progress(ctx, p.total, p.total);
-        ctx_info(ctx, "wiped %s: %s in %zu range(s), %.3f s", path, dvm_format_size(p.total, shown, sizeof(shown)),
-                 ranges->n, now() - p.start);
+        ctx_debug(ctx, "wiped %s: %s in %zu range(s), %.3f s", path, dvm_format_size(p.total, shown, sizeof(shown)),
+                  ranges->n, now() - p.start);
         return 0;
+}
+
+/* What to wipe of layer @l of @v, and through which device. */
+static int wipe_plan(dvm_pool *pool, const struct cat_volume *v, const struct layer *l, char *path, size_t len,
+                     struct extent_list *ret)
+{
+        char name[VOLUME_DM_NAME_MAX];
+        int r = volume_wipe_target(pool, v, l, path, len, ret);
+
+        if (r != 0)
+                return r;
+        r = volume_owned(pool, v, l, ret);
+        if (r == -EOPNOTSUPP)
+                return ctx_error(pool->ctx, r, "%s/%s: pool %s cannot tell what layer %" PRId64 " owns, so it cannot "
+                                 "be wiped; refusing to drop it", v->vm, v->name, pool->name, l->id);
+        if (r >= 0)
+                snprintf(path, len, "/dev/mapper/%s", volume_layer_dm_name(pool, v, name, sizeof(name)));
+        return r;
 }
 
 int wipe_volume(dvm_pool *pool, const struct cat_volume *v, const struct layer *l)
 {
         struct extent_list owned = {};
-        char name[VOLUME_DM_NAME_MAX], path[VOLUME_DM_NAME_MAX + 16];
-        int r;
+        char path[VOLUME_DM_NAME_MAX + 16], shown[32];
+        double start = now();
+        int r = wipe_plan(pool, v, l, path, sizeof(path), &owned);
 
-        volume_layer_dm_name(pool, v, name, sizeof(name));
-        r = volume_wipe_target(pool, v, l, path, sizeof(path), &owned);
-        if (r > 0) {
+        if (r >= 0)
                 r = wipe_ranges(pool->ctx, path, &owned);
-                extent_list_free(&owned);
-                return r;
-        }
-        extent_list_free(&owned);
-        if (r < 0)
-                return r;
-        r = volume_owned(pool, v, l, &owned);
-        if (r == -EOPNOTSUPP)
-                return ctx_error(pool->ctx, r, "%s/%s: pool %s cannot tell what layer %" PRId64 " owns, so it cannot "
-                                 "be wiped; refusing to drop it", v->vm, v->name, pool->name, l->id);
-        if (r < 0)
-                return r;
-        snprintf(path, sizeof(path), "/dev/mapper/%s", name);
-        r = wipe_ranges(pool->ctx, path, &owned);
+        if (r >= 0)
+                ctx_info(pool->ctx, "%s/%s: wiped %s in %zu range(s) through %s, %.3f s", v->vm, v->name,
+                         dvm_format_size(extent_total(&owned), shown, sizeof(shown)), owned.n, path, now() - start);
         extent_list_free(&owned);
         return r;
 }

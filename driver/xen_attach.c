@@ -7,8 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "catalog.h"
-#include "pool.h"
+#include "claim.h"
 #include "xen_light.h"
 #include "xen_params.h"
 
@@ -61,6 +60,13 @@ int dvm_xen_attach(dvm_pool *pool, const char *name, const char *domain, const c
                         return r;
         if ((r = xlight_open(pool->ctx, &xl)) < 0 || (r = xlight_domain(xl, domain, &domid, dom_name)) < 0)
                 return r;
+        /* the hook refuses a shared writable volume too, but libxl would report only a failure */
+        for (i = 0; i < n; i++) {
+                struct claim_disk d = { .domid = domid, .devid = UINT32_MAX, .rw = vols[i].flags & DVM_VOL_RW };
+                snprintf(d.vdev, sizeof(d.vdev), "%s", disks[i].vdev);
+                if ((r = claim_check_sharing(pool, &vols[i], &d)) < 0)
+                        return r;
+        }
         for (i = 0; i < n; i++) {
                 struct xen_target t = { .kind = XEN_TARGET_VOLUME };
                 char target[DVM_POOL_NAME_MAX + DVM_NAME_MAX + 48];

@@ -304,6 +304,38 @@ Test(inspect, delta_and_changed_show_known_writes)
         free(d);
 }
 
+/* An in-RAM disposable's running layers live in a thin-pool of their own: what they own
+ * comes from that pool's metadata, not from the pool of their sources. */
+Test(inspect, delta_and_changed_of_an_in_ram_disposable)
+{
+        char rel[256], *text;
+
+        make_templates();
+        struct vt_run r = vt_cli(&vt, "spawn", "dvm", "--in-ram", "--ram-limit", "128M", NULL);
+        cr_assert_eq(r.status, 0, "spawn --in-ram: exit %d: %s", r.status, r.err);
+        char *d = strndup(r.out, strcspn(r.out, "\n"));
+        vt_run_free(&r);
+        vt_pattern(vt_dev(&vt, d, "root"), 2 * MiB, MiB, 31);
+        vt_pattern(vt_dev(&vt, d, "volatile"), 0, MiB, 32);
+        vi_mount(&vi, &vt);
+        snprintf(rel, sizeof(rel), "%s/root/changed", d);
+        text = vi_read(vi_path(&vi, rel), NULL);
+        cr_assert(text, "read %s: %m", rel);
+        cr_assert_str_eq(text, "2097152 1048576\n", "%s:\n%s", rel, text);
+        free(text);
+        snprintf(rel, sizeof(rel), "%s/volatile/changed", d);
+        text = vi_read(vi_path(&vi, rel), NULL);
+        cr_assert(text, "read %s: %m", rel);
+        cr_assert_str_eq(text, "0 1048576\n", "%s:\n%s", rel, text);
+        free(text);
+        snprintf(rel, sizeof(rel), "%s/root/delta", d);
+        cr_assert(vt_has_pattern(vi_path(&vi, rel), 2 * MiB, MiB, 31), "in-RAM delta lacks the write at 2 MiB");
+        cr_assert(all_zero(vi_path(&vi, rel), 0, 2 * MiB), "in-RAM delta shows the template's data");
+        vi_unmount(&vi);
+        CLI_OK("destroy", d);
+        free(d);
+}
+
 Test(inspect, seek_data_and_hole_walk_the_owned_ranges)
 {
         char rel[256];

@@ -22,10 +22,10 @@ static double now_ms(void)
 
 static void log_syslog(void *userdata, enum dvm_log_level level, const char *msg)
 {
-        const char *be = userdata;
-        /* the error is logged once, with the duration, by main() */
+        (void)userdata;
+        /* the error is logged once, with the duration, by main(); the others name their disk */
         if (level > DVM_LOG_ERR)
-                syslog((int)level, "%s: %s", be, msg);
+                syslog((int)level, "%s", msg);
 }
 
 int main(int argc, char **argv)
@@ -52,7 +52,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "block-dvm: invalid DVM_STATE_DIR: it must be an absolute path\n");
                 return 1;
         }
-        dvm_ctx_set_log(ctx, getenv("DVM_HOOK_DEBUG") ? DVM_LOG_DEBUG : DVM_LOG_INFO, log_syslog, (void *)be);
+        dvm_ctx_set_log(ctx, getenv("DVM_HOOK_DEBUG") ? DVM_LOG_DEBUG : DVM_LOG_INFO, log_syslog, NULL);
         r = dvm_xen_hotplug(ctx, action, be);
         if (r < 0) {
                 syslog(LOG_ERR, "%s %s failed after %.0f ms: %s", argv[1], be, now_ms() - t0, dvm_ctx_last_error(ctx));

@@ -1,0 +1,157 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash disable=SC2034 # sets variables for the suite (XL_OUT, DOMID, LINE...)
+# Helpers of the xen tier's dom0 suite (sourced by tests/xen/suite.sh): the toolstack, checks
+# that print what they saw, domUs created from xl configs and read through their consoles,
+# and timings. Runs in dom0 as root, in the chroot of the host root that dom0-init.sh sets up.
+# A PV dom0 under TCG pays dearly for every fork and exec: waits and parsing stay in bash.
+
+XB=/usr/lib/xen-4.17/bin
+export PATH=$XB:$PATH
+CONSOLE_DIR=/var/log/xen/console
+SYSLOG=/var/log/dvm-syslog
+PASSED=0 FAILED=0 FAILED_NAMES=()
+# a pipe nobody writes to: `read -t` on it sleeps without a sleep process
+exec {NAP_FD}<> <(:)
+
+nap() { read -r -t "$1" -u "$NAP_FD" || true; }
+# since VAR T0: seconds (one decimal) from microsecond time T0 (${EPOCHREALTIME/./}) into VAR
+since() { local d=$(( (${EPOCHREALTIME/./} - $2) / 100000 )); printf -v "$1" '%d.%d' $((d / 10)) $((d % 10)); }
+log() { local up _; read -r up _ < /proc/uptime; printf '[%7s] %s\n' "$up" "$*"; }
+
+pass() { PASSED=$((PASSED + 1)); log "PASS $1"; }
+fail() { FAILED=$((FAILED + 1)); FAILED_NAMES+=("$1"); log "FAIL $1: $2"; }
+# check NAME WANT GOT [WHAT]: passes when GOT equals WANT; the message shows both
+check() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "${4:-value} is '$3', want '$2'"; fi
+}
+# check_match NAME REGEX TEXT: passes when TEXT matches REGEX (bash ERE); else shows TEXT
+check_match() {
+	if [[ $3 =~ $2 ]]; then pass "$1"; else fail "$1" "no /$2/ in: ${3: -700}"; fi
+}
+
+# Xen's daemons, as the distribution's init scripts would start them
+toolstack_up() {
+	mkdir -p /run/xen /run/xenstored /run/lock /var/lib/xenstored /var/lib/xen /var/log/xen "$CONSOLE_DIR" &&
+		busybox syslogd -O "$SYSLOG" &&
+		xenstored --pid-file=/run/xenstored.pid &&
+		xen-init-dom0 > /tmp/xen-init-dom0.log 2>&1 &&
+		xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir="$CONSOLE_DIR"
+}
+
+# domu_cfg NAME EXTRA DISK...: an xl config for a PV domU of our kernel and initrd
+domu_cfg() {
+	local name=$1 extra=$2 d disks=
+	shift 2
+	for d in "$@"; do disks+="${disks:+, }'$d'"; done
+	cat > "/tmp/$name.cfg" <<-EOF
+	name = "$name"
+	type = "pv"
+	kernel = "$DOMU_KERNEL"
+	ramdisk = "$DOMU_INITRD"
+	extra = "console=hvc0 $extra"
+	memory = 128
+	vcpus = 1
+	disk = [ $disks ]
+	on_poweroff = "destroy"
+	on_crash = "destroy"
+	EOF
+}
+
+# console_lines NAME: the domU's console log into CONSOLE (an array of lines, CRs dropped)
+console_lines() {
+	CONSOLE=()
+	[ -r "$CONSOLE_DIR/guest-$1.log" ] && mapfile -t CONSOLE < "$CONSOLE_DIR/guest-$1.log"
+	CONSOLE=("${CONSOLE[@]//$'\r'/}")
+}
+
+# domu_create NAME: xl create; sets XL_RC, XL_OUT, XL_SECS (how long xl create took), DOMID
+domu_create() {
+	rm -f "$CONSOLE_DIR/guest-$1.log"
+	CREATED_US=${EPOCHREALTIME/./}
+	FIRST_LINE_SECS=
+	XL_RC=0
+	XL_OUT=$(xl create "/tmp/$1.cfg" 2>&1) || XL_RC=$?
+	since XL_SECS "$CREATED_US"
+	DOMID=
+	[ "$XL_RC" = 0 ] && DOMID=$(xl domid "$1" 2>/dev/null)
+	return 0
+}
+
+# domu_wait NAME REGEX SECONDS: wait for a console line matching REGEX; sets LINE and, the
+# first time a console line shows up, FIRST_LINE_SECS (seconds after xl create began)
+domu_wait() {
+	local t=$(($3 * 2)) l
+	while [ $t -gt 0 ]; do
+		console_lines "$1"
+		[ -z "$FIRST_LINE_SECS" ] && [ ${#CONSOLE[@]} -gt 0 ] && since FIRST_LINE_SECS "$CREATED_US"
+		for l in "${CONSOLE[@]}"; do
+			[[ $l =~ $2 ]] && { LINE=$l; return 0; }
+		done
+		nap 0.5
+		t=$((t - 1))
+	done
+	return 1
+}
+
+# domu_field NAME TAG DEV N: word N after DEV in the domU's line "DOMU-TAG DEV ..."
+domu_field() {
+	local l w
+	console_lines "$1"
+	for l in "${CONSOLE[@]}"; do
+		if [[ $l == "DOMU-$2 $3 "* ]]; then
+			read -r -a w <<< "$l"
+			echo "${w[$(($4 + 1))]:-}"
+			return 0
+		fi
+	done
+}
+
+# domu_gone DOMID SECONDS: wait until the domain is gone from xenstore
+domu_gone() {
+	local t=$2
+	while xenstore-exists "/local/domain/$1" 2>/dev/null; do
+		[ "$t" -le 0 ] && return 1
+		nap 1
+		t=$((t - 1))
+	done
+}
+
+# hook_ms ACTION BACKEND: the hook's own time for its last call, from syslog
+hook_ms() {
+	local l ms=
+	mapfile -t SYSLOG_LINES < "$SYSLOG"
+	for l in "${SYSLOG_LINES[@]}"; do
+		[[ $l =~ block-dvm.*:\ $1\ $2\ done\ in\ ([0-9]+)\ ms ]] && ms=${BASH_REMATCH[1]}
+	done
+	echo "$ms"
+}
+
+# canary_copies DEV TOKEN...: runs of DEV holding any TOKEN (a 4 KiB block of one token, or
+# several such blocks side by side, count once), read past the page cache; 0 means none
+canary_copies() {
+	local dev=$1 t pat=()
+	shift
+	for t in "$@"; do pat+=(-e "$t"); done
+	dd if="$dev" bs=1M iflag=direct status=none | LC_ALL=C tr -c 'A-Za-z0-9-' '\n' | grep -c -F "${pat[@]}"
+}
+
+# dm devices of our UUID prefix whose name has WORD
+dvm_devices() {
+	local l out=
+	while read -r l; do
+		[[ $l == *:DVM-* && $l == *"$1"* ]] && out+="$l "
+	done < <(dmsetup info -c --noheadings -o name,uuid 2>/dev/null)
+	echo "$out"
+}
+
+# wait_no_devices WORD SECONDS: until no DVM- device has WORD in its name
+wait_no_devices() {
+	local t=$2
+	while [ -n "$(dvm_devices "$1")" ] && [ "$t" -gt 0 ]; do nap 1; t=$((t - 1)); done
+}
+
+summary() {
+	[ "$FAILED" = 0 ] || log "failed: ${FAILED_NAMES[*]}"
+	printf 'xen-tier: %d passed, %d failed\n' "$PASSED" "$FAILED"
+	[ "$FAILED" = 0 ]
+}

@@ -1,0 +1,264 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The xen tier, run in dom0 of a nested Xen (tests/xen/run.sh boots it): real xenstored,
+# libxl, blkback and PV domUs whose disks come from our hook. The pool's data sits on a
+# virtio disk that ignores discards, so only the wipe can take data off it.
+#  A  xl create of a domU whose disks are script=block-dvm,target=dvm-spawn:...: it sees the
+#     templates' content, writes a canary to root, private and volatile and powers off; then
+#     no device of its disposable is left, the templates are unchanged, and a raw scan of the
+#     data disk finds no canary.
+#  B  a second domU of the same DVM Template does not see A's writes; it writes a canary of its
+#     own, which the raw scan finds while B runs (so the scan can fail); dvm-vol attach of the
+#     TemplateVM work's volumes to it, and detach, which stops work and commits its private;
+#     when B is gone, no canary of A or B on the disk.
+#  C  while work is attached writable to B, one xl create whose five disks the hook must
+#     refuse: work/root, a path, malformed params, a VM that does not exist, an impostor.
+# Prints "xen-tier: N passed, M failed" and timings; non-zero exit if anything failed.
+# Usage: tests/xen/suite.sh BUILD SCRATCH_DISK
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/xen/lib.sh
+source "$HERE/lib.sh"
+
+BUILD=$(cd "${1:?usage: suite.sh BUILD SCRATCH_DISK}" && pwd)
+SCRATCH=${2:?usage: suite.sh BUILD SCRATCH_DISK}
+DVM=("$BUILD/dvm-vol" --pool xt)
+export DVM_STATE_DIR=/var/lib/dvm-vol
+WORK=/tmp/xen-test
+CACHE=${DVM_TEST_CACHE:-/var/cache/dvm-vol-test}
+DOMU_KERNEL=$WORK/vmlinux
+DOMU_INITRD=$WORK/domu-initrd.img
+CANARY=DVMCANARY-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+CANARY_B=DVMCANARY-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+MARK=DVMMARK-$RANDOM$RANDOM
+ROOT_SIZE=$((4 << 20)) PRIV_SIZE=$((2 << 20))
+TIMES=()
+
+time_note() { TIMES+=("$*"); log "time: $*"; }
+
+# step WHAT CMD...: a setup step, timed; the suite cannot go on without it
+step() {
+	local t0=${EPOCHREALTIME/./} what=$1 secs
+	shift
+	"$@" > /dev/null || { log "error: setup: $what failed"; exit 2; }
+	since secs "$t0"
+	log "setup: $what ($secs s)"
+}
+
+make_images() {
+	head -c $ROOT_SIZE /dev/urandom > "$WORK/root.img" &&
+		head -c $PRIV_SIZE /dev/urandom > "$WORK/private.img" &&
+		head -c $PRIV_SIZE /dev/urandom > "$WORK/dvm-private.img" || return 1
+	read -r ROOT_SUM _ < <(sha256sum "$WORK/root.img")
+	read -r PRIV_SUM _ < <(sha256sum "$WORK/private.img")
+	read -r DPRIV_SUM _ < <(sha256sum "$WORK/dvm-private.img")
+	VOL_SIZE=$((ROOT_SIZE + PRIV_SIZE))
+}
+
+setup() {
+	step "the Xen toolstack" toolstack_up
+	mkdir -p "$WORK"
+	step "domU kernel and initrd to tmpfs" cp "$CACHE/vm/vmlinux" "$CACHE/xen/domu-initrd.img" "$WORK/"
+	step "installing the hook" install -m 755 "$BUILD/block-dvm" /etc/xen/scripts/block-dvm
+	step "images" make_images
+	truncate -s 16M "$WORK/metadata.img"
+	META=$(losetup -f --show "$WORK/metadata.img") || exit 2
+	step "pool init on $SCRATCH" "${DVM[@]}" pool init xt --data "$SCRATCH" --metadata "$META"
+	step "template import tmpl" "${DVM[@]}" template import tmpl --root "$WORK/root.img" --private "$WORK/private.img"
+	step "template import work" "${DVM[@]}" template import work --root "$WORK/root.img" --private "$WORK/private.img"
+	step "dvm create" "${DVM[@]}" dvm create dvm --template tmpl
+	step "dvm start" "${DVM[@]}" start dvm
+	step "dvm private content" dd if="$WORK/dvm-private.img" of=/dev/mapper/DVM-xt-dvm-private bs=1M conv=fsync status=none
+	step "dvm stop" "${DVM[@]}" stop dvm
+	log "pool xt ready; canary $CANARY"
+}
+
+# what a domU reported of its boot disks: the templates' content (the volatile is fresh: under
+# its ephemeral key it reads as noise, so only its size is known), its writes; B: no canary of A
+check_domu_view() {
+	local name=$1 d
+	check "$name.xvda.content" "$ROOT_SUM" "$(domu_field "$name" SUM xvda 2)" "sha256 of root in the domU"
+	check "$name.xvdb.content" "$DPRIV_SUM" "$(domu_field "$name" SUM xvdb 2)" "sha256 of private in the domU"
+	check "$name.xvdc.size" "$VOL_SIZE" "$(domu_field "$name" SUM xvdc 1)" "size of volatile in the domU"
+	for d in xvda xvdb xvdc; do
+		[ "$name" = dispB ] &&
+			check "$name.$d.no-canary-of-A" 0 "$(domu_field "$name" CANARY "$d" 1)" "runs with A's canary on $d"
+		check "$name.$d.write" ok "$(domu_field "$name" WROTE "$d" 1)" "write of $d"
+	done
+}
+
+# the hook's own times for a domain's three boot disks
+hook_times() {
+	local dev ms list=
+	for dev in 51712 51728 51744; do
+		ms=$(hook_ms "$2" "backend/vbd/$1/$dev")
+		list+="${list:+ }${ms:-?}"
+	done
+	echo "$list"
+}
+
+# the three disks of a disposable of dvm, as spawn --xl-disks prints them
+spawn_disks() {
+	mapfile -t DISKS < <("${DVM[@]}" spawn dvm --xl-disks)
+	check xl-disks.lines 3 "${#DISKS[@]}" "number of lines"
+	check xl-disks.root "vdev=xvda,access=rw,script=block-dvm,target=dvm-spawn:xt/dvm/root" "${DISKS[0]:-}" "line 1"
+}
+
+test_a_spawn() {
+	local disp pd pd2 before after rc
+	log "=== A: xl create with dvm-spawn disks"
+	spawn_disks
+	domu_cfg dispA "dvmdisks=xvda,xvdb,xvdc dvmnosum=xvdc canary=$CANARY dvmwrite=1" "${DISKS[@]}"
+	domu_create dispA
+	check A.create 0 "$XL_RC" "xl create status ($XL_OUT)"
+	[ "$XL_RC" = 0 ] || return 0
+	mapfile -t disp < <(sqlite3 "$DVM_STATE_DIR/xt/catalog.db" "SELECT vm FROM domains WHERE domid = $DOMID;
+		SELECT COUNT(*) FROM attachments WHERE domid = $DOMID")
+	check A.one-disposable 1 "$((${#disp[@]} - 1))" "disposables of domain $DOMID (${disp[*]})"
+	check A.three-disks 3 "${disp[1]:-}" "disks of domain $DOMID"
+	# libxl may run the hook twice for a disk: a repeat changes nothing
+	pd=$(xenstore-read "backend/vbd/$DOMID/51712/physical-device")
+	before=$("${DVM[@]}" list)
+	XENBUS_PATH=backend/vbd/$DOMID/51712 /etc/xen/scripts/block-dvm add
+	rc=$?
+	pd2=$(xenstore-read "backend/vbd/$DOMID/51712/physical-device")
+	after=$("${DVM[@]}" list)
+	check A.hook-twice.status 0 "$rc" "status of a repeated add"
+	check A.hook-twice.same-device "$pd" "$pd2" "physical-device after a repeated add"
+	check A.hook-twice.no-new-vm "$before" "$after" "dvm-vol list after a repeated add"
+	domu_wait dispA '^DOMU-START' 600
+	time_note "A: xl create $XL_SECS s; first console line $FIRST_LINE_SECS s after xl create began"
+	if ! domu_wait dispA '^DOMU-WROTE xvdc' 600; then
+		fail A.domu "no DOMU-WROTE xvdc on the console"
+		xl destroy dispA
+		return 0
+	fi
+	domu_gone "$DOMID" 300 || fail A.poweroff "domain $DOMID still exists"
+	wait_no_devices "-${disp[0]:-none}-" 120
+	check_domu_view dispA
+	check A.devices-gone "" "$(dvm_devices "-${disp[0]:-none}-")" "DVM- devices of ${disp[0]:-}"
+	"${DVM[@]}" info "${disp[0]:-none}" > /dev/null 2>&1
+	check A.disposable-gone 3 $? "exit of dvm-vol info ${disp[0]:-}"
+	check A.no-canary-on-disk 0 "$(canary_copies "$SCRATCH" "$CANARY")" "runs of $SCRATCH holding A's canary"
+	time_note "A: hook add ms (xvda xvdb xvdc): $(hook_times "$DOMID" add); remove ms: $(hook_times "$DOMID" remove)"
+}
+
+# the templates as a disposable spawned in dom0 sees them
+test_templates_unchanged() {
+	local name sum
+	name=$("${DVM[@]}" spawn dvm | head -n 1)
+	read -r sum _ < <(sha256sum "/dev/mapper/DVM-xt-$name-root")
+	check templates.root "$ROOT_SUM" "$sum" "sha256 of the TemplateVM's root"
+	read -r sum _ < <(sha256sum "/dev/mapper/DVM-xt-$name-private")
+	check templates.private "$DPRIV_SUM" "$sum" "sha256 of the DVM Template's private"
+	"${DVM[@]}" destroy "$name" || fail templates.destroy "dvm-vol destroy $name"
+}
+
+test_b_attach() {
+	local t0 out rc secs state
+	log "=== B: a second domU of dvm; dvm-vol attach and detach of TemplateVM work"
+	local extra="dvmdisks=xvda,xvdb,xvdc dvmnosum=xvdc,xvdg seek=$CANARY canary=$CANARY_B dvmwrite=1"
+	domu_cfg dispB "$extra dvmhold=xvde,xvdf,xvdg dvmmark=xvdf:$MARK" "${DISKS[@]}"
+	domu_create dispB
+	check B.create 0 "$XL_RC" "xl create status ($XL_OUT)"
+	[ "$XL_RC" = 0 ] || return 0
+	if ! domu_wait dispB '^DOMU-WAITING' 600; then
+		fail B.domu "no DOMU-WAITING on the console"
+		xl destroy dispB
+		return 0
+	fi
+	time_note "B: xl create $XL_SECS s; first console line $FIRST_LINE_SECS s after xl create began"
+	check_domu_view dispB
+	# the negative control: what a running disposable wrote is on the disk, and the scan sees it
+	check B.canary-on-disk-while-running 1 "$([ "$(canary_copies "$SCRATCH" "$CANARY_B")" -gt 0 ] && echo 1)" \
+		"the raw scan finding B's canary on $SCRATCH while B runs"
+	t0=${EPOCHREALTIME/./}
+	out=$("${DVM[@]}" attach work --domain dispB --vdev-base xvde 2>&1)
+	rc=$?
+	since secs "$t0"
+	check B.attach 0 "$rc" "status of dvm-vol attach ($out)"
+	if [ "$rc" != 0 ]; then xl destroy dispB; return 0; fi
+	time_note "B: dvm-vol attach of 3 volumes $secs s; hook add ms: $(hook_ms add "backend/vbd/$DOMID/51776")" \
+		"$(hook_ms add "backend/vbd/$DOMID/51792") $(hook_ms add "backend/vbd/$DOMID/51808")"
+	check B.attach.output $'xvde work/root rw\nxvdf work/private rw\nxvdg work/volatile rw' "$out" "attach output"
+	test_c_refusals "$DOMID"
+	domu_wait dispB '^DOMU-MARKED' 600 || fail B.domu-held "no DOMU-MARKED on the console"
+	check B.held.root "$ROOT_SUM" "$(domu_field dispB HELD xvde 2)" "sha256 of work/root in the domU"
+	check B.held.private "$PRIV_SUM" "$(domu_field dispB HELD xvdf 2)" "sha256 of work/private in the domU"
+	check B.held.volatile "$VOL_SIZE" "$(domu_field dispB HELD xvdg 1)" "size of work/volatile in the domU"
+	t0=${EPOCHREALTIME/./}
+	out=$("${DVM[@]}" detach work --domain dispB 2>&1)
+	rc=$?
+	since secs "$t0"
+	check B.detach 0 "$rc" "status of dvm-vol detach ($out)"
+	time_note "B: dvm-vol detach of 3 volumes $secs s"
+	domu_wait dispB '^DOMU-GONE' 300 || fail B.domu-gone "the domU still sees the detached disks"
+	# work was started for dispB: its last disk going stopped it, and its private committed
+	state=$("${DVM[@]}" list)
+	check_match B.detach.stopped $'\nwork +template +- +halted' "$state"
+	"${DVM[@]}" start work > /dev/null
+	check B.detach.committed "$MARK" "$(head -c ${#MARK} /dev/mapper/DVM-xt-work-private)" "start of work/private"
+	"${DVM[@]}" stop work
+	domu_gone "$DOMID" 300 || fail B.poweroff "domain $DOMID still exists"
+	wait_no_devices "-disp" 120
+	check B.domains-forgotten "" "$(sqlite3 "$DVM_STATE_DIR/xt/catalog.db" 'SELECT vm FROM domains')" "domain rows"
+	check B.no-canary-on-disk 0 "$(canary_copies "$SCRATCH" "$CANARY" "$CANARY_B")" "runs of $SCRATCH holding a canary"
+}
+
+# One xl create whose five disks the hook must refuse, each with its own message.
+test_c_refusals() {
+	local n before after
+	log "=== C: the hook refuses what is not ours (work/root is writable on domain $1)"
+	local table uuid
+	"${DVM[@]}" spawn dvm --name imp > /dev/null || fail C.imp "spawn of imp"
+	n=$(blockdev --getsz /dev/mapper/DVM-xt-imp-root)
+	# an impostor: a device under the name of a running volume, but not ours (imp's own device
+	# goes back afterwards, so that imp can be destroyed, wipe and all)
+	if ! { table=$(dmsetup table DVM-xt-imp-root) && uuid=$(dmsetup info -c --noheadings -o uuid DVM-xt-imp-root) &&
+		dmsetup remove DVM-xt-imp-root; }; then
+		fail C.imp "removing imp's root"
+	fi
+	dmsetup create DVM-xt-imp-root --uuid FOREIGN-imp --table "0 $n zero" || fail C.imp "making the impostor"
+	before=$("${DVM[@]}" list)
+	domu_cfg dispC "dvmdisks=xvda" "vdev=xvda,access=rw,script=block-dvm,target=dvm:xt/work/root" \
+		"vdev=xvdb,access=rw,script=block-dvm,target=/dev/loop0" \
+		"vdev=xvdc,access=rw,script=block-dvm,target=dvm:nopool" \
+		"vdev=xvdd,access=rw,script=block-dvm,target=dvm:xt/nosuchvm/root" \
+		"vdev=xvde,access=rw,script=block-dvm,target=dvm:xt/imp/root"
+	domu_create dispC
+	time_note "C: xl create refused after $XL_SECS s"
+	check C.refused 1 "$([ "$XL_RC" != 0 ] && echo 1)" "xl create failing (status $XL_RC)"
+	check_match C.busy "script: xt/work/root is attached writable to domain $1 as xvde" "$XL_OUT"
+	check_match C.path 'script: target "/dev/loop0" of backend/vbd/[0-9]+/51728 is not ours' "$XL_OUT"
+	check_match C.malformed 'script: target "dvm:nopool" of backend/vbd/[0-9]+/51744 is not ours \(it is not <pool>/<vm>/<volume>\)' "$XL_OUT"
+	check_match C.no-vm 'script: VM nosuchvm does not exist in pool xt' "$XL_OUT"
+	check_match C.impostor 'script: /dev/mapper/DVM-xt-imp-root \([0-9]+:[0-9]+\) is not ours: its device-mapper UUID is "FOREIGN-imp"' "$XL_OUT"
+	xl domid dispC > /dev/null 2>&1
+	check C.no-domain 1 $? "status of xl domid dispC"
+	after=$("${DVM[@]}" list)
+	check C.nothing-made "$before" "$after" "dvm-vol list after the refusals"
+	check C.work-disks-unchanged 3 "$(sqlite3 "$DVM_STATE_DIR/xt/catalog.db" "SELECT COUNT(*) FROM attachments WHERE vm = 'work'")" \
+		"disks of work (those of domain $1)"
+	if ! { dmsetup remove DVM-xt-imp-root && dmsetup create DVM-xt-imp-root --uuid "$uuid" --table "$table"; }; then
+		fail C.imp "putting imp's root back"
+	fi
+	"${DVM[@]}" destroy imp || fail C.imp "destroy of imp"
+}
+
+main() {
+	local t0=${EPOCHREALTIME/./} secs
+	setup
+	test_a_spawn
+	test_templates_unchanged
+	test_b_attach
+	check end.no-disposable-devices "" "$(dvm_devices '-disp')" "DVM- devices of disposables"
+	log "block-dvm in syslog:"
+	while read -r l; do [[ $l == *block-dvm* ]] && printf '    %s\n' "$l"; done < "$SYSLOG"
+	for t in "${TIMES[@]}"; do log "timing: $t"; done
+	since secs "$t0"
+	log "suite took $secs s"
+	summary
+}
+
+main
