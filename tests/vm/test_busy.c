@@ -3,7 +3,7 @@
  * vm tier, busy devices: a stop of a disposable whose device a process holds open (or a
  * mount) is refused with exit 5, names the holder and changes nothing; a destroy of one
  * names the holder, stays recorded in the catalog, and is carried out once the holder
- * lets go: by `recover`, or by the next change of the pool.
+ * lets go: by `recover`, by the next change of the pool, or by the destroy repeated.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -139,6 +139,26 @@ Test(busy, next_change_finishes_a_deferred_destroy)
         cr_assert_eq(r.status, 3, "d1 after the next change of the pool: exit %d: %s", r.status, r.out);
         vt_run_free(&r);
         free(vt_check_invariants(&vt, "after the next change"));
+}
+
+/* the user repeats the destroy once the holder is gone: its own recovery carries out the
+ * deferred destroy, and the repeated destroy reports success, not "no such VM" */
+Test(busy, a_repeated_destroy_succeeds_once_free)
+{
+        CLI_OK("spawn", "dvm", "--name", "d1");
+        pid_t pid = hold(vt_dev(&vt, "d1", "root"));
+        struct vt_run r = vt_cli(&vt, "destroy", "d1", NULL);
+        cr_assert_eq(r.status, 5, "destroy of a held disposable: exit %d: %s", r.status, r.err);
+        vt_run_free(&r);
+        let_go(pid);
+        CLI_OK("destroy", "d1");
+        r = vt_cli(&vt, "info", "d1", NULL);
+        cr_assert_eq(r.status, 3, "d1 after the repeated destroy: exit %d: %s", r.status, r.out);
+        vt_run_free(&r);
+        r = vt_cli(&vt, "destroy", "d1", NULL);
+        cr_assert_eq(r.status, 3, "a destroy of a VM destroyed already: exit %d: %s", r.status, r.err);
+        vt_run_free(&r);
+        free(vt_check_invariants(&vt, "after the repeated destroy"));
 }
 
 Test(busy, a_mount_is_named)
