@@ -4,16 +4,15 @@
  * device (from its table) read through our reader at a metadata snapshot that the pool
  * holds for as short a time as the read takes.
  */
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "blkdev.h"
 #include "dm.h"
-#include "thin_pool.h"
+#include "thin_hold.h"
 #include "thin_owned.h"
+#include "thin_pool.h"
 
 int thin_owned_ranges(struct thin_meta *m, uint64_t id, uint64_t origin, uint64_t size,
                       struct extent_list *ret)
@@ -63,37 +62,19 @@ static int metadata_dev(dvm_ctx *ctx, const char *pool_dm, char *buf, size_t len
         return blkdev_node(ctx, t.meta_major, t.meta_minor, buf, len);
 }
 
-/* Reserve the pool's metadata snapshot. Another reader (an inspector) may hold it for a
- * moment: wait a little for it before calling the pool busy. */
-static int reserve(dvm_ctx *ctx, const char *pool_dm)
-{
-        int r = -EBUSY;
-
-        for (unsigned attempt = 0; attempt < 8 && r == -EBUSY; attempt++) {
-                if (attempt)
-                        nanosleep(&(struct timespec){ .tv_nsec = 20000000L << (attempt / 2) }, NULL);
-                r = dm_message(ctx, pool_dm, "reserve_metadata_snap");
-        }
-        if (r == -EBUSY)
-                return ctx_error(ctx, r, "pool device %s: a metadata snapshot stays held by someone else; if no "
-                                 "reader is running, release it with 'dmsetup message %s 0 release_metadata_snap'",
-                                 pool_dm, pool_dm);
-        return r;
-}
-
 int thin_owned(dvm_ctx *ctx, const char *pool_dm, uint32_t id, int64_t origin, uint64_t size,
                struct extent_list *ret)
 {
         _cleanup_(thin_meta_freep) struct thin_meta *m = NULL;
         struct extent_list out = {};
         char path[300];
-        int r = metadata_dev(ctx, pool_dm, path, sizeof(path)), q;
+        int r = metadata_dev(ctx, pool_dm, path, sizeof(path)), q, held;
 
         if (r < 0)
                 return r;
-        r = reserve(ctx, pool_dm);
-        if (r < 0)
-                return r;
+        held = thin_hold(ctx, pool_dm);
+        if (held < 0)
+                return held;
         r = thin_meta_open(ctx, path, THIN_META_HELD_ROOT, &m);
         if (r >= 0) {
                 r = thin_owned_ranges(m, id, origin < 0 ? THIN_META_NO_ORIGIN : (uint64_t)origin, size, &out);
@@ -102,7 +83,7 @@ int thin_owned(dvm_ctx *ctx, const char *pool_dm, uint32_t id, int64_t origin, u
                                       origin >= 0 ? " or its origin" : "");
         }
         m = thin_meta_free(m);
-        q = dm_message(ctx, pool_dm, "release_metadata_snap");
+        q = thin_unhold(ctx, pool_dm, held);
         if (r >= 0 && q < 0)
                 r = q;
         if (r < 0) {

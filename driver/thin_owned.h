@@ -27,7 +27,7 @@ int thin_owned_ranges(struct thin_meta *m, uint64_t id, uint64_t origin, uint64_
  * thin_owned() - thin_owned_ranges() on the live thin-pool @pool_dm: reserve a metadata
  * snapshot, read its metadata device at the held root, release the snapshot (also when the
  * read fails). @origin < 0: none. Returns 0 and the ranges in @ret (untouched on failure),
- * -EBUSY if another metadata snapshot stays held, or -errno.
+ * or -errno (thin_hold() describes why the snapshot could not be held).
  */
 int thin_owned(dvm_ctx *ctx, const char *pool_dm, uint32_t id, int64_t origin, uint64_t size,
                struct extent_list *ret);

@@ -6,10 +6,10 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "dm.h"
 #include "loop.h"
+#include "thin_hold.h"
 #include "thin_meta.h"
 #include "thin_pool.h"
 #include "thin_state.h"
@@ -58,38 +58,24 @@ static int metadata_path(dvm_pool *pool, char *buf, size_t len)
         return 0;
 }
 
-/* Hold the pool's metadata snapshot; another reader may hold it for a moment. */
-static int reserve(dvm_pool *pool)
-{
-        int r = -EBUSY;
-
-        for (unsigned attempt = 0; attempt < 8 && r == -EBUSY; attempt++) {
-                if (attempt)
-                        nanosleep(&(struct timespec){ .tv_nsec = 20000000L << (attempt / 2) }, NULL);
-                r = dm_message(pool->ctx, pool->dm_name, "reserve_metadata_snap");
-        }
-        return r;
-}
-
 int thin_state_layers(dvm_pool *pool, int64_t **ret_ids)
 {
         _cleanup_(thin_meta_freep) struct thin_meta *m = NULL;
         _cleanup_free_ struct thin_meta_device *devs = NULL;
         _cleanup_free_ int64_t *ids = NULL;
         char path[4096];
-        int n = 0, r = metadata_path(pool, path, sizeof(path)), q;
+        int n = 0, r = metadata_path(pool, path, sizeof(path)), q, held;
 
         if (r < 0)
                 return r;
-        r = reserve(pool);
-        if (r < 0)
-                return ctx_error(pool->ctx, r, "pool %s: cannot hold a metadata snapshot of %s: %m", pool->name,
-                                 pool->dm_name);
+        held = thin_hold(pool->ctx, pool->dm_name);
+        if (held < 0)
+                return held;
         r = thin_meta_open(pool->ctx, path, THIN_META_HELD_ROOT, &m);
         if (r >= 0)
                 r = n = thin_meta_list_devices(m, &devs);
         m = thin_meta_free(m);
-        q = dm_message(pool->ctx, pool->dm_name, "release_metadata_snap");
+        q = thin_unhold(pool->ctx, pool->dm_name, held);
         if (r < 0 || q < 0)
                 return r < 0 ? r : q;
         ids = calloc((size_t)n + 1, sizeof(*ids));
