@@ -68,13 +68,13 @@ int thin_owned(dvm_ctx *ctx, const char *pool_dm, uint32_t id, int64_t origin, u
         _cleanup_(thin_meta_freep) struct thin_meta *m = NULL;
         struct extent_list out = {};
         char path[300];
-        int r = metadata_dev(ctx, pool_dm, path, sizeof(path)), q, held;
+        int r = metadata_dev(ctx, pool_dm, path, sizeof(path)), q;
 
         if (r < 0)
                 return r;
-        held = thin_hold(ctx, pool_dm);
-        if (held < 0)
-                return held;
+        r = thin_hold(ctx, pool_dm);
+        if (r < 0)
+                return r;
         r = thin_meta_open(ctx, path, THIN_META_HELD_ROOT, &m);
         if (r >= 0) {
                 r = thin_owned_ranges(m, id, origin < 0 ? THIN_META_NO_ORIGIN : (uint64_t)origin, size, &out);
@@ -83,7 +83,7 @@ int thin_owned(dvm_ctx *ctx, const char *pool_dm, uint32_t id, int64_t origin, u
                                       origin >= 0 ? " or its origin" : "");
         }
         m = thin_meta_free(m);
-        q = thin_unhold(ctx, pool_dm, held);
+        q = thin_unhold(ctx, pool_dm);
         if (r >= 0 && q < 0)
                 r = q;
         if (r < 0) {

@@ -64,18 +64,18 @@ int thin_state_layers(dvm_pool *pool, int64_t **ret_ids)
         _cleanup_free_ struct thin_meta_device *devs = NULL;
         _cleanup_free_ int64_t *ids = NULL;
         char path[4096];
-        int n = 0, r = metadata_path(pool, path, sizeof(path)), q, held;
+        int n = 0, r = metadata_path(pool, path, sizeof(path)), q;
 
         if (r < 0)
                 return r;
-        held = thin_hold(pool->ctx, pool->dm_name);
-        if (held < 0)
-                return held;
+        r = thin_hold(pool->ctx, pool->dm_name);
+        if (r < 0)
+                return r;
         r = thin_meta_open(pool->ctx, path, THIN_META_HELD_ROOT, &m);
         if (r >= 0)
                 r = n = thin_meta_list_devices(m, &devs);
         m = thin_meta_free(m);
-        q = thin_unhold(pool->ctx, pool->dm_name, held);
+        q = thin_unhold(pool->ctx, pool->dm_name);
         if (r < 0 || q < 0)
                 return r < 0 ? r : q;
         ids = calloc((size_t)n + 1, sizeof(*ids));
