@@ -350,4 +350,5 @@ const struct backend_ops backend_thin = {
         .deactivate = thin_deactivate,
         .usage = thin_usage,
         .owned = thin_layer_owned,
+        .owned_hold = thin_layer_hold,
 };

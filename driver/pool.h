@@ -10,6 +10,7 @@
 #include "ctx.h"
 
 struct backend_ops;
+struct thin_meta;
 
 struct dvm_pool {
         dvm_ctx *ctx;
@@ -23,6 +24,7 @@ struct dvm_pool {
         uint32_t major, minor;   /* the thin-pool device (thin backend) */
         int lock_fd;
         unsigned lock_depth;
+        struct thin_meta *held_meta; /* between owned_hold(true) and (false), thin backend */
 };
 
 /** pool_path() - "<pool dir>/<name>", malloc'd; NULL when out of memory. */
