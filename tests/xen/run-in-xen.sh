@@ -23,6 +23,11 @@ OUT=$CACHE/xen
 TIMEOUT=1800 SCRATCH_SIZE=
 SHARE=$(cd "$HERE/../.." && pwd)
 QR_NAME=run-in-xen QR_GUEST=dom0
+# A throwaway test machine has no secrets to isolate and no RAM worth scrubbing: no page-table
+# isolation of PV guests (XPTI), no L1TF shadowing of them, no scrub of free RAM at boot (under
+# TCG it competes with dom0 for the vCPUs), no Spectre mitigations in dom0's kernel. Together:
+# dom0 reaches its command in 24-28 s instead of 61-66 s (back-to-back boots, host load 5-9).
+XEN_FAST="xpti=false pv-l1tf=false bootscrub=false"
 
 say() { printf '# xen: %s\n' "$*" >&2; }
 die() { printf 'run-in-xen: error: %s\n' "$*" >&2; exit 2; }
@@ -58,8 +63,8 @@ qemu_args() {
 	QEMU=(qemu-system-x86_64 -machine pc -accel tcg -cpu Nehalem -m "${DVM_XEN_MEM:-2560M}" -smp 2
 		-nodefaults -no-user-config -display none -nic none -no-reboot
 		-kernel "$OUT/xen"
-		-append "dom0_mem=$mem,max:$mem dom0_max_vcpus=2 console=com1 com1=115200,8n1 loglvl=warning guest_loglvl=warning"
-		-initrd "$CACHE/vm/vmlinux console=hvc0 quiet panic=-1,$OUT/dom0-initrd.img"
+		-append "dom0_mem=$mem,max:$mem dom0_max_vcpus=2 console=com1 com1=115200,8n1 loglvl=warning guest_loglvl=warning $XEN_FAST"
+		-initrd "$CACHE/vm/vmlinux console=hvc0 quiet panic=-1 mitigations=off,$OUT/dom0-initrd.img"
 		-chardev "file,id=con,path=$RUN/console.log" -serial chardev:con)
 	qr_shares_and_disk "$SCRATCH_SIZE"
 }
