@@ -104,7 +104,7 @@ perf_dvm() {
 PROBES=(dvm_spawn_ex dvm_vm_destroy dvm_vm_get pool_lock catalog_begin catalog_commit catalog_disposable_name
 	catalog_thin_id_alloc catalog_vm_put catalog_volume_put catalog_volume_list catalog_vm_delete lifecycle_start
 	lifecycle_stop lifecycle_reap thin_layer_snap thin_layer_new thin_layer_delete volume_activate thin_activate
-	ephemeral_create volume_deactivate wipe_volume thin_layer_owned wipe_ranges blkdev_flush_below dm_message
+	ephemeral_create volume_deactivate wipe_volumes thin_layer_owned wipe_devs blkdev_flush dm_message
 	dm_create dm_remove dm_info dm_status)
 
 probe_table() {

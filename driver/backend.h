@@ -62,6 +62,11 @@ struct backend_ops {
          * wipe zeroes and discards exactly these; the inspector shows them. */
         int (*owned)(dvm_pool *pool, const char *dm_name, const struct layer *l, struct extent_list *ret);
 
+        /* Optional: with @hold, let the `owned` calls until the call without it read one
+         * consistent view of the pool (for the thin backend, one metadata snapshot instead
+         * of one per call: each costs the pool two metadata commits). */
+        int (*owned_hold)(dvm_pool *pool, bool hold);
+
         /* Optional: where the wipe of active running layer @l goes instead of its own device:
          * a block device below it (its path in @ret_path) and the byte ranges there. For a
          * store under an ephemeral key, whose ciphertext is what reaches the disk, and which

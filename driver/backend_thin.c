@@ -351,6 +351,7 @@ const struct backend_ops backend_thin = {
         .deactivate = thin_deactivate,
         .usage = thin_usage,
         .owned = thin_layer_owned,
+        .owned_hold = thin_layer_hold,
         .txn_get = thin_state_txn_get,
         .txn_set = thin_state_txn_set,
         .layer_list = thin_state_layers,

@@ -47,7 +47,19 @@ int blkdev_node(dvm_ctx *ctx, uint32_t major, uint32_t minor, char *buf, size_t 
 /* Device-mapper stacks are a few levels deep; anything deeper is a loop in sysfs. */
 #define MAX_DEPTH 16
 
-static int flush_name(dvm_ctx *ctx, const char *name, unsigned depth)
+static int add_name(dvm_ctx *ctx, struct blkdev_set *set, const char *name)
+{
+        for (size_t i = 0; i < set->n; i++)
+                if (strcmp(set->name[i], name) == 0)
+                        return 0;
+        if (set->n == ARRAY_SIZE(set->name) || strlen(name) >= sizeof(set->name[0]))
+                return ctx_error(ctx, -E2BIG, "block device %s: more than %zu devices at the bottom of the stacks "
+                                 "to flush", name, ARRAY_SIZE(set->name));
+        snprintf(set->name[set->n++], sizeof(set->name[0]), "%s", name);
+        return 0;
+}
+
+static int bottom_of(dvm_ctx *ctx, const char *name, unsigned depth, struct blkdev_set *set)
 {
         char path[300];
         struct dirent *de;
@@ -62,23 +74,31 @@ static int flush_name(dvm_ctx *ctx, const char *name, unsigned depth)
         while (d && r >= 0 && (de = readdir(d)))
                 if (de->d_name[0] != '.') {
                         below = true;
-                        r = flush_name(ctx, de->d_name, depth + 1);
+                        r = bottom_of(ctx, de->d_name, depth + 1, set);
                 }
         if (d)
                 closedir(d);
         if (r < 0 || below)
                 return r;
-        snprintf(path, sizeof(path), "/dev/%s", name);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) < 0)
-                return ctx_error(ctx, -errno, "cannot flush %s: %m", path);
-        return 0;
+        return add_name(ctx, set, name);
 }
 
-int blkdev_flush_below(dvm_ctx *ctx, uint32_t major, uint32_t minor)
+int blkdev_bottom(dvm_ctx *ctx, uint32_t major, uint32_t minor, struct blkdev_set *set)
 {
         char name[200];
         int r = blkdev_name(ctx, major, minor, name, sizeof(name));
 
-        return r < 0 ? r : flush_name(ctx, name, 0);
+        return r < 0 ? r : bottom_of(ctx, name, 0, set);
+}
+
+int blkdev_flush(dvm_ctx *ctx, const struct blkdev_set *set)
+{
+        for (size_t i = 0; i < set->n; i++) {
+                char path[64];
+                snprintf(path, sizeof(path), "/dev/%s", set->name[i]);
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || fsync(fd) < 0)
+                        return ctx_error(ctx, -errno, "cannot flush %s: %m", path);
+        }
+        return 0;
 }

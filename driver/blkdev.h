@@ -20,12 +20,24 @@ int blkdev_name(dvm_ctx *ctx, uint32_t major, uint32_t minor, char *buf, size_t 
 /** blkdev_node() - "/dev/<kernel name>" of @major:@minor into @buf. Returns 0 or -errno. */
 int blkdev_node(dvm_ctx *ctx, uint32_t major, uint32_t minor, char *buf, size_t len);
 
+/** A set of block devices by kernel name ("loop3"), each once. */
+struct blkdev_set {
+        char name[32][32];
+        size_t n;
+};
+
 /**
- * blkdev_flush_below() - flush every device at the bottom of the stack under @major:@minor
+ * blkdev_bottom() - add to @set every device at the bottom of the stack under @major:@minor
  * (sysfs "slaves", followed down through device-mapper; the device itself when nothing is
- * below it): what was written through the stack is then on stable storage, without a flush
- * request through the stack's own targets. Returns 0 or -errno (described to @ctx).
+ * below it). Returns 0, -E2BIG when @set is full, or -errno (described to @ctx).
  */
-int blkdev_flush_below(dvm_ctx *ctx, uint32_t major, uint32_t minor);
+int blkdev_bottom(dvm_ctx *ctx, uint32_t major, uint32_t minor, struct blkdev_set *set);
+
+/**
+ * blkdev_flush() - flush each device of @set: what was written through stacks over them is
+ * then on stable storage, without a flush request through the stacks' own targets.
+ * Returns 0 or -errno (described to @ctx).
+ */
+int blkdev_flush(dvm_ctx *ctx, const struct blkdev_set *set);
 
 #endif

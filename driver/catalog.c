@@ -31,6 +31,7 @@ static const char schema[] =
         "  source_vm TEXT NOT NULL DEFAULT '', source_vol TEXT NOT NULL DEFAULT '',"
         "  source_id INTEGER NOT NULL DEFAULT -1,"
         "  PRIMARY KEY(vm, name));"
+        "CREATE INDEX IF NOT EXISTS volumes_source_id ON volumes(source_id);"
         "CREATE TABLE IF NOT EXISTS domains("
         "  vm TEXT PRIMARY KEY, domid INTEGER NOT NULL, uuid TEXT NOT NULL);"
         "CREATE TABLE IF NOT EXISTS attachments("
@@ -297,16 +298,25 @@ int catalog_vm_dependents(catalog *cat, const char *name, char ret_first[DVM_NAM
         return rc == SQLITE_DONE ? n : db_error(cat, rc, "list dependents");
 }
 
+#define DISP_NAME_LIMIT 1000000u
+
 int catalog_disposable_name(catalog *cat, char ret_name[DVM_NAME_MAX + 1])
 {
-        for (unsigned i = 1; i < 1000000; i++) {
-                struct cat_vm vm;
-                int r;
+        uint64_t next = 0;
+        int r = catalog_meta_get_u64(cat, "next_disposable", &next);
 
-                snprintf(ret_name, DVM_NAME_MAX + 1, "disp%u", i);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        /* Numbers advance from the last one given, like thin ids: a name is not handed out
+         * again at once, and a pool with many live disposables finds a free one in one look
+         * instead of trying every number from 1. */
+        next = next % (DISP_NAME_LIMIT - 1);
+        for (unsigned tries = 0; tries < DISP_NAME_LIMIT - 1; tries++, next = (next + 1) % (DISP_NAME_LIMIT - 1)) {
+                struct cat_vm vm;
+                snprintf(ret_name, DVM_NAME_MAX + 1, "disp%u", (unsigned)next + 1);
                 r = catalog_vm_get(cat, ret_name, &vm);
                 if (r == -ENOENT)
-                        return 0;
+                        return catalog_meta_set_u64(cat, "next_disposable", next + 1);
                 if (r < 0)
                         return r;
         }

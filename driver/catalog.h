@@ -98,7 +98,11 @@ int catalog_vm_list(catalog *cat, struct cat_vm **ret_vms);
  * one's name in @ret_first (may be NULL), or -errno.
  */
 int catalog_vm_dependents(catalog *cat, const char *name, char ret_first[DVM_NAME_MAX + 1]);
-/** catalog_disposable_name() - a free "disp<N>" name. Returns 0 or -errno. */
+/**
+ * catalog_disposable_name() - a free "disp<N>" name (N from 1 to 999999), N advancing from the
+ * last one given (meta key next_disposable) so that a name is not reused at once. Call it
+ * inside a transaction. Returns 0, -EINVAL for a damaged setting, -ENOSPC, or -errno.
+ */
 int catalog_disposable_name(catalog *cat, char ret_name[DVM_NAME_MAX + 1]);
 
 /** catalog_volume_get() - volume @vol of @vm. Returns 0, -ENOENT, or -errno. */

@@ -173,16 +173,16 @@ static bool keeps(const struct cat_volume *v, bool remove)
  * leaves the VM as it was (its data zeroed), never half removed. There is no stop without it. */
 static int wipe_dropped(dvm_pool *pool, const struct cat_volume *vols, int n, bool remove)
 {
-        for (int i = 0; i < n; i++) {
-                struct layer l = volume_running_layer(&vols[i]);
-                int r;
-                if (vols[i].run_id < 0 || keeps(&vols[i], remove))
-                        continue;
-                r = wipe_volume(pool, &vols[i], &l);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        struct cat_volume dropped[MAX_VOLUMES];
+        struct layer ls[MAX_VOLUMES];
+        size_t k = 0;
+
+        for (int i = 0; i < n; i++)
+                if (vols[i].run_id >= 0 && !keeps(&vols[i], remove)) {
+                        dropped[k] = vols[i];
+                        ls[k++] = volume_running_layer(&vols[i]);
+                }
+        return k ? wipe_volumes(pool, dropped, ls, k) : 0;
 }
 
 /* Take down the running layer of @v: keep it as the new origin, or delete it. */

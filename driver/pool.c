@@ -79,6 +79,8 @@ static int pool_new(dvm_ctx *ctx, const char *name, dvm_pool **ret)
 dvm_pool *dvm_pool_close(dvm_pool *pool)
 {
         if (pool) {
+                if (pool->held_meta)
+                        pool->ops->owned_hold(pool, false);
                 catalog_close(pool->cat);
                 if (pool->lock_fd >= 0)
                         close(pool->lock_fd);

@@ -10,6 +10,7 @@
 #include "ctx.h"
 
 struct backend_ops;
+struct thin_meta;
 
 struct dvm_pool {
         dvm_ctx *ctx;
@@ -26,6 +27,7 @@ struct dvm_pool {
         bool changing;           /* between pool_change_begin() and _end() */
         uint64_t change_txn;     /* the transaction id the change ends on */
         unsigned long change_mark; /* dm_changes() when it began */
+        struct thin_meta *held_meta; /* between owned_hold(true) and (false), thin backend */
 };
 
 /** pool_path() - "<pool dir>/<name>", malloc'd; NULL when out of memory. */

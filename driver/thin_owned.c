@@ -62,28 +62,53 @@ static int metadata_dev(dvm_ctx *ctx, const char *pool_dm, char *buf, size_t len
         return blkdev_node(ctx, t.meta_major, t.meta_minor, buf, len);
 }
 
-int thin_owned(dvm_ctx *ctx, const char *pool_dm, uint32_t id, int64_t origin, uint64_t size,
-               struct extent_list *ret)
+int thin_owned_hold(dvm_ctx *ctx, const char *pool_dm, struct thin_meta **ret)
 {
-        _cleanup_(thin_meta_freep) struct thin_meta *m = NULL;
-        struct extent_list out = {};
         char path[300];
-        int r = metadata_dev(ctx, pool_dm, path, sizeof(path)), q;
+        int r = metadata_dev(ctx, pool_dm, path, sizeof(path));
 
         if (r < 0)
                 return r;
         r = thin_hold(ctx, pool_dm);
         if (r < 0)
                 return r;
-        r = thin_meta_open(ctx, path, THIN_META_HELD_ROOT, &m);
-        if (r >= 0) {
-                r = thin_owned_ranges(m, id, origin < 0 ? THIN_META_NO_ORIGIN : (uint64_t)origin, size, &out);
-                if (r == -ENOENT)
-                        r = ctx_error(ctx, r, "pool device %s: thin id %u%s is not in the pool metadata", pool_dm, id,
-                                      origin >= 0 ? " or its origin" : "");
-        }
-        m = thin_meta_free(m);
-        q = thin_unhold(ctx, pool_dm);
+        r = thin_meta_open(ctx, path, THIN_META_HELD_ROOT, ret);
+        if (r < 0)
+                thin_unhold(ctx, pool_dm);
+        return r;
+}
+
+int thin_owned_release(dvm_ctx *ctx, const char *pool_dm, struct thin_meta *m)
+{
+        if (!m)
+                return 0;
+        thin_meta_free(m);
+        return thin_unhold(ctx, pool_dm);
+}
+
+/* thin_owned_ranges() of @id in @m, with the pool named when it is not there */
+static int owned_in(dvm_ctx *ctx, struct thin_meta *m, const char *pool_dm, uint32_t id, int64_t origin,
+                    uint64_t size, struct extent_list *ret)
+{
+        int r = thin_owned_ranges(m, id, origin < 0 ? THIN_META_NO_ORIGIN : (uint64_t)origin, size, ret);
+
+        if (r == -ENOENT)
+                return ctx_error(ctx, r, "pool device %s: thin id %u%s is not in the pool metadata", pool_dm, id,
+                                 origin >= 0 ? " or its origin" : "");
+        return r;
+}
+
+int thin_owned(dvm_ctx *ctx, const char *pool_dm, uint32_t id, int64_t origin, uint64_t size,
+               struct extent_list *ret)
+{
+        struct thin_meta *m = NULL;
+        struct extent_list out = {};
+        int r = thin_owned_hold(ctx, pool_dm, &m), q;
+
+        if (r < 0)
+                return r;
+        r = owned_in(ctx, m, pool_dm, id, origin, size, &out);
+        q = thin_owned_release(ctx, pool_dm, m);
         if (r >= 0 && q < 0)
                 r = q;
         if (r < 0) {
@@ -94,7 +119,22 @@ int thin_owned(dvm_ctx *ctx, const char *pool_dm, uint32_t id, int64_t origin, u
         return 0;
 }
 
+int thin_layer_hold(dvm_pool *pool, bool hold)
+{
+        int r = 0;
+
+        if (hold && !pool->held_meta)
+                r = thin_owned_hold(pool->ctx, pool->dm_name, &pool->held_meta);
+        else if (!hold && pool->held_meta) {
+                r = thin_owned_release(pool->ctx, pool->dm_name, pool->held_meta);
+                pool->held_meta = NULL;
+        }
+        return r;
+}
+
 int thin_layer_owned(dvm_pool *pool, const char *dm_name _unused_, const struct layer *l, struct extent_list *ret)
 {
+        if (pool->held_meta)
+                return owned_in(pool->ctx, pool->held_meta, pool->dm_name, (uint32_t)l->id, l->origin, l->size, ret);
         return thin_owned(pool->ctx, pool->dm_name, (uint32_t)l->id, l->origin, l->size, ret);
 }

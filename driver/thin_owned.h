@@ -32,7 +32,28 @@ int thin_owned_ranges(struct thin_meta *m, uint64_t id, uint64_t origin, uint64_
 int thin_owned(dvm_ctx *ctx, const char *pool_dm, uint32_t id, int64_t origin, uint64_t size,
                struct extent_list *ret);
 
-/** thin_layer_owned() - the backend op: thin_owned() of layer @l in @pool. Returns its result. */
+/**
+ * thin_owned_hold() - reserve the metadata snapshot of the live thin-pool @pool_dm and open
+ * its metadata device at the held root, for any number of thin_owned_ranges() calls until
+ * thin_owned_release(). Call it under the pool's lock (thin_hold()). Returns 0 and the
+ * reader in @ret, or -errno (nothing stays reserved then).
+ */
+int thin_owned_hold(dvm_ctx *ctx, const char *pool_dm, struct thin_meta **ret);
+
+/** thin_owned_release() - close @m (NULL: nothing to do) and release @pool_dm's metadata snapshot. Returns 0 or -errno. */
+int thin_owned_release(dvm_ctx *ctx, const char *pool_dm, struct thin_meta *m);
+
+/**
+ * thin_layer_hold() - the backend op `owned_hold`: with @hold, one metadata snapshot of @pool
+ * read by every thin_layer_owned() until it is called without @hold. Returns 0 or -errno.
+ */
+int thin_layer_hold(dvm_pool *pool, bool hold);
+
+/**
+ * thin_layer_owned() - the backend op `owned`: the ranges layer @l of @pool owns, read at the
+ * metadata snapshot held by thin_layer_hold(), else through a snapshot of its own
+ * (thin_owned()). Returns 0 or -errno as thin_owned().
+ */
 int thin_layer_owned(dvm_pool *pool, const char *dm_name, const struct layer *l, struct extent_list *ret);
 
 #endif

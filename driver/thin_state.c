@@ -8,9 +8,8 @@
 #include <string.h>
 
 #include "dm.h"
-#include "loop.h"
-#include "thin_hold.h"
 #include "thin_meta.h"
+#include "thin_owned.h"
 #include "thin_pool.h"
 #include "thin_state.h"
 
@@ -37,45 +36,17 @@ int thin_state_txn_set(dvm_pool *pool, uint64_t old_id, uint64_t new_id)
         return n < 0 ? n : pool_message(pool, msg);
 }
 
-/* The pool's metadata device: the loop over its file, or the device it was given. */
-static int metadata_path(dvm_pool *pool, char *buf, size_t len)
-{
-        _cleanup_free_ char *meta = NULL, *files = NULL;
-        struct loop_dev l;
-        int r;
-
-        if ((r = catalog_meta_get(pool->cat, "metadata", &meta)) < 0 ||
-            (r = catalog_meta_get(pool->cat, "file_backed", &files)) < 0)
-                return ctx_error(pool->ctx, r, "pool %s: catalog lacks its metadata device: %m", pool->name);
-        if (strcmp(files, "1") != 0) {
-                snprintf(buf, len, "%s", meta);
-                return 0;
-        }
-        r = loop_find(pool->ctx, meta, &l);
-        if (r < 0)
-                return ctx_error(pool->ctx, r, "pool %s: no loop device over %s: %m", pool->name, meta);
-        snprintf(buf, len, "%s", l.path);
-        return 0;
-}
-
 int thin_state_layers(dvm_pool *pool, int64_t **ret_ids)
 {
-        _cleanup_(thin_meta_freep) struct thin_meta *m = NULL;
         _cleanup_free_ struct thin_meta_device *devs = NULL;
         _cleanup_free_ int64_t *ids = NULL;
-        char path[4096];
-        int n = 0, r = metadata_path(pool, path, sizeof(path)), q;
+        struct thin_meta *m = NULL;
+        int n, r = thin_owned_hold(pool->ctx, pool->dm_name, &m), q;
 
         if (r < 0)
                 return r;
-        r = thin_hold(pool->ctx, pool->dm_name);
-        if (r < 0)
-                return r;
-        r = thin_meta_open(pool->ctx, path, THIN_META_HELD_ROOT, &m);
-        if (r >= 0)
-                r = n = thin_meta_list_devices(m, &devs);
-        m = thin_meta_free(m);
-        q = thin_unhold(pool->ctx, pool->dm_name);
+        r = n = thin_meta_list_devices(m, &devs);
+        q = thin_owned_release(pool->ctx, pool->dm_name, m);
         if (r < 0 || q < 0)
                 return r < 0 ? r : q;
         ids = calloc((size_t)n + 1, sizeof(*ids));

@@ -52,26 +52,26 @@ char *volume_layer_dm_name(const dvm_pool *pool, const struct cat_volume *v, cha
         return buf;
 }
 
-static bool in_ram(const struct cat_volume *v)
+bool volume_in_ram(const struct cat_volume *v)
 {
         return v->flags & DVM_VOL_IN_RAM;
 }
 
 int volume_layer_create(dvm_pool *pool, const struct cat_volume *v, const struct layer *l, const char *origin_dm)
 {
-        if (in_ram(v))
+        if (volume_in_ram(v))
                 return ram_layer_create(pool, v, l);
         return l->origin < 0 ? pool->ops->layer_new(pool, l) : pool->ops->layer_snap(pool, l, origin_dm);
 }
 
 int volume_layer_delete(dvm_pool *pool, const struct cat_volume *v, int64_t id)
 {
-        return in_ram(v) ? ram_layer_delete(pool, v, id) : pool->ops->layer_delete(pool, id);
+        return volume_in_ram(v) ? ram_layer_delete(pool, v, id) : pool->ops->layer_delete(pool, id);
 }
 
 static int layer_deactivate(dvm_pool *pool, const struct cat_volume *v, const char *layer, const struct layer *l)
 {
-        return in_ram(v) ? ram_deactivate(pool, v, layer, l) : pool->ops->deactivate(pool, layer, l);
+        return volume_in_ram(v) ? ram_deactivate(pool, v, layer, l) : pool->ops->deactivate(pool, layer, l);
 }
 
 int volume_activate(dvm_pool *pool, const struct cat_volume *v, const struct layer *l)
@@ -82,7 +82,7 @@ int volume_activate(dvm_pool *pool, const struct cat_volume *v, const struct lay
 
         volume_dm_name(pool, v->vm, v->name, name, sizeof(name));
         volume_layer_dm_name(pool, v, layer, sizeof(layer));
-        r = in_ram(v) ? ram_activate(pool, v, layer, l) : pool->ops->activate(pool, layer, l, !(v->flags & DVM_VOL_RW));
+        r = volume_in_ram(v) ? ram_activate(pool, v, layer, l) : pool->ops->activate(pool, layer, l, !(v->flags & DVM_VOL_RW));
         if (r < 0 || !volume_ephemeral(v))
                 return r;
         r = dm_info(pool->ctx, layer, &info);
@@ -114,18 +114,23 @@ int volume_usage(dvm_pool *pool, const struct cat_volume *v, const struct layer 
         char layer[VOLUME_DM_NAME_MAX];
 
         volume_layer_dm_name(pool, v, layer, sizeof(layer));
-        return in_ram(v) ? ram_usage(pool, layer, ret_bytes) : pool->ops->usage(pool, layer, l, ret_bytes);
+        return volume_in_ram(v) ? ram_usage(pool, layer, ret_bytes) : pool->ops->usage(pool, layer, l, ret_bytes);
 }
 
 int volume_owned(dvm_pool *pool, const struct cat_volume *v, const struct layer *l, struct extent_list *ret)
 {
         char layer[VOLUME_DM_NAME_MAX];
 
-        if (in_ram(v))
+        if (volume_in_ram(v))
                 return ram_owned(pool, v, l, ret);
         if (!pool->ops->owned)
                 return -EOPNOTSUPP;
         return pool->ops->owned(pool, volume_layer_dm_name(pool, v, layer, sizeof(layer)), l, ret);
+}
+
+int volume_owned_hold(dvm_pool *pool, bool hold)
+{
+        return pool->ops->owned_hold ? pool->ops->owned_hold(pool, hold) : 0;
 }
 
 int volume_wipe_target(dvm_pool *pool, const struct cat_volume *v, const struct layer *l, char *ret_path, size_t len,
@@ -133,7 +138,7 @@ int volume_wipe_target(dvm_pool *pool, const struct cat_volume *v, const struct 
 {
         char layer[VOLUME_DM_NAME_MAX];
 
-        if (in_ram(v) || !pool->ops->wipe_target)
+        if (volume_in_ram(v) || !pool->ops->wipe_target)
                 return 0;
         return pool->ops->wipe_target(pool, volume_layer_dm_name(pool, v, layer, sizeof(layer)), l, ret_path, len, ret);
 }

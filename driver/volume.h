@@ -66,6 +66,16 @@ int volume_deactivate(dvm_pool *pool, const struct cat_volume *v, const struct l
 int volume_owned(dvm_pool *pool, const struct cat_volume *v, const struct layer *l, struct extent_list *ret);
 
 /**
+ * volume_owned_hold() - with @hold, make the volume_owned() calls of volumes in the pool
+ * itself (not in RAM) read one view of it until the call without @hold, which must follow
+ * (see backend_ops.owned_hold). Returns 0 or -errno.
+ */
+int volume_owned_hold(dvm_pool *pool, bool hold);
+
+/** volume_in_ram() - whether the layers @v writes live in its VM's RAM pool (spawn --in-ram). */
+bool volume_in_ram(const struct cat_volume *v);
+
+/**
  * volume_wipe_target() - where the backend wants the wipe of active layer @l of @v to go
  * instead of the layer's own device (see backend_ops.wipe_target).
  * Returns 1 with the device in @ret_path and the ranges in @ret, 0 if the wipe goes through

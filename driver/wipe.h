@@ -14,22 +14,14 @@
 struct layer;
 
 /**
- * wipe_ranges() - overwrite @ranges of block device @path with zeros (plain writes, never
- * write-zeroes or unmap requests, which a loop device over a file would turn into unwritten
- * extents that leave the old data on disk), flush the devices under it, discard the ranges
- * (ignored where the device cannot), flush again and drop the device's buffer cache.
- * Progress goes to the context's callback once the wipe has taken over a second. Returns 0, -EINVAL for a range beyond the device or
- * not aligned to its logical blocks, or -errno (described to @ctx).
- */
-int wipe_ranges(dvm_ctx *ctx, const char *path, const struct extent_list *ranges);
-
-/**
- * wipe_volume() - wipe what the running layer @l of volume @v owns, where the backend says
- * (below the encryption of a store under an ephemeral key), else through the device of
- * the layer (below the crypt device of an ephemeral-key volume: zeros written above it would
- * reach the disk as fresh ciphertext). The device must be closed by everyone else.
+ * wipe_volumes() - wipe what the running layer @ls[i] of each volume @vols[i] owns (@n of
+ * them), where the backend says (below the encryption of a store under an ephemeral key),
+ * else through the device of the layer (below the crypt device of an ephemeral-key volume:
+ * zeros written above it would reach the disk as fresh ciphertext). What the layers own is
+ * read at one view of the pool; the storage under them all is flushed once after the zeros
+ * and once after the discards. The devices must be closed by everyone else.
  * Returns 0, -EOPNOTSUPP when the backend cannot tell what a layer owns, or -errno.
  */
-int wipe_volume(dvm_pool *pool, const struct cat_volume *v, const struct layer *l);
+int wipe_volumes(dvm_pool *pool, const struct cat_volume *vols, const struct layer *ls, size_t n);
 
 #endif

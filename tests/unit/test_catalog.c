@@ -367,34 +367,69 @@ Test(catalog, dependents)
         cr_expect_eq(n, 0, "nosuch has %d dependents", n);
 }
 
-Test(catalog, disposable_names)
+static void want_disposable_name(const char *want, const char *why)
 {
-        static const struct {
-                const char *taken[4];
-                const char *want;
-        } cases[] = {
-                { { NULL }, "disp1" },
-                { { "disp1" }, "disp2" },
-                { { "disp1", "disp2", "disp3" }, "disp4" },
-                { { "disp1", "disp2", "disp4" }, "disp3" },
-                { { "disp2", "disp3" }, "disp1" },
-                { { "disp", "disp0", "disp01", "Disp1" }, "disp1" }, /* not the same names */
-        };
+        char name[DVM_NAME_MAX + 1] = "";
+        int r = catalog_disposable_name(cat, name);
 
-        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-                struct cat_vm *vms = NULL;
+        cr_expect_eq(r, 0, "%s: returned %d (%s)", why, r, dvm_ctx_last_error(ctx));
+        cr_expect_str_eq(name, want, "%s: \"%s\", want \"%s\"", why, name, want);
+}
+
+Test(catalog, disposable_names_advance)
+{
+        want_disposable_name("disp1", "a new pool");
+        want_disposable_name("disp2", "the next (disp1 not stored)");
+        /* a freed name is not handed out again at once */
+        put_vm("disp3", DVM_VM_DISPOSABLE, "work-dvm");
+        want_disposable_name("disp4", "with disp3 in use");
+        cr_assert_eq(catalog_vm_delete(cat, "disp3"), 0, "delete");
+        want_disposable_name("disp5", "disp3 freed");
+}
+
+Test(catalog, disposable_names_skip_names_in_use)
+{
+        static const char *const taken[] = { "disp1", "disp2", "disp4", "disp", "disp0", "disp01", "Disp3" };
+
+        for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
+                put_vm(taken[i], DVM_VM_DISPOSABLE, "work-dvm");
+        want_disposable_name("disp3", "disp1, disp2 taken (and names that only look alike)");
+        want_disposable_name("disp5", "past disp4");
+}
+
+Test(catalog, disposable_names_wrap)
+{
+        cr_assert_eq(catalog_meta_set_u64(cat, "next_disposable", 999998), 0, "set next");
+        put_vm("disp1", DVM_VM_DISPOSABLE, "work-dvm");
+        want_disposable_name("disp999999", "the last number");
+        want_disposable_name("disp2", "after the last, past disp1 in use");
+}
+
+/* A damaged setting must still give a name of the form the other tools accept. */
+Test(catalog, disposable_names_stay_in_range)
+{
+        static const uint64_t next[] = { 999999, 1000000, UINT64_MAX };
+
+        for (size_t i = 0; i < sizeof(next) / sizeof(next[0]); i++) {
                 char name[DVM_NAME_MAX + 1] = "";
-                int n = catalog_vm_list(cat, &vms), r;
+                unsigned long n = 0;
+                int r;
 
-                for (int k = 0; k < n; k++)
-                        cr_assert_eq(catalog_vm_delete(cat, vms[k].name), 0, "delete %s", vms[k].name);
-                free(vms);
-                for (size_t k = 0; k < 4 && cases[i].taken[k]; k++)
-                        put_vm(cases[i].taken[k], DVM_VM_DISPOSABLE, "work-dvm");
+                cr_assert_eq(catalog_meta_set_u64(cat, "next_disposable", next[i]), 0, "set next");
                 r = catalog_disposable_name(cat, name);
-                cr_expect_eq(r, 0, "case %zu: returned %d", i, r);
-                cr_expect_str_eq(name, cases[i].want, "case %zu: \"%s\", want \"%s\"", i, name, cases[i].want);
+                cr_expect(r == 0 && sscanf(name, "disp%lu", &n) == 1 && n >= 1 && n <= 999999,
+                          "next_disposable %ju gave \"%s\" (%d)", (uintmax_t)next[i], name, r);
         }
+}
+
+Test(catalog, disposable_names_bad_setting)
+{
+        char name[DVM_NAME_MAX + 1] = "";
+        int r;
+
+        cr_assert_eq(catalog_meta_set(cat, "next_disposable", "many"), 0, "set");
+        r = catalog_disposable_name(cat, name);
+        cr_expect_eq(r, -EINVAL, "returned %d", r);
 }
 
 /* ---- volumes -------------------------------------------------------------------------- */

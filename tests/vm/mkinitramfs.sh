@@ -37,7 +37,8 @@ deb_id() {
 # build_id: what the outputs are made of; they are rebuilt when it changes
 build_id() {
 	deb_id
-	sha256sum "$HERE/mkinitramfs.sh" "$HERE/guest-init.sh" "$(command -v busybox)" | cut -d' ' -f1
+	sha256sum "$HERE/mkinitramfs.sh" "$HERE/guest-init.sh" "$HERE/../lib/boot-init.sh" "$(command -v busybox)" |
+		cut -d' ' -f1
 }
 
 up_to_date() {
@@ -122,6 +123,7 @@ stage_modules() {
 
 stage_init() {
 	install -m 755 "$HERE/guest-init.sh" "$STAGE/init"
+	install -D -m 644 "$HERE/../lib/boot-init.sh" "$STAGE/lib/boot-init.sh"
 	# where the guest finds the full module tree inside the host-root share
 	printf '%s\n%s\n' "$KVER" "$KROOT" > "$STAGE/etc/dvm-kernel"
 	printf 'root:x:0:0:root:/root:/bin/sh\n' > "$STAGE/etc/passwd"

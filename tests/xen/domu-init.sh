@@ -4,7 +4,8 @@
 # fact, what the disks the hook served hold; dom0 (tests/xen/suite.sh) reads the console log.
 # Kernel command line (xl's extra=):
 #   dvmdisks=xvda,xvdb    disks present at boot: size, sha256 (not of those in dvmnosum=, e.g. a
-#                         volatile volume, noise under its ephemeral key), runs holding seek=TEXT
+#                         volatile volume, noise under its ephemeral key), runs between zero
+#                         bytes holding seek=TEXT
 #   canary=TEXT           with dvmwrite=1: written (4 KiB blocks of it) to every boot disk
 #   dvmhold=xvde,xvdf     disks dom0 attaches later: waited for, reported, then waited out
 #   dvmmark=xvdf:TEXT     written at the start of a held disk before it goes
@@ -87,7 +88,8 @@ main() {
 	wait_for 60 $disks || say "MISSING boot disks of $disks"
 	for d in $disks; do
 		report SUM "$d"
-		[ -n "$seek" ] && say "CANARY $d $(tr -c 'A-Za-z0-9-' '\n' < "/dev/$d" | grep -c -F "$seek")"
+		# records between zero bytes: whatever else the disk holds, a token is never cut
+		[ -n "$seek" ] && say "CANARY $d $(grep -z -c -F "$seek" "/dev/$d")"
 	done
 	if [ -n "$canary" ] && grep -q 'dvmwrite=1' /proc/cmdline; then
 		for d in $disks; do write_canary "$d"; done

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the xen tier's boot files under $DVM_TEST_CACHE/xen: `xen` (Debian's hypervisor as the
 # ELF that QEMU's multiboot loader takes), `dom0-initrd.img` (busybox, the Xen and dm modules,
-# dom0-init.sh) and `domu-initrd.img` (busybox, xen-blkfront, domu-init.sh). The kernel of dom0
-# and of the domUs is the vm tier's uncompressed vmlinux of Debian's kernel package, so this
-# runs tests/vm/mkinitramfs.sh first. Cached: rebuilt only when an input changes.
+# dom0-init.sh with tests/lib/boot-init.sh) and `domu-initrd.img` (busybox, xen-blkfront,
+# domu-init.sh). The kernel of dom0 and of the domUs is the vm tier's uncompressed vmlinux of
+# Debian's kernel package, so this runs tests/vm/mkinitramfs.sh first. Cached: rebuilt only
+# when an input changes.
 # Usage: tests/xen/mkinitramfs.sh [--force]
 set -euo pipefail
 
@@ -33,7 +34,8 @@ die() { printf 'xen mkinitramfs: error: %s\n' "$*" >&2; exit 1; }
 build_id() {
 	cat "$VMOUT/build.id" 2>/dev/null
 	stat -L -c '%n %s %Y' "$XENGZ"
-	sha256sum "$HERE/mkinitramfs.sh" "$HERE/dom0-init.sh" "$HERE/domu-init.sh" "$(command -v busybox)" |
+	sha256sum "$HERE/mkinitramfs.sh" "$HERE/dom0-init.sh" "$HERE/domu-init.sh" "$TOP/tests/lib/boot-init.sh" \
+		"$(command -v busybox)" |
 		cut -d' ' -f1
 }
 
@@ -88,6 +90,7 @@ build() {
 	# QEMU's multiboot loader takes an ELF, not the gzip Debian ships
 	zcat "$XENGZ" > "$OUT/xen.tmp" && mv "$OUT/xen.tmp" "$OUT/xen"
 	stage "$OUT/dom0" "$HERE/dom0-init.sh" "${DOM0_MODULES[@]}"
+	install -D -m 644 "$TOP/tests/lib/boot-init.sh" "$OUT/dom0/lib/boot-init.sh"
 	pack "$OUT/dom0" "$OUT/dom0-initrd.img"
 	stage "$OUT/domu" "$HERE/domu-init.sh" "${DOMU_MODULES[@]}"
 	pack "$OUT/domu" "$OUT/domu-initrd.img"

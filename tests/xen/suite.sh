@@ -106,7 +106,7 @@ spawn_disks() {
 }
 
 test_a_spawn() {
-	local disp pd pd2 before after rc
+	local disp pd pd2 before after rc secs
 	log "=== A: xl create with dvm-spawn disks"
 	spawn_disks
 	domu_cfg dispA "dvmdisks=xvda,xvdb,xvdc dvmnosum=xvdc canary=$CANARY dvmwrite=1" "${DISKS[@]}"
@@ -128,7 +128,8 @@ test_a_spawn() {
 	check A.hook-twice.same-device "$pd" "$pd2" "physical-device after a repeated add"
 	check A.hook-twice.no-new-vm "$before" "$after" "dvm-vol list after a repeated add"
 	domu_wait dispA '^DOMU-START' 600
-	time_note "A: xl create $XL_SECS s; first console line $FIRST_LINE_SECS s after xl create began"
+	since secs "$CREATED_US"
+	time_note "A: xl create $XL_SECS s; first console line $FIRST_LINE_SECS s, the domU's /init $secs s after xl create began"
 	if ! domu_wait dispA '^DOMU-WROTE xvdc' 600; then
 		fail A.domu "no DOMU-WROTE xvdc on the console"
 		xl destroy dispA
