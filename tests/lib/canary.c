@@ -25,53 +25,27 @@ void canary_new(struct canary *c)
         cr_assert_eq(getrandom(c->token, sizeof(c->token), 0), (ssize_t)sizeof(c->token), "getrandom: %m");
 }
 
-static void *pattern_buf(const struct canary *c)
+/* the token at every 32-byte boundary (buffers and offsets are multiples of 512) */
+static void token_fill(void *buf, size_t n, uint64_t off, const void *arg)
 {
-        void *buf = NULL;
+        const struct canary *c = arg;
 
-        cr_assert_eq(posix_memalign(&buf, 4096, BUF), 0, "posix_memalign");
-        for (size_t i = 0; i < BUF; i += CANARY_TOKEN)
+        (void)off;
+        for (size_t i = 0; i + CANARY_TOKEN <= n; i += CANARY_TOKEN)
                 memcpy((char *)buf + i, c->token, CANARY_TOKEN);
-        return buf;
 }
 
 void canary_write(const char *dev, uint64_t off, uint64_t len, const struct canary *c)
 {
-        void *buf = pattern_buf(c);
-        int fd = open(dev, O_WRONLY | O_DIRECT | O_CLOEXEC);
-
-        cr_assert(fd >= 0, "open %s: %m", dev);
-        for (uint64_t done = 0; done < len;) {
-                size_t n = len - done < BUF ? (size_t)(len - done) : BUF;
-                cr_assert_eq(pwrite(fd, buf, n, (off_t)(off + done)), (ssize_t)n, "canary into %s at %llu: %m", dev,
-                             (unsigned long long)(off + done));
-                done += n;
-        }
-        cr_assert_eq(fsync(fd), 0, "fsync %s: %m", dev);
-        close(fd);
-        free(buf);
+        vt_write_fill(dev, off, len, token_fill, c);
 }
 
 bool canary_reads_back(const char *dev, uint64_t off, uint64_t len, const struct canary *c)
 {
-        void *want = pattern_buf(c), *got = NULL;
-        int fd = open(dev, O_RDONLY | O_DIRECT | O_CLOEXEC);
-        bool ok = true;
-
-        cr_assert(fd >= 0, "open %s: %m", dev);
-        cr_assert_eq(posix_memalign(&got, 4096, BUF), 0, "posix_memalign");
-        for (uint64_t done = 0; ok && done < len;) {
-                size_t n = len - done < BUF ? (size_t)(len - done) : BUF;
-                ok = pread(fd, got, n, (off_t)(off + done)) == (ssize_t)n && memcmp(want, got, n) == 0;
-                done += n;
-        }
-        close(fd);
-        free(want);
-        free(got);
-        return ok;
+        return vt_reads_fill(dev, off, len, token_fill, c);
 }
 
-uint64_t canary_scan(const char *dev, const struct canary *c)
+uint64_t canary_scan(const char *dev, const struct canary *c, const char *what)
 {
         uint64_t first, count = 0;
         void *buf = NULL;
@@ -95,6 +69,7 @@ uint64_t canary_scan(const char *dev, const struct canary *c)
         }
         close(fd);
         free(buf);
+        fprintf(stderr, "canary scan: %s: %llu copies on %s\n", what, (unsigned long long)count, dev);
         return count;
 }
 
@@ -152,6 +127,7 @@ void scratch_init(struct vt *vt, const char *backend, ...)
                 cr_skip_test("SKIP: no scratch disk: tests/vm/run-in-vm.sh attaches one (serial dvm-scratch), "
                              "or set DVM_SCRATCH_DISK to a disk whose contents may be destroyed");
         vt_init(vt, NULL);
+        snprintf(vt->backend, sizeof(vt->backend), "%s", backend);
         zram_list(zram_before, sizeof(zram_before));
         snprintf(mounted, sizeof(mounted), "/tmp/dvm-scratch-%s", vt->pool);
         /* a fresh file system each time: its free blocks still hold what earlier tests wrote,
@@ -165,16 +141,25 @@ void scratch_init(struct vt *vt, const char *backend, ...)
         memcpy(vt->state, mounted, strlen(mounted));
         memcpy(vt->state + strlen(mounted), "/state", 7);
         va_start(ap, backend);
-        for (char *w; (w = va_arg(ap, char *)) && n < 15;)
+        for (char *w; n < 15 && (w = va_arg(ap, char *));)
                 argv[n++] = w;
         va_end(ap);
         argv[n] = NULL;
-        struct vt_run r = vt_cli(vt, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], argv[8],
-                                 argv[9], NULL);
+        struct vt_run r = vt_cliv(vt, (const char *const *)argv);
         if (r.status == 7 && strstr(r.err, "not"))
                 cr_skip_test("SKIP: backend %s: %s", backend, r.err);
         cr_assert_eq(r.status, 0, "pool init %s (%s) on %s: exit %d: %s", vt->pool, backend, disk, r.status, r.err);
         vt_run_free(&r);
+}
+
+void canary_fixture(struct vt *vt, struct canary *c, const char *backend)
+{
+        if (strcmp(backend, "thin") == 0)
+                scratch_init(vt, backend, "--data-size", "512M", NULL);
+        else
+                scratch_init(vt, backend, NULL);
+        canary_new(c);
+        vt_make_templates(vt, "48M", "24M");
 }
 
 void scratch_cleanup(struct vt *vt)

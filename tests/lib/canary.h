@@ -30,9 +30,10 @@ bool canary_reads_back(const char *dev, uint64_t off, uint64_t len, const struct
 /**
  * canary_scan() - sync, then read all of raw device @dev (O_DIRECT) and count the copies of
  * the token at every 32-byte boundary (every layer maps at least 512-byte sectors, so no
- * copy can sit elsewhere). Returns the count.
+ * copy can sit elsewhere). Prints the count on stderr as "canary scan: @what: N copies",
+ * the run's evidence. Returns the count.
  */
-uint64_t canary_scan(const char *dev, const struct canary *c);
+uint64_t canary_scan(const char *dev, const struct canary *c, const char *what);
 
 /**
  * scratch_disk() - the scratch disk: $DVM_SCRATCH_DISK, or the virtio disk with serial
@@ -46,6 +47,13 @@ const char *scratch_disk(void);
  * Skips loudly when there is no scratch disk or @backend is not built in.
  */
 void scratch_init(struct vt *vt, const char *backend, ...) __attribute__((sentinel));
+
+/**
+ * canary_fixture() - what the canary suites start from: a scratch pool of @backend (thin:
+ * 512 MiB of data), a fresh canary in @c, and vt_make_templates() with a 48M root and a
+ * 24M private.
+ */
+void canary_fixture(struct vt *vt, struct canary *c, const char *backend);
 
 /** scratch_cleanup() - vt_cleanup() and unmount the scratch file system. */
 void scratch_cleanup(struct vt *vt);

@@ -25,6 +25,18 @@
 
 extern char **environ;
 
+void vi_fixture(struct vi *m, struct vt *vt)
+{
+        vt_init(vt, "2G");
+        memset(m, 0, sizeof(*m));
+}
+
+void vi_fixture_cleanup(struct vi *m, struct vt *vt)
+{
+        vi_sweep(m);
+        vt_cleanup(vt);
+}
+
 void vi_bin(struct vi *m, struct vt *vt)
 {
         char *slash;

@@ -20,6 +20,12 @@ struct vi {
         pid_t pid;         /* the daemon (foreground), 0 when not mounted */
 };
 
+/** vi_fixture() - the inspector suites' start: a pool of 2 GiB thin data in @vt, @m unmounted. */
+void vi_fixture(struct vi *m, struct vt *vt);
+
+/** vi_fixture_cleanup() - vi_sweep(), then vt_cleanup(). */
+void vi_fixture_cleanup(struct vi *m, struct vt *vt);
+
 /** vi_bin() - the path of this build's dvm-inspect into @m->bin. */
 void vi_bin(struct vi *m, struct vt *vt);
 

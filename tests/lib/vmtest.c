@@ -23,6 +23,20 @@
 
 extern char **environ;
 
+const struct vt_backend vt_backends[2] = { { "thin" }, { "snap" } };
+
+/* Appends the NULL-terminated words of @ap to @argv from index @n on, @max entries in all
+ * with the NULL that ends them. Returns the count. */
+static size_t add_words(char *argv[], size_t n, size_t max, va_list ap)
+{
+        for (char *w; n + 1 < max && (w = va_arg(ap, char *));)
+                argv[n++] = w;
+        argv[n] = NULL;
+        return n;
+}
+
+#define MiB (1ULL << 20)
+
 double vt_now(void)
 {
         struct timespec ts;
@@ -79,13 +93,9 @@ void vt_init_backend(struct vt *vt, const char *backend, ...)
                 argv[n++] = "2G";
         }
         va_start(ap, backend);
-        for (char *w; (w = va_arg(ap, char *)) && n < 23;)
-                argv[n++] = w;
+        add_words(argv, n, 24, ap);
         va_end(ap);
-        argv[n] = NULL;
-        struct vt_run r = vt_cli(vt, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], argv[8],
-                                 argv[9], argv[10], argv[11], argv[12], NULL);
-        cr_assert(n <= 12, "vt_init_backend: too many words");
+        struct vt_run r = vt_cliv(vt, (const char *const *)argv);
         cr_assert_eq(r.status, 0, "pool init %s (%s): exit %d: %s", vt->pool, backend, r.status, r.err);
         vt_run_free(&r);
 }
@@ -96,13 +106,19 @@ void vt_cleanup(struct vt *vt)
 
         if (!vt->pool[0])
                 return;
-        /* Sweep whatever a failed test left: volumes first, then the pool (its autoclear
-         * loops go with it), then any loop still on our files, then the directory. */
-        free(vt_sh(&st, "for d in $(dmsetup ls 2>/dev/null | awk '{print $1}' | grep '^DVM-%s-'); do "
+        /* Sweep whatever a test left: the pool's volumes, the top of each stack first (a pass
+         * takes only what nothing holds open, so no remove waits out --retry on a device that
+         * a crypt or snapshot device still holds), what stays held with --retry; then the pool
+         * (its autoclear loops go with it), any loop still on our files, the directory. */
+        free(vt_sh(&st, "for i in 1 2 3 4 5 6; do "
+                        "ds=$(dmsetup info -c --noheadings -o name,open --separator ' ' 2>/dev/null | "
+                        "awk -v p=DVM-%s- 'index($1, p) == 1 && $2 == 0 {print $1}'); "
+                        "[ -n \"$ds\" ] || break; for d in $ds; do dmsetup remove $d; done; done; "
+                        "for d in $(dmsetup ls 2>/dev/null | awk '{print $1}' | grep '^DVM-%s-'); do "
                         "dmsetup remove --retry $d; done; dmsetup remove --retry DVM-%s 2>/dev/null; "
                         "for l in $(losetup -nO NAME,BACK-FILE | awk 'index($2, \"%s/\") == 1 {print $1}'); do "
                         "losetup -d $l; done; rm -rf %s",
-                   vt->pool, vt->pool, vt->state, vt->state));
+                   vt->pool, vt->pool, vt->pool, vt->state, vt->state));
 }
 
 char *vt_loops(struct vt *vt)
@@ -176,7 +192,7 @@ static char *slurp_fd(int fd)
         return buf;
 }
 
-static struct vt_run run_argv(char *const argv[])
+static struct vt_run run_argv(char *const argv[], bool search_path)
 {
         struct vt_run r = {};
         posix_spawn_file_actions_t fa;
@@ -191,7 +207,9 @@ static struct vt_run run_argv(char *const argv[])
         posix_spawn_file_actions_adddup2(&fa, out, 1);
         posix_spawn_file_actions_adddup2(&fa, err, 2);
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-        cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0, "spawn %s: %m", argv[0]);
+        int e = search_path ? posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ)
+                            : posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+        cr_assert_eq(e, 0, "spawn %s: %s", argv[0], strerror(e));
         posix_spawn_file_actions_destroy(&fa);
         cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid: %m");
         r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -204,18 +222,73 @@ static struct vt_run run_argv(char *const argv[])
         return r;
 }
 
-struct vt_run vt_cli(struct vt *vt, ...)
+struct vt_run vt_cliv(struct vt *vt, const char *const words[])
 {
         char *argv[64] = { vt->dvm_vol, "--state-dir", vt->state, "--pool", vt->pool };
         size_t n = 5;
+
+        for (size_t i = 0; words[i] && n < 63; i++)
+                argv[n++] = (char *)words[i];
+        argv[n] = NULL;
+        return run_argv(argv, false);
+}
+
+struct vt_run vt_cli(struct vt *vt, ...)
+{
+        char *words[58];
         va_list ap;
 
         va_start(ap, vt);
-        for (char *w; (w = va_arg(ap, char *)) && n < 63;)
-                argv[n++] = w;
+        add_words(words, 0, 58, ap);
         va_end(ap);
-        argv[n] = NULL;
-        return run_argv(argv);
+        return vt_cliv(vt, (const char *const *)words);
+}
+
+char *vt_exec(int *ret_status, const char *prog, ...)
+{
+        char *argv[32] = { (char *)prog };
+        va_list ap;
+
+        va_start(ap, prog);
+        add_words(argv, 1, 32, ap);
+        va_end(ap);
+        struct vt_run r = run_argv(argv, true);
+        if (ret_status)
+                *ret_status = r.status;
+        free(r.err);
+        return r.out;
+}
+
+void vt_make_templates(struct vt *vt, const char *root_size, const char *private_size)
+{
+        VT_CLI_OK(vt, "template", "create", "tmpl", "--root-size", root_size, "--private-size", private_size);
+        VT_CLI_OK(vt, "start", "tmpl");
+        vt_pattern(vt_dev(vt, "tmpl", "root"), 0, 8 * MiB, 1);
+        VT_CLI_OK(vt, "stop", "tmpl");
+        VT_CLI_OK(vt, "dvm", "create", "dvm", "--template", "tmpl");
+        VT_CLI_OK(vt, "start", "dvm");
+        vt_pattern(vt_dev(vt, "dvm", "private"), 0, 4 * MiB, 2);
+        VT_CLI_OK(vt, "stop", "dvm");
+}
+
+char *vt_spawn(struct vt *vt, const char *dvm, ...)
+{
+        char *argv[16] = { "spawn", (char *)dvm }, expect[1024], *name;
+        va_list ap;
+
+        va_start(ap, dvm);
+        add_words(argv, 2, 16, ap);
+        va_end(ap);
+        struct vt_run r = vt_cliv(vt, (const char *const *)argv);
+        cr_assert_eq(r.status, 0, "%s%sspawn %s: exit %d: %s", vt->backend, vt->backend[0] ? ": " : "", dvm,
+                     r.status, r.err);
+        name = strndup(r.out, strcspn(r.out, "\n"));
+        cr_assert(name, "strndup");
+        snprintf(expect, sizeof(expect), "%s\n%s\n%s\n%s\n", name, vt_dev(vt, name, "root"),
+                 vt_dev(vt, name, "private"), vt_dev(vt, name, "volatile"));
+        cr_assert_str_eq(r.out, expect, "spawn output:\n%s", r.out);
+        vt_run_free(&r);
+        return name;
 }
 
 void vt_run_free(struct vt_run *r)
@@ -234,7 +307,7 @@ char *vt_sh(int *ret_status, const char *fmt, ...)
         cr_assert(vasprintf(&cmd, fmt, ap) >= 0);
         va_end(ap);
         char *argv[] = { "/bin/sh", "-c", cmd, NULL };
-        struct vt_run r = run_argv(argv);
+        struct vt_run r = run_argv(argv, false);
         free(cmd);
         if (ret_status)
                 *ret_status = r.status;
@@ -275,13 +348,16 @@ uint64_t vt_hash(const char *path, uint64_t off, uint64_t len)
         return mix(h, done);
 }
 
-static void fill(uint64_t *buf, size_t n, uint64_t off, uint32_t seed)
+static void pattern_fill(void *buf, size_t n, uint64_t off, const void *arg)
 {
+        uint32_t seed = *(const uint32_t *)arg;
+        uint64_t *w = buf;
+
         for (size_t i = 0; i < n / 8; i++)
-                buf[i] = ((uint64_t)seed << 40) ^ ((off / 8 + i) * 0x9e3779b97f4a7c15ULL) ^ 0x5a5a;
+                w[i] = ((uint64_t)seed << 40) ^ ((off / 8 + i) * 0x9e3779b97f4a7c15ULL) ^ 0x5a5a;
 }
 
-void vt_pattern(const char *path, uint64_t off, uint64_t len, uint32_t seed)
+void vt_write_fill(const char *path, uint64_t off, uint64_t len, vt_fill_fn *fill, const void *arg)
 {
         enum { BUF = 1 << 20 };
         void *buf;
@@ -294,7 +370,7 @@ void vt_pattern(const char *path, uint64_t off, uint64_t len, uint32_t seed)
         cr_assert_eq(posix_memalign(&buf, 4096, BUF), 0);
         for (uint64_t done = 0; done < len;) {
                 size_t n = len - done < BUF ? (size_t)(len - done) : BUF;
-                fill(buf, n, off + done, seed);
+                fill(buf, n, off + done, arg);
                 cr_assert_eq(pwrite(fd, buf, n, (off_t)(off + done)), (ssize_t)n, "write %s at %llu: %m", path,
                              (unsigned long long)(off + done));
                 done += n;
@@ -304,7 +380,7 @@ void vt_pattern(const char *path, uint64_t off, uint64_t len, uint32_t seed)
         free(buf);
 }
 
-bool vt_has_pattern(const char *path, uint64_t off, uint64_t len, uint32_t seed)
+bool vt_reads_fill(const char *path, uint64_t off, uint64_t len, vt_fill_fn *fill, const void *arg)
 {
         enum { BUF = 1 << 20 };
         uint64_t *want = malloc(BUF), *got = malloc(BUF);
@@ -314,7 +390,7 @@ bool vt_has_pattern(const char *path, uint64_t off, uint64_t len, uint32_t seed)
         cr_assert(fd >= 0 && want && got, "open %s: %m", path);
         for (uint64_t done = 0; ok && done < len;) {
                 size_t n = len - done < BUF ? (size_t)(len - done) : BUF;
-                fill(want, n, off + done, seed);
+                fill(want, n, off + done, arg);
                 ok = pread(fd, got, n, (off_t)(off + done)) == (ssize_t)n && memcmp(want, got, n) == 0;
                 done += n;
         }
@@ -322,6 +398,16 @@ bool vt_has_pattern(const char *path, uint64_t off, uint64_t len, uint32_t seed)
         free(want);
         free(got);
         return ok;
+}
+
+void vt_pattern(const char *path, uint64_t off, uint64_t len, uint32_t seed)
+{
+        vt_write_fill(path, off, len, pattern_fill, &seed);
+}
+
+bool vt_has_pattern(const char *path, uint64_t off, uint64_t len, uint32_t seed)
+{
+        return vt_reads_fill(path, off, len, pattern_fill, &seed);
 }
 
 const char *vt_dev(struct vt *vt, const char *vm, const char *vol)
@@ -334,39 +420,126 @@ const char *vt_dev(struct vt *vt, const char *vm, const char *vol)
         return b;
 }
 
+/* The pool's metadata device from its table parameters ("0 <len> thin-pool <meta maj:min>
+ * <data> ..."), as /dev/<name> through sysfs. */
+static void meta_dev(struct vt *vt, const char *params, char *buf, size_t len)
+{
+        unsigned maj, min;
+        char uevent[64], line[128];
+        FILE *f;
+
+        cr_assert_eq(sscanf(params, "%*u %*u thin-pool %u:%u", &maj, &min), 2, "pool %s: not a thin-pool table: %s",
+                     vt->pool, params);
+        snprintf(uevent, sizeof(uevent), "/sys/dev/block/%u:%u/uevent", maj, min);
+        f = fopen(uevent, "re");
+        cr_assert(f, "open %s: %m", uevent);
+        buf[0] = 0;
+        while (fgets(line, sizeof(line), f))
+                if (strncmp(line, "DEVNAME=", 8) == 0)
+                        snprintf(buf, len, "/dev/%.*s", (int)strcspn(line + 8, "\n"), line + 8);
+        fclose(f);
+        cr_assert(buf[0], "%s names no device", uevent);
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+        long x = *(const long *)a, y = *(const long *)b;
+        return (x > y) - (x < y);
+}
+
+/* The thin ids in the metadata of the pool whose table parameters are @params: thin_dump of
+ * a metadata snapshot (which makes a live pool's metadata readable), " id id ... ". */
+static char *thin_ids_of(struct vt *vt, const char *params)
+{
+        char dev[80], name[64], *out, *dump, *ret;
+        long ids[4096];
+        size_t n = 0, len;
+        int st;
+
+        meta_dev(vt, params, dev, sizeof(dev));
+        snprintf(name, sizeof(name), "DVM-%s", vt->pool);
+        out = vt_exec(&st, "dmsetup", "message", name, "0", "reserve_metadata_snap", NULL);
+        cr_assert_eq(st, 0, "reserve_metadata_snap on %s failed: %s", name, out);
+        free(out);
+        dump = vt_exec(&st, "thin_dump", "--skip-mappings", "-m", dev, NULL);
+        out = vt_exec(NULL, "dmsetup", "message", name, "0", "release_metadata_snap", NULL);
+        free(out);
+        cr_assert_eq(st, 0, "thin_dump of pool %s (%s) failed: %s", vt->pool, dev, dump);
+        for (const char *p = dump; (p = strstr(p, "<device dev_id=\"")) && n < 4096; p++)
+                ids[n++] = strtol(p + 16, NULL, 10);
+        free(dump);
+        qsort(ids, n, sizeof(ids[0]), cmp_long);
+        len = 2 + n * 12;
+        ret = malloc(len);
+        cr_assert(ret, "malloc");
+        strcpy(ret, " ");
+        for (size_t i = 0; i < n; i++)
+                snprintf(ret + strlen(ret), len - strlen(ret), "%ld ", ids[i]);
+        return ret;
+}
+
 char *vt_thin_ids(struct vt *vt)
 {
+        char name[64], *table, *ids;
         int st;
-        /* The metadata device from the pool's own table; a metadata snapshot makes the
-         * live pool's metadata readable by thin_dump. */
-        char *out = vt_sh(&st,
-                          "set -e; t=$(dmsetup table DVM-%s | awk '{print $4}'); "
-                          "dev=/dev/$(sed -n 's/^DEVNAME=//p' /sys/dev/block/$t/uevent); "
-                          "dmsetup message DVM-%s 0 reserve_metadata_snap; "
-                          "ids=$(thin_dump -m $dev | sed -n 's/.*<device dev_id=\"\\([0-9]*\\)\".*/\\1/p' | sort -n | tr '\\n' ' '); "
-                          "dmsetup message DVM-%s 0 release_metadata_snap; echo \" $ids\"",
-                          vt->pool, vt->pool, vt->pool);
-        cr_assert_eq(st, 0, "thin_dump of pool %s failed: %s", vt->pool, out);
-        out[strcspn(out, "\n")] = 0;
-        return out;
+
+        snprintf(name, sizeof(name), "DVM-%s", vt->pool);
+        table = vt_exec(&st, "dmsetup", "table", name, NULL);
+        cr_assert_eq(st, 0, "dmsetup table %s failed: %s", name, table);
+        ids = thin_ids_of(vt, table);
+        free(table);
+        return ids;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 char *vt_kernel_state(struct vt *vt)
 {
+        char prefix[64], pool_line[64], *all, *lines[1024], *devs, *ids, *state = NULL;
+        const char *params = NULL;
+        size_t n = 0, len = 1;
         int st;
-        char *devs = vt_sh(&st, "dmsetup table | grep '^DVM-%s[-:]' | sort", vt->pool);
-        char *ids = vt_thin_ids(vt), *all = NULL;
 
-        cr_assert(asprintf(&all, "devices:\n%sthin ids:%s\n", devs, ids) >= 0);
+        /* one dmsetup for every table; ours are "DVM-<pool>: ..." and "DVM-<pool>-...: ..." */
+        all = vt_exec(&st, "dmsetup", "table", NULL);
+        cr_assert_eq(st, 0, "dmsetup table failed: %s", all);
+        snprintf(prefix, sizeof(prefix), "DVM-%s-", vt->pool);
+        snprintf(pool_line, sizeof(pool_line), "DVM-%s: ", vt->pool);
+        for (char *save = NULL, *l = strtok_r(all, "\n", &save); l && n < 1024; l = strtok_r(NULL, "\n", &save)) {
+                bool pool = strncmp(l, pool_line, strlen(pool_line)) == 0;
+                if (!pool && strncmp(l, prefix, strlen(prefix)) != 0)
+                        continue;
+                if (pool)
+                        params = l + strlen(pool_line);
+                lines[n++] = l;
+                len += strlen(l) + 1;
+        }
+        cr_assert(params, "pool %s has no device", vt->pool);
+        qsort(lines, n, sizeof(lines[0]), cmp_str);
+        devs = calloc(1, len);
+        cr_assert(devs, "calloc");
+        for (size_t i = 0; i < n; i++) {
+                strcat(devs, lines[i]);
+                strcat(devs, "\n");
+        }
+        ids = thin_ids_of(vt, params);
+        cr_assert(asprintf(&state, "devices:\n%sthin ids:%s\n", devs, ids) >= 0);
+        free(all);
         free(devs);
         free(ids);
-        return all;
+        return state;
 }
 
 char *vt_catalog_dump(struct vt *vt)
 {
+        char db[300];
         int st;
-        char *out = vt_sh(&st, "sqlite3 %s/%s/catalog.db .dump", vt->state, vt->pool);
-        cr_assert_eq(st, 0, "sqlite3 dump failed");
+
+        snprintf(db, sizeof(db), "%s/%s/catalog.db", vt->state, vt->pool);
+        char *out = vt_exec(&st, "sqlite3", db, ".dump", NULL);
+        cr_assert_eq(st, 0, "sqlite3 dump of %s failed", db);
         return out;
 }

@@ -24,6 +24,33 @@ struct vt_run {
         char *err;         /* stderr */
 };
 
+/* A pool backend, as a Criterion parameter: copied by value into the worker, no pointers. */
+struct vt_backend {
+        char name[8];
+};
+
+/** vt_backends - "thin" and "snap", the parameters of a test run once per backend. */
+extern const struct vt_backend vt_backends[2];
+
+/** VT_BACKEND_PARAMETERS() - run Criterion test @suite/@test once per entry of vt_backends. */
+#define VT_BACKEND_PARAMETERS(suite, test)                                                            \
+        ParameterizedTestParameters(suite, test)                                                      \
+        {                                                                                             \
+                return cr_make_param_array(struct vt_backend, (void *)vt_backends, 2);                 \
+        }
+
+/**
+ * VT_CLI_OK() - run dvm-vol on @vt with the words after it and assert exit 0; the message
+ * names the backend (once set), the words, the exit code and stderr.
+ */
+#define VT_CLI_OK(vt, ...)                                                                            \
+        do {                                                                                          \
+                struct vt_run _r = vt_cli((vt), __VA_ARGS__, NULL);                                   \
+                cr_assert_eq(_r.status, 0, "%s%sdvm-vol " #__VA_ARGS__ ": exit %d: %s", (vt)->backend, \
+                             (vt)->backend[0] ? ": " : "", _r.status, _r.err);                         \
+                vt_run_free(&_r);                                                                     \
+        } while (0)
+
 /** vt_require_dm() - skip loudly (cr_skip_test) unless root and device-mapper are here. */
 void vt_require_dm(void);
 
@@ -42,14 +69,46 @@ void vt_cleanup(struct vt *vt);
 /** vt_cli() - run dvm-vol with --state-dir and --pool and the NULL-terminated words. */
 struct vt_run vt_cli(struct vt *vt, ...) __attribute__((sentinel));
 
+/** vt_cliv() - vt_cli() with the words in a NULL-terminated array. */
+struct vt_run vt_cliv(struct vt *vt, const char *const words[]);
+
+/**
+ * vt_make_templates() - TemplateVM "tmpl" (@root_size, @private_size) whose root holds
+ * pattern 1 in its first 8 MiB, and DVM Template "dvm" whose private holds pattern 2 in its
+ * first 4 MiB (each written through a start and a stop).
+ */
+void vt_make_templates(struct vt *vt, const char *root_size, const char *private_size);
+
+/**
+ * vt_spawn() - `spawn @dvm` with the NULL-terminated extra words; asserts exit 0 and the
+ * output (the name, then the root, private and volatile device paths, a line each).
+ * Returns the disposable's name, malloc'd.
+ */
+char *vt_spawn(struct vt *vt, const char *dvm, ...) __attribute__((sentinel));
+
 /** vt_run_free() - free a run's output. */
 void vt_run_free(struct vt_run *r);
 
 /** vt_sh() - run a shell command line; returns its stdout (malloc'd), status in @ret_status. */
 char *vt_sh(int *ret_status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/**
+ * vt_exec() - run the NULL-terminated words, looked up in $PATH, without a shell; returns
+ * its stdout (malloc'd), the exit status in @ret_status.
+ */
+char *vt_exec(int *ret_status, const char *prog, ...) __attribute__((sentinel));
+
 /** vt_hash() - a 64-bit hash of @len bytes of @path from @off (0 len: to the end). */
 uint64_t vt_hash(const char *path, uint64_t off, uint64_t len);
+
+/** vt_fill_fn - fills @n bytes of @buf with what belongs at byte @off of a device. */
+typedef void vt_fill_fn(void *buf, size_t n, uint64_t off, const void *arg);
+
+/** vt_write_fill() - write @len bytes at @off of @path as @fill makes them (O_DIRECT, fsync). */
+void vt_write_fill(const char *path, uint64_t off, uint64_t len, vt_fill_fn *fill, const void *arg);
+
+/** vt_reads_fill() - whether @len bytes at @off of @path are what @fill makes. */
+bool vt_reads_fill(const char *path, uint64_t off, uint64_t len, vt_fill_fn *fill, const void *arg);
 
 /** vt_pattern() - write @len bytes derived from @seed at @off of @path (O_DIRECT, fsync). */
 void vt_pattern(const char *path, uint64_t off, uint64_t len, uint32_t seed);

@@ -14,12 +14,7 @@
 
 static struct vt vt;
 
-#define CLI_OK(...)                                                                                  \
-        do {                                                                                         \
-                struct vt_run _r = vt_cli(&vt, __VA_ARGS__, NULL);                                   \
-                cr_assert_eq(_r.status, 0, "dvm-vol " #__VA_ARGS__ ": exit %d: %s", _r.status, _r.err); \
-                vt_run_free(&_r);                                                                    \
-        } while (0)
+#define CLI_OK(...) VT_CLI_OK(&vt, __VA_ARGS__)
 
 static void setup(void)
 {
@@ -31,7 +26,8 @@ static void setup(void)
 
 static void teardown(void) { vt_cleanup(&vt); }
 
-TestSuite(bad_input, .init = setup, .fini = teardown, .timeout = 600);
+/* pool_not_initialised needs no pool: the fixture is the tests' own first step */
+TestSuite(bad_input, .fini = teardown, .timeout = 600);
 
 struct bad_case {
         const char *argv[10];
@@ -77,12 +73,7 @@ static const struct bad_case cases[] = {
 /* Run one case; Returns false if it changed the state (the caller takes a new baseline). */
 static bool check_case(const struct bad_case *c, const char *before_kernel, const char *before_cat)
 {
-        char *argv[16] = { vt.dvm_vol, "--state-dir", vt.state, "--pool", vt.pool };
-        size_t n = 5;
-        for (size_t i = 0; c->argv[i]; i++)
-                argv[n++] = (char *)c->argv[i];
-        struct vt_run r = vt_cli(&vt, argv[5], argv[6], argv[7], argv[8], argv[9], argv[10], argv[11], argv[12],
-                                 argv[13], argv[14], NULL);
+        struct vt_run r = vt_cliv(&vt, c->argv);
         const char *label = c->argv[0];
 
         cr_expect_eq(r.status, c->status, "%s %s \"%s\": exit %d, want %d; stderr: %s", label,
@@ -109,6 +100,7 @@ static bool check_case(const struct bad_case *c, const char *before_kernel, cons
 
 Test(bad_input, each_refused_without_change)
 {
+        setup();
         char *kernel = vt_kernel_state(&vt), *cat = vt_catalog_dump(&vt);
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -126,6 +118,7 @@ Test(bad_input, each_refused_without_change)
 Test(bad_input, template_gone)
 {
         int st;
+        setup();
         /* A catalog whose TemplateVM went out of band (its rows deleted by hand). */
         free(vt_sh(&st, "sqlite3 %s/%s/catalog.db \"DELETE FROM volumes WHERE vm='tmpl'; DELETE FROM vms WHERE name='tmpl'\"",
                    vt.state, vt.pool));

@@ -18,33 +18,12 @@
 #include <unistd.h>
 
 #include "canary.h"
-#include "macro.h"
 
 #define MiB (1ULL << 20)
 static struct vt vt;
 static struct canary can;
 
-struct backend_case {
-        char name[8];
-};
-
-static const struct backend_case backends[] = { { "thin" }, { "snap" } };
-
-#define CLI_OK(...)                                                                                       \
-        do {                                                                                              \
-                struct vt_run _r = vt_cli(&vt, __VA_ARGS__, NULL);                                        \
-                cr_assert_eq(_r.status, 0, "dvm-vol " #__VA_ARGS__ ": exit %d: %s", _r.status, _r.err);   \
-                vt_run_free(&_r);                                                                         \
-        } while (0)
-
-static void setup(const char *backend)
-{
-        if (strcmp(backend, "thin") == 0)
-                scratch_init(&vt, backend, "--data-size", "512M", NULL);
-        else
-                scratch_init(&vt, backend, NULL);
-        canary_new(&can);
-}
+#define CLI_OK(...) VT_CLI_OK(&vt, __VA_ARGS__)
 
 static void teardown(void)
 {
@@ -72,18 +51,10 @@ static struct template_sums template_sums(void)
         return s;
 }
 
-/* TemplateVM "tmpl" with data in the first 8 MiB of its root, DVM Template "dvm" with data
- * in the first 4 MiB of its private. Returns their checksums. */
-static struct template_sums make_templates(void)
+/* canary_fixture() on @backend; returns the checksums of its templates. */
+static struct template_sums setup(const char *backend)
 {
-        CLI_OK("template", "create", "tmpl", "--root-size", "48M", "--private-size", "24M");
-        CLI_OK("start", "tmpl");
-        vt_pattern(vt_dev(&vt, "tmpl", "root"), 0, 8 * MiB, 1);
-        CLI_OK("stop", "tmpl");
-        CLI_OK("dvm", "create", "dvm", "--template", "tmpl");
-        CLI_OK("start", "dvm");
-        vt_pattern(vt_dev(&vt, "dvm", "private"), 0, 4 * MiB, 2);
-        CLI_OK("stop", "dvm");
+        canary_fixture(&vt, &can, backend);
         return template_sums();
 }
 
@@ -97,15 +68,6 @@ static void check_templates(const struct template_sums *want)
                      (unsigned long long)got.tmpl_private, (unsigned long long)want->tmpl_private);
         cr_expect_eq(got.dvm_private, want->dvm_private, "DVM Template private changed: %llx, was %llx",
                      (unsigned long long)got.dvm_private, (unsigned long long)want->dvm_private);
-}
-
-static char *spawn(const char *name)
-{
-        struct vt_run r = name ? vt_cli(&vt, "spawn", "dvm", "--name", name, NULL) : vt_cli(&vt, "spawn", "dvm", NULL);
-        cr_assert_eq(r.status, 0, "spawn: exit %d: %s", r.status, r.err);
-        char *disp = strndup(r.out, strcspn(r.out, "\n"));
-        vt_run_free(&r);
-        return disp;
 }
 
 /* The canary where a VM puts it: over template data (whole and partial blocks), where the
@@ -166,10 +128,7 @@ static void check_keys(const char *a, const char *b, const struct vt_run *spawn_
         free(kb);
 }
 
-ParameterizedTestParameters(canary, teardown_leaves_none)
-{
-        return cr_make_param_array(struct backend_case, (void *)backends, ARRAY_SIZE(backends));
-}
+VT_BACKEND_PARAMETERS(canary, teardown_leaves_none)
 
 /*
  * An unnamed disposable destroyed, a named one stopped, a TemplateVM's volatile dropped at
@@ -177,31 +136,33 @@ ParameterizedTestParameters(canary, teardown_leaves_none)
  * of a thin pool (the scan can see it) and only encrypted in a snap pool's COW stores; the
  * volatile canary is only encrypted.
  */
-ParameterizedTest(const struct backend_case *b, canary, teardown_leaves_none)
+ParameterizedTest(const struct vt_backend *b, canary, teardown_leaves_none)
 {
-        setup(b->name);
-        struct template_sums sums = make_templates();
+        struct template_sums sums = setup(b->name);
         const char *disk = scratch_disk();
         struct canary vcan;
+        char what[96];
         struct vt_run r = vt_cli(&vt, "-v", "-v", "spawn", "dvm", NULL);
         uint64_t n;
 
         cr_assert_eq(r.status, 0, "spawn: exit %d: %s", r.status, r.err);
-        char *d = strndup(r.out, strcspn(r.out, "\n")), *named = spawn("named1");
+        char *d = strndup(r.out, strcspn(r.out, "\n")), *named = vt_spawn(&vt, "dvm", "--name", "named1", NULL);
         canary_new(&vcan);
         write_canaries(d, &vcan);
         write_canaries(named, &vcan);
         CLI_OK("start", "tmpl");
         canary_write(vt_dev(&vt, "tmpl", "volatile"), 8 * MiB, MiB, &vcan);
 
-        n = canary_scan(disk, &can);
+        snprintf(what, sizeof(what), "%s: canary while running", b->name);
+        n = canary_scan(disk, &can, what);
         if (strcmp(b->name, "snap") == 0) /* COW stores under ephemeral keys: never in plaintext */
                 cr_expect_eq(n, 0, "%s: %llu plaintext copies of the canary in COW stores on %s", b->name,
                              (unsigned long long)n, disk);
         else /* the positive control: thin layers hold it in plaintext */
                 cr_assert_gt(n, 0, "%s: the running disposables' canary is not on %s: the scan cannot see it",
                              b->name, disk);
-        n = canary_scan(disk, &vcan);
+        snprintf(what, sizeof(what), "%s: volatile canary while running", b->name);
+        n = canary_scan(disk, &vcan, what);
         cr_expect_eq(n, 0, "%s: %llu plaintext copies of the volatile canary on %s", b->name, (unsigned long long)n,
                      disk);
         check_keys(d, named, &r);
@@ -218,10 +179,12 @@ ParameterizedTest(const struct backend_case *b, canary, teardown_leaves_none)
         CLI_OK("destroy", d);
         CLI_OK("stop", named);
         CLI_OK("stop", "tmpl");
-        n = canary_scan(disk, &can);
+        snprintf(what, sizeof(what), "%s: canary after destroy and stop", b->name);
+        n = canary_scan(disk, &can, what);
         cr_expect_eq(n, 0, "%s: %llu copies of the canary on %s after destroy and stop", b->name,
                      (unsigned long long)n, disk);
-        n = canary_scan(disk, &vcan);
+        snprintf(what, sizeof(what), "%s: volatile canary after destroy and stop", b->name);
+        n = canary_scan(disk, &vcan, what);
         cr_expect_eq(n, 0, "%s: %llu copies of the volatile canary on %s", b->name, (unsigned long long)n, disk);
         check_templates(&sums);
         CLI_OK("start", named);
@@ -234,10 +197,7 @@ ParameterizedTest(const struct backend_case *b, canary, teardown_leaves_none)
         free(named);
 }
 
-ParameterizedTestParameters(canary, negative_control)
-{
-        return cr_make_param_array(struct backend_case, (void *)backends, ARRAY_SIZE(backends));
-}
+VT_BACKEND_PARAMETERS(canary, negative_control)
 
 /*
  * A VM taken apart without dvm-vol: devices removed, layers deleted, as a tool that knows
@@ -245,13 +205,12 @@ ParameterizedTestParameters(canary, negative_control)
  * disposable; on the snap backend, whose disposables write only ciphertext to their COW
  * stores, a TemplateVM's running root (a layer that is kept, so under no ephemeral key).
  */
-ParameterizedTest(const struct backend_case *b, canary, negative_control)
+ParameterizedTest(const struct vt_backend *b, canary, negative_control)
 {
-        setup(b->name);
-        make_templates();
+        canary_fixture(&vt, &can, b->name);
         const char *disk = scratch_disk();
         bool thin = strcmp(b->name, "thin") == 0;
-        char *d = thin ? spawn(NULL) : strdup("tmpl");
+        char *d = thin ? vt_spawn(&vt, "dvm", NULL) : strdup("tmpl");
         int st;
 
         if (thin) {
@@ -278,7 +237,9 @@ ParameterizedTest(const struct backend_case *b, canary, negative_control)
         }
         json_object_put(o);
         vt_run_free(&r);
-        uint64_t n = canary_scan(disk, &can);
+        char what[96];
+        snprintf(what, sizeof(what), "%s: negative control, %s taken apart without dvm-vol", b->name, d);
+        uint64_t n = canary_scan(disk, &can, what);
         cr_expect_gt(n, 0, "%s: the scan found no canary after removing %s without the wipe: it cannot fail",
                      b->name, d);
         free(d);

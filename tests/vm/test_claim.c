@@ -23,12 +23,7 @@ static dvm_pool *pool;
 #define UUID_A "aaaaaaaa-0000-0000-0000-000000000001"
 #define UUID_B "bbbbbbbb-0000-0000-0000-000000000002"
 
-#define CLI_OK(...)                                                                                     \
-        do {                                                                                            \
-                struct vt_run _r = vt_cli(&vt, __VA_ARGS__, NULL);                                      \
-                cr_assert_eq(_r.status, 0, "dvm-vol " #__VA_ARGS__ ": exit %d: %s", _r.status, _r.err); \
-                vt_run_free(&_r);                                                                       \
-        } while (0)
+#define CLI_OK(...) VT_CLI_OK(&vt, __VA_ARGS__)
 
 static void setup(void)
 {

@@ -22,35 +22,7 @@
 static struct vt vt;
 static struct canary can;
 
-struct backend_case {
-        char name[8];
-};
-
-static const struct backend_case backends[] = { { "thin" }, { "snap" } };
-
-#define CLI_OK(...)                                                                                       \
-        do {                                                                                              \
-                struct vt_run _r = vt_cli(&vt, __VA_ARGS__, NULL);                                        \
-                cr_assert_eq(_r.status, 0, "dvm-vol " #__VA_ARGS__ ": exit %d: %s", _r.status, _r.err);   \
-                vt_run_free(&_r);                                                                         \
-        } while (0)
-
-static void setup(const char *backend)
-{
-        if (strcmp(backend, "thin") == 0)
-                scratch_init(&vt, backend, "--data-size", "512M", NULL);
-        else
-                scratch_init(&vt, backend, NULL);
-        canary_new(&can);
-        CLI_OK("template", "create", "tmpl", "--root-size", "48M", "--private-size", "24M");
-        CLI_OK("start", "tmpl");
-        vt_pattern(vt_dev(&vt, "tmpl", "root"), 0, 8 * MiB, 1);
-        CLI_OK("stop", "tmpl");
-        CLI_OK("dvm", "create", "dvm", "--template", "tmpl");
-        CLI_OK("start", "dvm");
-        vt_pattern(vt_dev(&vt, "dvm", "private"), 0, 4 * MiB, 2);
-        CLI_OK("stop", "dvm");
-}
+#define CLI_OK(...) VT_CLI_OK(&vt, __VA_ARGS__)
 
 static void teardown(void)
 {
@@ -69,6 +41,14 @@ static char *pool_images(void)
         return out;
 }
 
+static int count_lines(const char *s)
+{
+        int n = 0;
+        for (; *s; s++)
+                n += *s == '\n';
+        return n;
+}
+
 static char *zram_devices(void)
 {
         int st;
@@ -77,21 +57,14 @@ static char *zram_devices(void)
 
 static char *spawn_in_ram(const char *limit)
 {
-        struct vt_run r = vt_cli(&vt, "spawn", "dvm", "--in-ram", "--ram-limit", limit, NULL);
-        cr_assert_eq(r.status, 0, "spawn --in-ram: exit %d: %s", r.status, r.err);
-        char *d = strndup(r.out, strcspn(r.out, "\n"));
-        vt_run_free(&r);
-        return d;
+        return vt_spawn(&vt, "dvm", "--in-ram", "--ram-limit", limit, NULL);
 }
 
-ParameterizedTestParameters(in_ram, images_untouched)
-{
-        return cr_make_param_array(struct backend_case, (void *)backends, ARRAY_SIZE(backends));
-}
+VT_BACKEND_PARAMETERS(in_ram, images_untouched)
 
-ParameterizedTest(const struct backend_case *b, in_ram, images_untouched)
+ParameterizedTest(const struct vt_backend *b, in_ram, images_untouched)
 {
-        setup(b->name);
+        canary_fixture(&vt, &can, b->name);
         const char *disk = scratch_disk();
         char *before = pool_images(), *zram_before = zram_devices();
         char *d = spawn_in_ram("128M");
@@ -107,7 +80,9 @@ ParameterizedTest(const struct backend_case *b, in_ram, images_untouched)
         cr_expect(vt_has_pattern(root, 0, MiB, 1) && vt_has_pattern(root, MiB + 12288, MiB, 1),
                   "%s: in-RAM root lost the template around its canary", b->name);
         cr_expect(canary_reads_back(priv, 16 * MiB, 4 * MiB, &can), "%s: in-RAM private loses its writes", b->name);
-        uint64_t n = canary_scan(disk, &can);
+        char what[64];
+        snprintf(what, sizeof(what), "%s: in-RAM canary while running", b->name);
+        uint64_t n = canary_scan(disk, &can, what);
         cr_expect_eq(n, 0, "%s: %llu copies of an in-RAM disposable's canary on %s", b->name, (unsigned long long)n,
                      disk);
         char *during = pool_images();
@@ -117,9 +92,12 @@ ParameterizedTest(const struct backend_case *b, in_ram, images_untouched)
         CLI_OK("destroy", d);
         char *after = pool_images(), *zram_after = zram_devices();
         cr_expect_str_eq(after, before, "%s: the pool's images changed:\n%s\nwas:\n%s", b->name, after, before);
+        fprintf(stderr, "in_ram: %s: the pool's %d files byte-identical while it ran: %s, after its destroy: %s\n",
+                b->name, count_lines(before), strcmp(during, before) ? "no" : "yes", strcmp(after, before) ? "no" : "yes");
         cr_expect_str_eq(zram_after, zram_before, "%s: zram devices left: %s (before: %s)", b->name, zram_after,
                          zram_before);
-        n = canary_scan(disk, &can);
+        snprintf(what, sizeof(what), "%s: in-RAM canary after destroy", b->name);
+        n = canary_scan(disk, &can, what);
         cr_expect_eq(n, 0, "%s: %llu copies of the canary on %s after destroy", b->name, (unsigned long long)n, disk);
         int st;
         char *devs = vt_sh(&st, "dmsetup ls | grep '^DVM-%s-%s-' || true", vt.pool, d);
@@ -143,7 +121,7 @@ static const struct refusal refusals[] = {
  * limit the machine cannot give is refused in one line, with nothing left behind. */
 Test(in_ram, limits)
 {
-        setup("thin");
+        canary_fixture(&vt, &can, "thin");
         int st;
         char *zram_before = zram_devices(), *list_before = vt_sh(&st, "dmsetup ls | sort"), *d = spawn_in_ram("8M");
         const char *vola = vt_dev(&vt, d, "volatile");

@@ -26,50 +26,27 @@
 static struct vt vt;
 static struct vi vi;
 
-static void setup(void)
-{
-        vt_init(&vt, "2G");
-        memset(&vi, 0, sizeof(vi));
-}
+static void setup(void) { vi_fixture(&vi, &vt); }
 
 static void teardown(void)
 {
         int st;
-        vi_sweep(&vi);
         free(vt_sh(&st, "dmsetup remove wit-%s 2>/dev/null", vt.pool));
-        vt_cleanup(&vt);
+        vi_fixture_cleanup(&vi, &vt);
 }
 
 TestSuite(inspect, .init = setup, .fini = teardown, .timeout = 600);
 
-#define CLI_OK(...)                                                                              \
-        do {                                                                                     \
-                struct vt_run _r = vt_cli(&vt, __VA_ARGS__, NULL);                               \
-                cr_assert_eq(_r.status, 0, "dvm-vol " #__VA_ARGS__ ": exit %d: %s", _r.status, _r.err); \
-                vt_run_free(&_r);                                                                \
-        } while (0)
+#define CLI_OK(...) VT_CLI_OK(&vt, __VA_ARGS__)
 
-/* TemplateVM "tmpl" (root 64 MiB, pattern 1 in its first 8 MiB) and DVM Template "dvm"
- * (private pattern 2 in its first 4 MiB). */
 static void make_templates(void)
 {
-        CLI_OK("template", "create", "tmpl", "--root-size", "64M", "--private-size", "32M");
-        CLI_OK("start", "tmpl");
-        vt_pattern(vt_dev(&vt, "tmpl", "root"), 0, 8 * MiB, 1);
-        CLI_OK("stop", "tmpl");
-        CLI_OK("dvm", "create", "dvm", "--template", "tmpl");
-        CLI_OK("start", "dvm");
-        vt_pattern(vt_dev(&vt, "dvm", "private"), 0, 4 * MiB, 2);
-        CLI_OK("stop", "dvm");
+        vt_make_templates(&vt, "64M", "32M");
 }
 
 static char *spawn(void)
 {
-        struct vt_run r = vt_cli(&vt, "spawn", "dvm", NULL);
-        cr_assert_eq(r.status, 0, "spawn: exit %d: %s", r.status, r.err);
-        char *d = strndup(r.out, strcspn(r.out, "\n"));
-        vt_run_free(&r);
-        return d;
+        return vt_spawn(&vt, "dvm", NULL);
 }
 
 /* The names in a directory, sorted, space-separated (malloc'd); NULL with errno. */
@@ -311,10 +288,7 @@ Test(inspect, delta_and_changed_of_an_in_ram_disposable)
         char rel[256], *text;
 
         make_templates();
-        struct vt_run r = vt_cli(&vt, "spawn", "dvm", "--in-ram", "--ram-limit", "128M", NULL);
-        cr_assert_eq(r.status, 0, "spawn --in-ram: exit %d: %s", r.status, r.err);
-        char *d = strndup(r.out, strcspn(r.out, "\n"));
-        vt_run_free(&r);
+        char *d = vt_spawn(&vt, "dvm", "--in-ram", "--ram-limit", "128M", NULL);
         vt_pattern(vt_dev(&vt, d, "root"), 2 * MiB, MiB, 31);
         vt_pattern(vt_dev(&vt, d, "volatile"), 0, MiB, 32);
         vi_mount(&vi, &vt);

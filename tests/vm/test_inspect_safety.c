@@ -28,36 +28,18 @@
 static struct vt vt;
 static struct vi vi;
 
-static void setup(void)
-{
-        vt_init(&vt, "2G");
-        memset(&vi, 0, sizeof(vi));
-}
-
-static void teardown(void)
-{
-        vi_sweep(&vi);
-        vt_cleanup(&vt);
-}
+static void setup(void) { vi_fixture(&vi, &vt); }
+static void teardown(void) { vi_fixture_cleanup(&vi, &vt); }
 
 TestSuite(inspect_safety, .init = setup, .fini = teardown, .timeout = 600);
 
-#define CLI_OK(...)                                                                              \
-        do {                                                                                     \
-                struct vt_run _r = vt_cli(&vt, __VA_ARGS__, NULL);                               \
-                cr_assert_eq(_r.status, 0, "dvm-vol " #__VA_ARGS__ ": exit %d: %s", _r.status, _r.err); \
-                vt_run_free(&_r);                                                                \
-        } while (0)
+#define CLI_OK(...) VT_CLI_OK(&vt, __VA_ARGS__)
 
 static char *spawn_from_templates(void)
 {
         CLI_OK("template", "create", "tmpl", "--root-size", "64M", "--private-size", "32M");
         CLI_OK("dvm", "create", "dvm", "--template", "tmpl");
-        struct vt_run r = vt_cli(&vt, "spawn", "dvm", NULL);
-        cr_assert_eq(r.status, 0, "spawn: exit %d: %s", r.status, r.err);
-        char *d = strndup(r.out, strcspn(r.out, "\n"));
-        vt_run_free(&r);
-        return d;
+        return vt_spawn(&vt, "dvm", NULL);
 }
 
 /* @tmpl with each "{key}" replaced by its value from @kv (key, value, ..., NULL). */

@@ -21,60 +21,27 @@ static void teardown(void) { vt_cleanup(&vt); }
 
 TestSuite(lifecycle, .init = vt_require_dm, .fini = teardown, .timeout = 600);
 
-/* One test body, run once per backend; its pool is made first. Parameters are copied by
- * value into the worker process (which is a new exec), so they hold no pointers. */
-struct backend_param {
-        char name[8];
-};
-static const struct backend_param backends[] = { { "thin" }, { "snap" } };
+/* One test body, run once per backend; its pool is made first. */
 #define BACKEND_TEST(test)                                                                         \
-        ParameterizedTestParameters(lifecycle, test)                                               \
-        {                                                                                          \
-                return cr_make_param_array(struct backend_param, (void *)backends, ARRAY_SIZE(backends)); \
-        }                                                                                          \
+        VT_BACKEND_PARAMETERS(lifecycle, test)                                                     \
         static void test##_body(void);                                                             \
-        ParameterizedTest(const struct backend_param *backend, lifecycle, test)                    \
+        ParameterizedTest(const struct vt_backend *backend, lifecycle, test)                       \
         {                                                                                          \
                 vt_init_backend(&vt, backend->name, NULL);                                         \
                 test##_body();                                                                     \
         }                                                                                          \
         static void test##_body(void)
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define CLI_OK(...)                                                                              \
-        do {                                                                                     \
-                struct vt_run _r = vt_cli(&vt, __VA_ARGS__, NULL);                               \
-                cr_assert_eq(_r.status, 0, "%s: dvm-vol " #__VA_ARGS__ ": exit %d: %s", vt.backend, _r.status, \
-                             _r.err);                                                            \
-                vt_run_free(&_r);                                                                \
-        } while (0)
+#define CLI_OK(...) VT_CLI_OK(&vt, __VA_ARGS__)
 
-/* A TemplateVM "tmpl" whose root holds pattern 1 in its first 8 MiB, and a DVM Template
- * "dvm" whose private holds pattern 2 in its first 4 MiB (written through start/stop). */
 static void make_templates(void)
 {
-        CLI_OK("template", "create", "tmpl", "--root-size", "64M", "--private-size", "32M");
-        CLI_OK("start", "tmpl");
-        vt_pattern(vt_dev(&vt, "tmpl", "root"), 0, 8 * MiB, 1);
-        CLI_OK("stop", "tmpl");
-        CLI_OK("dvm", "create", "dvm", "--template", "tmpl");
-        CLI_OK("start", "dvm");
-        vt_pattern(vt_dev(&vt, "dvm", "private"), 0, 4 * MiB, 2);
-        CLI_OK("stop", "dvm");
+        vt_make_templates(&vt, "64M", "32M");
 }
 
 static char *spawn(const char *name)
 {
-        struct vt_run r = name ? vt_cli(&vt, "spawn", "dvm", "--name", name, NULL) : vt_cli(&vt, "spawn", "dvm", NULL);
-        cr_assert_eq(r.status, 0, "spawn: exit %d: %s", r.status, r.err);
-        char *disp = strndup(r.out, strcspn(r.out, "\n"));
-        /* one line with the name, then root, private and volatile */
-        char expect[512];
-        snprintf(expect, sizeof(expect), "%s\n%s\n%s\n%s\n", disp, vt_dev(&vt, disp, "root"),
-                 vt_dev(&vt, disp, "private"), vt_dev(&vt, disp, "volatile"));
-        cr_assert_str_eq(r.out, expect, "spawn output:\n%s", r.out);
-        vt_run_free(&r);
-        return disp;
+        return name ? vt_spawn(&vt, "dvm", "--name", name, NULL) : vt_spawn(&vt, "dvm", NULL);
 }
 
 BACKEND_TEST(reactivate_after_reboot)
@@ -186,7 +153,8 @@ BACKEND_TEST(destroy_leaves_only_origins)
         struct vt_run r = vt_cli(&vt, "destroy", a, b, NULL);
         cr_assert_eq(r.status, 0, "destroy: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
-        char *devs = vt_sh(&st, "dmsetup info -c --noheadings -o name,uuid | grep -e '-%s-' -e '-named1-' || true", a);
+        char *devs = vt_sh(&st, "dmsetup info -c --noheadings -o name,uuid | grep -e '^DVM-%s-%s-' -e '^DVM-%s-named1-' "
+                                "|| true", vt.pool, a, vt.pool);
         cr_assert_str_empty(devs, "devices left after destroy: %s", devs);
         char *after = vt_layers(&vt);
         cr_assert_str_eq(after, origins, "%s: layers after destroy: %s; origins: %s", vt.backend, after, origins);

@@ -38,13 +38,7 @@ static void teardown(void)
 
 TestSuite(snap, .init = vt_require_dm, .fini = teardown, .timeout = 600);
 
-#define CLI_OK(t, ...)                                                                            \
-        do {                                                                                      \
-                struct vt_run _r = vt_cli(t, __VA_ARGS__, NULL);                                  \
-                cr_assert_eq(_r.status, 0, "%s: dvm-vol " #__VA_ARGS__ ": exit %d: %s", (t)->backend, _r.status, \
-                             _r.err);                                                             \
-                vt_run_free(&_r);                                                                 \
-        } while (0)
+#define CLI_OK(t, ...) VT_CLI_OK(t, __VA_ARGS__)
 
 /* TemplateVM "tmpl" (64M root with pattern 1 in its first 8 MiB, 32M private) and DVM Template "dvm". */
 static void make_templates(struct vt *t)

@@ -20,12 +20,7 @@
 static struct vt vt;
 static char saved_timeout[32];
 
-#define CLI_OK(...)                                                                                  \
-        do {                                                                                         \
-                struct vt_run _r = vt_cli(&vt, __VA_ARGS__, NULL);                                   \
-                cr_assert_eq(_r.status, 0, "dvm-vol " #__VA_ARGS__ ": exit %d: %s", _r.status, _r.err); \
-                vt_run_free(&_r);                                                                    \
-        } while (0)
+#define CLI_OK(...) VT_CLI_OK(&vt, __VA_ARGS__)
 
 static void teardown(void)
 {
