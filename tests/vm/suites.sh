@@ -3,7 +3,8 @@
 # Runs every vm tier suite against real device-mapper, inside the test VM or directly on a host
 # with dm (root): the Criterion binaries BUILD/tests/vm/test_*, then the executable shell suites
 # tests/vm/*.suite.sh. Prints "vm-tier: N passed, M failed" (one word before the colon, as CI reads it); non-zero exit if anything failed.
-# Usage: tests/vm/suites.sh BUILD       env: DVM_SUITE_TIMEOUT (seconds per suite, default 900)
+# Usage: tests/vm/suites.sh BUILD       env: DVM_SUITE_TIMEOUT (seconds per suite, default 900),
+#        DVM_SUITE_JOBS (tests at once in the suites that allow it, default 2)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -60,13 +61,27 @@ run_suite() {
 	report_leftovers "$name"
 }
 
-# Criterion binaries: -j1 because every test changes kernel state (dm devices, loops)
+# Suites whose tests share no kernel state (a pool each, every check scoped to it, no
+# system-wide setting, no scratch disk, no timing bound that a neighbour could break): their
+# tests run two at a time. Every other suite runs one test at a time.
+PARALLEL_SUITES=" test_cli_verbs test_inspect test_lifecycle "
+
+# suite_jobs NAME: how many of suite NAME's tests may run at once
+suite_jobs() {
+	case $PARALLEL_SUITES in
+	*" $1 "*) echo "${DVM_SUITE_JOBS:-2}" ;;
+	*) echo 1 ;;
+	esac
+}
+
+# Criterion binaries; --verbose puts each test's duration in the log
 run_criterion() {
-	local build=$1 bin n=0
+	local build=$1 bin name n=0
 	for bin in "$build"/tests/vm/test_*; do
 		[ -f "$bin" ] && [ -x "$bin" ] || continue
 		n=$((n + 1))
-		run_suite "$(basename "$bin")" "$bin" -j1 --short-filename
+		name=$(basename "$bin")
+		run_suite "$name" "$bin" -j"$(suite_jobs "$name")" --short-filename --verbose
 	done
 	[ "$n" -gt 0 ] || die "no test binaries in $build/tests/vm: build them with 'make tests'"
 }
