@@ -97,7 +97,7 @@ main() {
 	if [ -n "$hold" ]; then
 		say "WAITING for $hold"
 		# shellcheck disable=SC2086
-		if wait_for 600 $hold; then
+		if wait_for 300 $hold; then
 			for d in $hold; do report HELD "$d"; done
 			if [ -n "$mark" ]; then
 				{ printf '%s' "${mark#*:}"; head -c 4096 /dev/zero; } | head -c 4096 > /tmp/mark.blk
@@ -105,7 +105,7 @@ main() {
 					sync && say "MARKED ${mark%%:*}"
 			fi
 			# shellcheck disable=SC2086
-			if wait_gone 600 $hold; then say "GONE $hold"; else say "STILL-THERE $hold"; fi
+			if wait_gone 300 $hold; then say "GONE $hold"; else say "STILL-THERE $hold"; fi
 		else
 			say "MISSING held disks of $hold"
 		fi

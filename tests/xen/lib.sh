@@ -38,7 +38,38 @@ toolstack_up() {
 		xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir="$CONSOLE_DIR"
 }
 
-# domu_cfg NAME EXTRA DISK...: an xl config for a PV domU of our kernel and initrd
+# udev_up RULES_DIR BUILD: systemd-udevd with our rules (their @SBINDIR@ = BUILD), or UDEV_ERR
+# says why not; from then on libdevmapper syncs with udev through cookies, as on a host where
+# udev runs
+udev_up() {
+	local r t=20
+	UDEV_ERR=
+	[ -x /lib/systemd/systemd-udevd ] || { UDEV_ERR="no systemd-udevd (Debian package udev)"; return 1; }
+	mkdir -p /run/udev/rules.d
+	for r in "$1"/*.rules.in; do
+		sed "s|@SBINDIR@|$2|g" "$r" > "/run/udev/rules.d/$(basename "${r%.in}")" ||
+			{ UDEV_ERR="installing $r failed"; return 1; }
+	done
+	unset DM_DISABLE_UDEV
+	/lib/systemd/systemd-udevd --resolve-names=never > /tmp/udevd.log 2>&1 &
+	UDEVD_PID=$!
+	until [ -S /run/udev/control ]; do
+		[ "$t" -le 0 ] && { UDEV_ERR="systemd-udevd did not start: $(tail -n 3 /tmp/udevd.log)"; return 1; }
+		nap 0.5
+		t=$((t - 1))
+	done
+}
+
+# udev_down: no udevd, and libdevmapper makes its nodes itself again
+udev_down() {
+	[ -n "${UDEVD_PID:-}" ] && kill "$UDEVD_PID" && wait "$UDEVD_PID"
+	UDEVD_PID=
+	rm -rf /run/udev
+	export DM_DISABLE_UDEV=1
+}
+
+# domu_cfg NAME EXTRA DISK...: an xl config for a PV domU of our kernel and initrd; env POWEROFF:
+# what becomes of it when it powers off (default destroy)
 domu_cfg() {
 	local name=$1 extra=$2 d disks=
 	shift 2
@@ -52,7 +83,7 @@ domu_cfg() {
 	memory = 128
 	vcpus = 1
 	disk = [ $disks ]
-	on_poweroff = "destroy"
+	on_poweroff = "${POWEROFF:-destroy}"
 	on_crash = "destroy"
 	EOF
 }
@@ -90,6 +121,14 @@ domu_wait() {
 		nap 0.5
 		t=$((t - 1))
 	done
+	return 1
+}
+
+# domu_expect TEST NAME REGEX SECONDS: domu_wait, or TEST fails saying how long it waited and
+# what the console showed last
+domu_expect() {
+	domu_wait "$2" "$3" "$4" && return 0
+	fail "$1" "no console line /$3/ from $2 within $4 s; its last: '${CONSOLE[*]: -1}'"
 	return 1
 }
 

@@ -13,11 +13,16 @@
 #     when B is gone, no canary of A or B on the disk.
 #  C  while work is attached writable to B, one xl create whose five disks the hook must
 #     refuse: work/root, a path, malformed params, a VM that does not exist, an impostor.
+#  D  under a real systemd-udevd with our rules, a domU of dvm writes a canary and powers off;
+#     its domain is destroyed while the hook's remove dies at once (killed, as libxl kills a
+#     hook after 40 s): libxl takes the backends down anyway, and our vbd rule (dvm-vol reap)
+#     wipes and removes the disposable; the raw scan finds D's canary before, none after.
 # Prints "xen-tier: N passed, M failed" and timings; non-zero exit if anything failed.
 # Usage: tests/xen/suite.sh BUILD SCRATCH_DISK
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
 # shellcheck source=tests/xen/lib.sh
 source "$HERE/lib.sh"
 
@@ -31,8 +36,12 @@ DOMU_KERNEL=$WORK/vmlinux
 DOMU_INITRD=$WORK/domu-initrd.img
 CANARY=DVMCANARY-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 CANARY_B=DVMCANARY-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+CANARY_D=DVMCANARY-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 MARK=DVMMARK-$RANDOM$RANDOM
 ROOT_SIZE=$((4 << 20)) PRIV_SIZE=$((2 << 20))
+# seconds for a domU to show a console line it is due to (A took 165 s at host load 12), and for
+# a domain or its devices to go: past them a check fails, saying what it saw, and the suite goes on
+BOOT_WAIT=300 GONE_WAIT=120
 TIMES=()
 
 time_note() { TIMES+=("$*"); log "time: $*"; }
@@ -127,16 +136,15 @@ test_a_spawn() {
 	check A.hook-twice.status 0 "$rc" "status of a repeated add"
 	check A.hook-twice.same-device "$pd" "$pd2" "physical-device after a repeated add"
 	check A.hook-twice.no-new-vm "$before" "$after" "dvm-vol list after a repeated add"
-	domu_wait dispA '^DOMU-START' 600
+	domu_expect A.domu-init dispA '^DOMU-START' "$BOOT_WAIT"
 	since secs "$CREATED_US"
 	time_note "A: xl create $XL_SECS s; first console line $FIRST_LINE_SECS s, the domU's /init $secs s after xl create began"
-	if ! domu_wait dispA '^DOMU-WROTE xvdc' 600; then
-		fail A.domu "no DOMU-WROTE xvdc on the console"
+	if ! domu_expect A.domu dispA '^DOMU-WROTE xvdc' "$BOOT_WAIT"; then
 		xl destroy dispA
 		return 0
 	fi
-	domu_gone "$DOMID" 300 || fail A.poweroff "domain $DOMID still exists"
-	wait_no_devices "-${disp[0]:-none}-" 120
+	domu_gone "$DOMID" "$GONE_WAIT" || fail A.poweroff "domain $DOMID still exists after $GONE_WAIT s"
+	wait_no_devices "-${disp[0]:-none}-" "$GONE_WAIT"
 	check_domu_view dispA
 	check A.devices-gone "" "$(dvm_devices "-${disp[0]:-none}-")" "DVM- devices of ${disp[0]:-}"
 	"${DVM[@]}" info "${disp[0]:-none}" > /dev/null 2>&1
@@ -164,8 +172,7 @@ test_b_attach() {
 	domu_create dispB
 	check B.create 0 "$XL_RC" "xl create status ($XL_OUT)"
 	[ "$XL_RC" = 0 ] || return 0
-	if ! domu_wait dispB '^DOMU-WAITING' 600; then
-		fail B.domu "no DOMU-WAITING on the console"
+	if ! domu_expect B.domu dispB '^DOMU-WAITING' "$BOOT_WAIT"; then
 		xl destroy dispB
 		return 0
 	fi
@@ -184,7 +191,7 @@ test_b_attach() {
 		"$(hook_ms add "backend/vbd/$DOMID/51792") $(hook_ms add "backend/vbd/$DOMID/51808")"
 	check B.attach.output $'xvde work/root rw\nxvdf work/private rw\nxvdg work/volatile rw' "$out" "attach output"
 	test_c_refusals "$DOMID"
-	domu_wait dispB '^DOMU-MARKED' 600 || fail B.domu-held "no DOMU-MARKED on the console"
+	domu_expect B.domu-held dispB '^DOMU-MARKED' "$BOOT_WAIT"
 	check B.held.root "$ROOT_SUM" "$(domu_field dispB HELD xvde 2)" "sha256 of work/root in the domU"
 	check B.held.private "$PRIV_SUM" "$(domu_field dispB HELD xvdf 2)" "sha256 of work/private in the domU"
 	check B.held.volatile "$VOL_SIZE" "$(domu_field dispB HELD xvdg 1)" "size of work/volatile in the domU"
@@ -194,15 +201,15 @@ test_b_attach() {
 	since secs "$t0"
 	check B.detach 0 "$rc" "status of dvm-vol detach ($out)"
 	time_note "B: dvm-vol detach of 3 volumes $secs s"
-	domu_wait dispB '^DOMU-GONE' 300 || fail B.domu-gone "the domU still sees the detached disks"
+	domu_expect B.domu-gone dispB '^DOMU-GONE' "$GONE_WAIT"
 	# work was started for dispB: its last disk going stopped it, and its private committed
 	state=$("${DVM[@]}" list)
 	check_match B.detach.stopped $'\nwork +template +- +halted' "$state"
 	"${DVM[@]}" start work > /dev/null
 	check B.detach.committed "$MARK" "$(head -c ${#MARK} /dev/mapper/DVM-xt-work-private)" "start of work/private"
 	"${DVM[@]}" stop work
-	domu_gone "$DOMID" 300 || fail B.poweroff "domain $DOMID still exists"
-	wait_no_devices "-disp" 120
+	domu_gone "$DOMID" "$GONE_WAIT" || fail B.poweroff "domain $DOMID still exists after $GONE_WAIT s"
+	wait_no_devices "-disp" "$GONE_WAIT"
 	check B.domains-forgotten "" "$(sqlite3 "$DVM_STATE_DIR/xt/catalog.db" 'SELECT vm FROM domains')" "domain rows"
 	check B.no-canary-on-disk 0 "$(canary_copies "$SCRATCH" "$CANARY" "$CANARY_B")" "runs of $SCRATCH holding a canary"
 }
@@ -247,12 +254,50 @@ test_c_refusals() {
 	"${DVM[@]}" destroy imp || fail C.imp "destroy of imp"
 }
 
+# D: the domain goes and its backends with it, but the hook's remove dies at once, as one that
+# libxl killed (it does after 40 s) or the OOM killer would: libxl still takes the backends
+# down. Our udev rule, under a real systemd-udevd, reaps the disposable.
+test_d_udev() {
+	local disp
+	log "=== D: the backends go without the hook's remove; the udev rule reaps the disposable"
+	if ! udev_up "$TOP/udev" "$BUILD"; then
+		fail D.udevd "$UDEV_ERR"
+		return 0
+	fi
+	POWEROFF=preserve domu_cfg dispD "dvmdisks=xvda,xvdb,xvdc dvmnosum=xvdc canary=$CANARY_D dvmwrite=1" "${DISKS[@]}"
+	domu_create dispD
+	check D.create 0 "$XL_RC" "xl create status ($XL_OUT)"
+	if [ "$XL_RC" != 0 ] || ! domu_expect D.domu dispD '^DOMU-DONE' "$BOOT_WAIT"; then
+		xl destroy dispD 2>/dev/null
+		udev_down
+		return 0
+	fi
+	disp=$(sqlite3 "$DVM_STATE_DIR/xt/catalog.db" "SELECT vm FROM domains WHERE domid = $DOMID")
+	check D.canary-on-disk-before 1 "$([ "$(canary_copies "$SCRATCH" "$CANARY_D")" -gt 0 ] && echo 1)" \
+		"the raw scan finding D's canary on $SCRATCH before the domain goes"
+	mv /etc/xen/scripts/block-dvm /etc/xen/scripts/block-dvm.real
+	printf '#!/bin/sh\nkill -KILL $$\n' > /etc/xen/scripts/block-dvm
+	chmod 755 /etc/xen/scripts/block-dvm
+	xl destroy dispD > /dev/null 2>&1
+	mv /etc/xen/scripts/block-dvm.real /etc/xen/scripts/block-dvm
+	domu_gone "$DOMID" "$GONE_WAIT" || fail D.destroyed "domain $DOMID still exists after xl destroy and $GONE_WAIT s"
+	wait_no_devices "-${disp:-none}-" "$GONE_WAIT"
+	check D.devices-gone "" "$(dvm_devices "-${disp:-none}-")" "DVM- devices of ${disp:-?} $GONE_WAIT s after the backends went"
+	"${DVM[@]}" info "${disp:-none}" > /dev/null 2>&1
+	check D.disposable-gone 3 $? "exit of dvm-vol info ${disp:-}"
+	check D.domain-forgotten "" "$(sqlite3 "$DVM_STATE_DIR/xt/catalog.db" "SELECT vm FROM domains WHERE domid = $DOMID")" "domain rows of $DOMID"
+	check D.no-canary-on-disk 0 "$(canary_copies "$SCRATCH" "$CANARY_D")" "runs of $SCRATCH holding D's canary"
+	check D.no-hook-remove "" "$(hook_ms remove "backend/vbd/$DOMID/51712")" "the hook's remove time for D's root (it must not have run)"
+	udev_down
+}
+
 main() {
 	local t0=${EPOCHREALTIME/./} secs
 	setup
 	test_a_spawn
 	test_templates_unchanged
 	test_b_attach
+	test_d_udev
 	check end.no-disposable-devices "" "$(dvm_devices '-disp')" "DVM- devices of disposables"
 	log "block-dvm in syslog:"
 	while read -r l; do [[ $l == *block-dvm* ]] && printf '    %s\n' "$l"; done < "$SYSLOG"
