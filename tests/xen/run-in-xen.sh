@@ -25,8 +25,9 @@ SHARE=$(cd "$HERE/../.." && pwd)
 QR_NAME=run-in-xen QR_GUEST=dom0
 # A throwaway test machine has no secrets to isolate and no RAM worth scrubbing: no page-table
 # isolation of PV guests (XPTI), no L1TF shadowing of them, no scrub of free RAM at boot (under
-# TCG it competes with dom0 for the vCPUs), no Spectre mitigations in dom0's kernel. Together:
-# dom0 reaches its command in 24-28 s instead of 61-66 s (back-to-back boots, host load 5-9).
+# TCG it competes with dom0 for the vCPUs); nor Spectre mitigations in dom0's kernel. These Xen
+# options took dom0 to its command in 24-28 s instead of 61-66 s (back-to-back boots at host
+# load 5-9, dom0 without mitigations in both); the cost of an exec in dom0 stayed the same.
 XEN_FAST="xpti=false pv-l1tf=false bootscrub=false"
 
 say() { printf '# xen: %s\n' "$*" >&2; }
