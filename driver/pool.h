@@ -27,6 +27,8 @@ struct dvm_pool {
         bool changing;           /* between pool_change_begin() and _end() */
         uint64_t change_txn;     /* the transaction id the change ends on */
         unsigned long change_mark; /* dm_changes() when it began */
+        bool change_in_ram;      /* the change is an in-RAM VM's: it leaves the pool's metadata
+                                  * alone, so its dirty mark goes in the catalog */
         struct thin_meta *held_meta; /* between owned_hold(true) and (false), thin backend */
 };
 

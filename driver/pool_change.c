@@ -16,7 +16,7 @@ int pool_change_begin(dvm_pool *pool)
                 return 0;
         r = recover_if_needed(pool);
         if (r >= 0)
-                r = recover_mark_dirty(pool, &pool->change_txn);
+                r = recover_mark_dirty(pool, pool->change_in_ram, &pool->change_txn);
         if (r < 0)
                 return r;
         pool->changing = true;
@@ -30,6 +30,7 @@ void pool_change_end(dvm_pool *pool, int result)
         if (pool->lock_depth != 1 || !pool->changing)
                 return;
         pool->changing = false;
+        pool->change_in_ram = false;
         if (result < 0 && dm_changes() == pool->change_mark) {
                 /* refused before it touched the kernel: as if it never began */
                 recover_unmark_dirty(pool, pool->change_txn);

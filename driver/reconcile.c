@@ -18,6 +18,7 @@
 #include "dm.h"
 #include "loop.h"
 #include "reconcile.h"
+#include "vm.h"
 #include "volume.h"
 
 #define MAX_VOLUMES 3
@@ -45,14 +46,6 @@ static bool has_id(const int64_t *ids, int n, int64_t id)
         return false;
 }
 
-/* Whether VM @vm keeps its running layers in a RAM pool of its own (spawn --in-ram). */
-static bool in_ram(dvm_pool *pool, const char *vm)
-{
-        struct cat_volume v[3];
-        int n = catalog_volume_list(pool->cat, vm, v, 3);
-        return n > 0 && v[0].flags & DVM_VOL_IN_RAM;
-}
-
 /* The layer ids the catalog keeps in the pool itself: committed layers, and the running
  * layers of VMs that are not in RAM. Returns the count and a malloc'd array, or -errno. */
 static int main_pool_ids(dvm_pool *pool, int64_t **ret)
@@ -68,7 +61,7 @@ static int main_pool_ids(dvm_pool *pool, int64_t **ret)
                 return -ENOMEM;
         for (int i = 0; i < n; i++) {
                 struct cat_volume vols[MAX_VOLUMES];
-                bool ram = in_ram(pool, vms[i].name);
+                bool ram = vm_in_ram(pool, vms[i].name);
                 int nv = catalog_volume_list(pool->cat, vms[i].name, vols, MAX_VOLUMES);
                 if (nv < 0)
                         return nv;
@@ -98,7 +91,7 @@ static int repair_rows(dvm_pool *pool, const int64_t *kernel, int nk, struct dvm
                 int nv = catalog_volume_list(pool->cat, vms[i].name, vols, MAX_VOLUMES);
                 if (nv < 0)
                         return nv;
-                bool ram = in_ram(pool, vms[i].name);
+                bool ram = vm_in_ram(pool, vms[i].name);
                 for (int j = 0; j < nv && r >= 0; j++) {
                         struct cat_volume *v = &vols[j];
                         bool changed = false;
@@ -199,7 +192,7 @@ static int running_vm(dvm_pool *pool, const struct cat_vm *vm, struct dvm_recove
                 present[i] = dm_info(pool->ctx, volume_dm_name(pool, vm->name, vols[i].name, name, sizeof(name)), NULL) == 0;
                 devices += present[i];
         }
-        if (in_ram(pool, vm->name)) {
+        if (vm_in_ram(pool, vm->name)) {
                 /* its layers lived in RAM: if its RAM pool went (a reboot), so did they,
                  * with nothing left to wipe; the stop then has only rows to drop */
                 char ram[VOLUME_DM_NAME_MAX];

@@ -54,18 +54,20 @@ static int clean(dvm_pool *pool, bool *ret_clean)
         r = pool->ops->txn_get(pool, &kernel);
         if (r < 0)
                 return r;
-        *ret_clean = catalog_meta_get_u64(pool->cat, "transaction_id", &recorded) == 0 && recorded == kernel;
+        /* an in-RAM VM's change marks the catalog, not the pool's metadata */
+        *ret_clean = catalog_meta_get_u64(pool->cat, "transaction_id", &recorded) == 0 && recorded == kernel &&
+                     (catalog_meta_get(pool->cat, "dirty", &dirty) == -ENOENT || strcmp(dirty, "0") == 0);
         return 0;
 }
 
 /* Mark the pool dirty for a change: the kernel's transaction id moves one ahead of what
  * the catalog records (or the catalog says dirty). Returns the id the change ends on. */
-int recover_mark_dirty(dvm_pool *pool, uint64_t *ret_txn)
+int recover_mark_dirty(dvm_pool *pool, bool in_catalog, uint64_t *ret_txn)
 {
         uint64_t kernel = 0;
         int r;
 
-        if (!pool->ops->txn_get) {
+        if (!pool->ops->txn_get || in_catalog) {
                 r = catalog_begin(pool->cat);
                 if (r >= 0 && (r = catalog_meta_set(pool->cat, "dirty", "1")) >= 0)
                         r = catalog_commit(pool->cat);
@@ -86,7 +88,7 @@ int recover_mark_dirty(dvm_pool *pool, uint64_t *ret_txn)
 
 void recover_unmark_dirty(dvm_pool *pool, uint64_t txn)
 {
-        if (pool->ops->txn_set) {
+        if (pool->ops->txn_set && txn) {
                 pool->ops->txn_set(pool, txn, txn - 1);
                 return;
         }
@@ -105,9 +107,10 @@ int recover_mark_clean(dvm_pool *pool, uint64_t txn)
                 return r;
         if (boot_id(boot) >= 0)
                 r = catalog_meta_set(pool->cat, "boot_id", boot);
+        if (r >= 0 && pool->ops->txn_get && txn)
+                r = catalog_meta_set_u64(pool->cat, "transaction_id", txn);
         if (r >= 0)
-                r = pool->ops->txn_get ? catalog_meta_set_u64(pool->cat, "transaction_id", txn)
-                                       : catalog_meta_set(pool->cat, "dirty", "0");
+                r = catalog_meta_set(pool->cat, "dirty", "0");
         if (r >= 0)
                 r = catalog_commit(pool->cat);
         if (r < 0)
@@ -161,7 +164,7 @@ int recover_run(dvm_pool *pool, bool full, struct dvm_recover_report *ret_report
                 return r;
         if (!is_clean || full) {
                 /* recovery is a change too: dirty until it is done */
-                r = recover_mark_dirty(pool, &txn);
+                r = recover_mark_dirty(pool, false, &txn);
                 if (r >= 0)
                         r = reconcile(pool, &rep);
                 FAULT_POINT("recover.reconciled");

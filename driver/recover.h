@@ -24,9 +24,11 @@ int recover_if_needed(dvm_pool *pool);
 
 /**
  * recover_mark_dirty() - before a change: move the pool's transaction id one ahead of the
- * catalog's (or set the catalog's dirty mark). Returns 0 and the id the change ends on, or -errno.
+ * catalog's, or, with @in_catalog (a change that leaves the pool's metadata alone) or a
+ * backend without one, set the catalog's dirty mark. Returns 0 and the id the change ends
+ * on (0: the catalog's mark), or -errno.
  */
-int recover_mark_dirty(dvm_pool *pool, uint64_t *ret_txn);
+int recover_mark_dirty(dvm_pool *pool, bool in_catalog, uint64_t *ret_txn);
 
 /**
  * recover_unmark_dirty() - a change that failed before it changed anything in the kernel:
@@ -35,7 +37,10 @@ int recover_mark_dirty(dvm_pool *pool, uint64_t *ret_txn);
  */
 void recover_unmark_dirty(dvm_pool *pool, uint64_t txn);
 
-/** recover_mark_clean() - after a change: the catalog records @txn and this boot. Returns 0 or -errno. */
+/**
+ * recover_mark_clean() - after a change: the catalog records @txn (unless 0), this boot, and
+ * no dirty mark. Returns 0 or -errno.
+ */
 int recover_mark_clean(dvm_pool *pool, uint64_t txn);
 
 #endif

@@ -208,8 +208,11 @@ int dvm_spawn_ex(dvm_pool *pool, const char *dvm, const char *name, const struct
                  struct dvm_vm_info *ret_info)
 {
         char made[DVM_NAME_MAX + 1] = "";
-        int r = POOL_TRANSACTION(pool, spawn_with(pool, dvm, name, cfg, made));
+        int r;
 
+        pool->change_in_ram = cfg && cfg->in_ram;
+        r = POOL_TRANSACTION(pool, spawn_with(pool, dvm, name, cfg, made));
+        pool->change_in_ram = false;
         if (r < 0)
                 return r;
         return ret_info ? dvm_vm_get(pool, made, ret_info) : 0;
@@ -301,6 +304,14 @@ static int put_intent(dvm_pool *pool, const char *name, enum cat_intent_op op, c
         return POOL_TRANSACTION(pool, catalog_intent_put(pool->cat, &in));
 }
 
+bool vm_in_ram(dvm_pool *pool, const char *name)
+{
+        struct cat_volume v[3];
+        int n = catalog_volume_list(pool->cat, name, v, 3);
+
+        return n > 0 && v[0].flags & DVM_VOL_IN_RAM;
+}
+
 /* Whether a destroy of @name waits in the catalog for its devices to be free. */
 static bool destroy_deferred(dvm_pool *pool, const char *name)
 {
@@ -330,7 +341,9 @@ static int stop_or_destroy(dvm_pool *pool, const char *name, bool destroy)
         if (r < 0)
                 return r;
         deferred = destroy_deferred(pool, name);
+        pool->change_in_ram = vm_in_ram(pool, name);
         r = pool_change_begin(pool);
+        pool->change_in_ram = false;
         /* the recovery that ran first may have carried out a destroy deferred earlier */
         if (r >= 0 && deferred && catalog_vm_get(pool->cat, name, &vm) == -ENOENT)
                 goto done;
