@@ -18,18 +18,11 @@
 
 static struct vt vt;
 
-#define CLI_OK(...)                                                                                  \
-        do {                                                                                         \
-                struct vt_run _r = vt_cli(&vt, __VA_ARGS__, NULL);                                   \
-                cr_assert_eq(_r.status, 0, "dvm-vol " #__VA_ARGS__ ": exit %d: %s", _r.status, _r.err); \
-                vt_run_free(&_r);                                                                    \
-        } while (0)
-
 static void setup(void)
 {
         vt_init(&vt, "512M");
-        CLI_OK("template", "create", "tmpl", "--root-size", "32M", "--private-size", "16M");
-        CLI_OK("dvm", "create", "dvm", "--template", "tmpl");
+        VT_CLI_OK(&vt, "template", "create", "tmpl", "--root-size", "32M", "--private-size", "16M");
+        VT_CLI_OK(&vt, "dvm", "create", "dvm", "--template", "tmpl");
 }
 
 static void teardown(void) { vt_cleanup(&vt); }
@@ -75,7 +68,7 @@ static char *state(void)
 
 Test(busy, stop_refused_naming_the_process)
 {
-        CLI_OK("spawn", "dvm", "--name", "d1");
+        VT_CLI_OK(&vt, "spawn", "dvm", "--name", "d1");
         pid_t pid = hold(vt_dev(&vt, "d1", "root"));
         char *before = state(), want[64];
 
@@ -87,7 +80,7 @@ Test(busy, stop_refused_naming_the_process)
         char *after = state();
         cr_assert_str_eq(after, before, "a refused stop changed something");
         let_go(pid);
-        CLI_OK("stop", "d1");
+        VT_CLI_OK(&vt, "stop", "d1");
         free(before);
         free(after);
 }
@@ -95,7 +88,7 @@ Test(busy, stop_refused_naming_the_process)
 Test(busy, destroy_waits_for_the_holder)
 {
         int st;
-        CLI_OK("spawn", "dvm", "--name", "d1");
+        VT_CLI_OK(&vt, "spawn", "dvm", "--name", "d1");
         pid_t pid = hold(vt_dev(&vt, "d1", "private"));
         char want[64];
 
@@ -127,14 +120,14 @@ Test(busy, destroy_waits_for_the_holder)
 
 Test(busy, next_change_finishes_a_deferred_destroy)
 {
-        CLI_OK("spawn", "dvm", "--name", "d1");
+        VT_CLI_OK(&vt, "spawn", "dvm", "--name", "d1");
         pid_t pid = hold(vt_dev(&vt, "d1", "volatile"));
         struct vt_run r = vt_cli(&vt, "destroy", "d1", NULL);
         cr_assert_eq(r.status, 5, "destroy of a held disposable: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
         let_go(pid);
         /* an unrelated verb: its recovery carries the destroy out first */
-        CLI_OK("spawn", "dvm", "--name", "d2");
+        VT_CLI_OK(&vt, "spawn", "dvm", "--name", "d2");
         r = vt_cli(&vt, "info", "d1", NULL);
         cr_assert_eq(r.status, 3, "d1 after the next change of the pool: exit %d: %s", r.status, r.out);
         vt_run_free(&r);
@@ -145,13 +138,13 @@ Test(busy, next_change_finishes_a_deferred_destroy)
  * deferred destroy, and the repeated destroy reports success, not "no such VM" */
 Test(busy, a_repeated_destroy_succeeds_once_free)
 {
-        CLI_OK("spawn", "dvm", "--name", "d1");
+        VT_CLI_OK(&vt, "spawn", "dvm", "--name", "d1");
         pid_t pid = hold(vt_dev(&vt, "d1", "root"));
         struct vt_run r = vt_cli(&vt, "destroy", "d1", NULL);
         cr_assert_eq(r.status, 5, "destroy of a held disposable: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
         let_go(pid);
-        CLI_OK("destroy", "d1");
+        VT_CLI_OK(&vt, "destroy", "d1");
         r = vt_cli(&vt, "info", "d1", NULL);
         cr_assert_eq(r.status, 3, "d1 after the repeated destroy: exit %d: %s", r.status, r.out);
         vt_run_free(&r);
@@ -165,7 +158,7 @@ Test(busy, a_mount_is_named)
 {
         int st;
         char mnt[160];
-        CLI_OK("spawn", "dvm", "--name", "d1");
+        VT_CLI_OK(&vt, "spawn", "dvm", "--name", "d1");
         snprintf(mnt, sizeof(mnt), "%s-mnt", vt.state);
         free(vt_sh(&st, "mkfs.ext4 -q %s && mkdir -p %s && mount %s %s", vt_dev(&vt, "d1", "volatile"), mnt,
                    vt_dev(&vt, "d1", "volatile"), mnt));
@@ -175,5 +168,5 @@ Test(busy, a_mount_is_named)
         cr_assert(strstr(r.err, "mounted on ") && strstr(r.err, mnt), "stop does not name the mount: %s", r.err);
         vt_run_free(&r);
         free(vt_sh(&st, "umount %s && rmdir %s", mnt, mnt));
-        CLI_OK("stop", "d1");
+        VT_CLI_OK(&vt, "stop", "d1");
 }

@@ -28,13 +28,6 @@
 static struct vt vt;
 static char fault_bin[sizeof(vt.dvm_vol)];
 
-#define CLI_OK(...)                                                                                  \
-        do {                                                                                         \
-                struct vt_run _r = vt_cli(&vt, __VA_ARGS__, NULL);                                   \
-                cr_assert_eq(_r.status, 0, "dvm-vol " #__VA_ARGS__ ": exit %d: %s", _r.status, _r.err); \
-                vt_run_free(&_r);                                                                    \
-        } while (0)
-
 /* The fault-injection build: <build>/fault/dvm-vol (make FAULT=1 BUILD=<build>/fault),
  * or <build>/dvm-vol when the whole build has it. */
 static bool find_fault_build(void)
@@ -62,11 +55,11 @@ static void setup(void)
         if (!find_fault_build())
                 cr_skip_test("SKIP: no fault-injection build of dvm-vol: make FAULT=1 BUILD=<build>/fault all");
         snprintf(vt.dvm_vol, sizeof(vt.dvm_vol), "%s", fault_bin);
-        CLI_OK("template", "create", "tmpl", "--root-size", "64M", "--private-size", "32M");
-        CLI_OK("start", "tmpl");
+        VT_CLI_OK(&vt, "template", "create", "tmpl", "--root-size", "64M", "--private-size", "32M");
+        VT_CLI_OK(&vt, "start", "tmpl");
         vt_pattern(vt_dev(&vt, "tmpl", "root"), 0, 4 * MiB, 1);
-        CLI_OK("stop", "tmpl");
-        CLI_OK("dvm", "create", "dvm", "--template", "tmpl");
+        VT_CLI_OK(&vt, "stop", "tmpl");
+        VT_CLI_OK(&vt, "dvm", "create", "dvm", "--template", "tmpl");
 }
 
 static void teardown(void) { vt_cleanup(&vt); }
@@ -125,9 +118,9 @@ static void recover(const char *when)
 
 static uint64_t template_root_hash(void)
 {
-        CLI_OK("start", "tmpl");
+        VT_CLI_OK(&vt, "start", "tmpl");
         uint64_t h = vt_hash(vt_dev(&vt, "tmpl", "root"), 0, 0);
-        CLI_OK("stop", "tmpl");
+        VT_CLI_OK(&vt, "stop", "tmpl");
         return h;
 }
 
@@ -171,7 +164,7 @@ static void spawn_after(const char *when, const char *snap)
                 return;
         cr_assert(vt_has_pattern(vt_dev(&vt, "victim", "root"), 0, 4 * MiB, 1), "%s: the disposable's root lacks the "
                   "template data", when);
-        CLI_OK("destroy", "victim");
+        VT_CLI_OK(&vt, "destroy", "victim");
 }
 
 static const char *const spawn_argv[8] = { "spawn", "dvm", "--name", "victim" };
@@ -185,7 +178,7 @@ Test(crash, spawn)
  * was recorded) still running whole */
 static void victim(void)
 {
-        CLI_OK("spawn", "dvm", "--name", "victim");
+        VT_CLI_OK(&vt, "spawn", "dvm", "--name", "victim");
         vt_pattern(vt_dev(&vt, "victim", "volatile"), 0, MiB, 9);
         vt_pattern(vt_dev(&vt, "victim", "root"), 8 * MiB, MiB, 9);
 }
@@ -213,11 +206,11 @@ static void import_after(const char *when, const char *snap)
 {
         if (snap && !vt_has_vm(snap, "imp"))
                 return;
-        CLI_OK("start", "imp");
+        VT_CLI_OK(&vt, "start", "imp");
         uint64_t h = vt_hash(vt_dev(&vt, "imp", "root"), 0, 16 * MiB);
         cr_assert_eq(h, image_hash, "%s: the imported root differs from the image", when);
-        CLI_OK("stop", "imp");
-        CLI_OK("destroy", "imp");
+        VT_CLI_OK(&vt, "stop", "imp");
+        VT_CLI_OK(&vt, "destroy", "imp");
 }
 
 Test(crash, import)

@@ -23,18 +23,11 @@
 
 static struct vt vt;
 
-#define CLI_OK(...)                                                                                  \
-        do {                                                                                         \
-                struct vt_run _r = vt_cli(&vt, __VA_ARGS__, NULL);                                   \
-                cr_assert_eq(_r.status, 0, "dvm-vol " #__VA_ARGS__ ": exit %d: %s", _r.status, _r.err); \
-                vt_run_free(&_r);                                                                    \
-        } while (0)
-
 static void setup(void)
 {
         vt_init(&vt, "2G");
-        CLI_OK("template", "create", "tmpl", "--root-size", "32M", "--private-size", "16M");
-        CLI_OK("dvm", "create", "dvm", "--template", "tmpl");
+        VT_CLI_OK(&vt, "template", "create", "tmpl", "--root-size", "32M", "--private-size", "16M");
+        VT_CLI_OK(&vt, "dvm", "create", "dvm", "--template", "tmpl");
 }
 
 static void teardown(void) { vt_cleanup(&vt); }
