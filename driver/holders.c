@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 
 #include "holders.h"
+#include "text.h"
 
 struct out {
         char *buf;
@@ -39,21 +40,6 @@ static void add(struct out *o, const char *fmt, ...)
         k = vsnprintf(o->buf + o->used, o->len - o->used, fmt, ap);
         va_end(ap);
         o->used = MIN(o->len - 1, o->used + (size_t)MAX(k, 0));
-}
-
-static int read_text(const char *path, char *buf, size_t len)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n;
-
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, len - 1);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
-        buf[strcspn(buf, "\n")] = 0;
-        return 0;
 }
 
 /* Processes other than ourselves with a descriptor open on the device. */
@@ -86,7 +72,7 @@ static void processes(dev_t dev, mode_t type, struct out *o)
                 if (!found)
                         continue;
                 snprintf(path, sizeof(path), "/proc/%s/comm", p->d_name);
-                read_text(path, comm, sizeof(comm));
+                text_read_line(path, comm, sizeof(comm));
                 add(o, "process %s (%s)", p->d_name, comm);
         }
         closedir(proc);
@@ -108,7 +94,7 @@ static void stacked(dev_t dev, struct out *o)
                 if (h->d_name[0] == '.')
                         continue;
                 snprintf(name_path, sizeof(name_path), "/sys/block/%s/dm/name", h->d_name);
-                if (read_text(name_path, name, sizeof(name)) == 0)
+                if (text_read_line(name_path, name, sizeof(name)) == 0)
                         add(o, "device %s (%s) stacked on it", h->d_name, name);
                 else
                         add(o, "device %s stacked on it", h->d_name);
@@ -130,7 +116,7 @@ static void loops(dev_t dev, struct out *o)
                 if (strncmp(l->d_name, "loop", 4) != 0)
                         continue;
                 snprintf(path, sizeof(path), "/sys/block/%s/loop/backing_file", l->d_name);
-                if (read_text(path, backing, sizeof(backing)) == 0 && stat(backing, &st) == 0 &&
+                if (text_read_line(path, backing, sizeof(backing)) == 0 && stat(backing, &st) == 0 &&
                     S_ISBLK(st.st_mode) && st.st_rdev == dev)
                         add(o, "loop device %s over it", l->d_name);
         }
@@ -170,7 +156,7 @@ static void xen_backends(dev_t dev, struct out *o)
                 if (strncmp(b->d_name, "vbd-", 4) != 0)
                         continue;
                 snprintf(path, sizeof(path), "/sys/bus/xen-backend/devices/%s/physical_device", b->d_name);
-                if (read_text(path, text, sizeof(text)) < 0 || sscanf(text, "%x:%x", &maj, &min) != 2 ||
+                if (text_read_line(path, text, sizeof(text)) < 0 || sscanf(text, "%x:%x", &maj, &min) != 2 ||
                     maj != major(dev) || min != minor(dev))
                         continue;
                 if (sscanf(b->d_name, "vbd-%u-", &domid) == 1)

@@ -17,21 +17,7 @@
 
 #include "fault.h"
 #include "loop.h"
-
-static int read_line(const char *path, char *buf, size_t len)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n;
-
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, len - 1);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
-        buf[strcspn(buf, "\n")] = 0;
-        return 0;
-}
+#include "text.h"
 
 static int fill_numbers(struct loop_dev *loop)
 {
@@ -60,7 +46,7 @@ int loop_find(dvm_ctx *ctx _unused_, const char *file, struct loop_dev *ret_loop
                 if (strncmp(de->d_name, "loop", 4) != 0)
                         continue;
                 snprintf(p, sizeof(p), "/sys/block/%s/loop/backing_file", de->d_name);
-                if (read_line(p, backing, sizeof(backing)) < 0 || strcmp(backing, real) != 0)
+                if (text_read_line(p, backing, sizeof(backing)) < 0 || strcmp(backing, real) != 0)
                         continue;
                 struct loop_dev l = { .fd = -1 };
                 snprintf(l.path, sizeof(l.path), "/dev/%s", de->d_name);

@@ -20,23 +20,9 @@
 #include "reconcile.h"
 #include "vm.h"
 #include "volume.h"
+#include "text.h"
 
 #define MAX_VOLUMES 3
-
-static int read_text(const char *path, char *buf, size_t len)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n;
-
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, len - 1);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
-        buf[strcspn(buf, "\n")] = 0;
-        return 0;
-}
 
 static bool has_id(const int64_t *ids, int n, int64_t id)
 {
@@ -298,7 +284,7 @@ static int loops(dvm_pool *pool, struct dvm_recover_report *rep)
                 if (strncmp(de->d_name, "loop", 4) != 0)
                         continue;
                 snprintf(path, sizeof(path), "/sys/block/%s/loop/backing_file", de->d_name);
-                if (read_text(path, backing, sizeof(backing)) < 0 || strncmp(backing, pool->dir, dl) != 0 ||
+                if (text_read_line(path, backing, sizeof(backing)) < 0 || strncmp(backing, pool->dir, dl) != 0 ||
                     backing[dl] != '/')
                         continue;
                 snprintf(path, sizeof(path), "/sys/block/%s/holders", de->d_name);

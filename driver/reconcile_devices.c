@@ -18,24 +18,10 @@
 #include "ram.h"
 #include "reconcile.h"
 #include "volume.h"
+#include "text.h"
 
 /* What a device of ours is, by its name; removed in this order when it is a leftover. */
 enum shape { SHAPE_VOLUME, SHAPE_RAW, SHAPE_COW, SHAPE_ORIGIN, SHAPE_RAM, SHAPE_OTHER };
-
-static int read_text(const char *path, char *buf, size_t len)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n;
-
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, len - 1);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
-        buf[strcspn(buf, "\n")] = 0;
-        return 0;
-}
 
 static bool ends_with(const char *s, const char *suffix, size_t *ret_base)
 {
@@ -176,7 +162,7 @@ int reconcile_devices(dvm_pool *pool, struct dvm_recover_report *rep)
                 if (info.suspended && dm_resume(pool->ctx, names[i]) >= 0)
                         rep->devices_resumed++;
                 snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/uuid", info.major, info.minor);
-                read_text(path, uuid, sizeof(uuid));
+                text_read_line(path, uuid, sizeof(uuid));
                 enum shape s = shape_of(pool, names[i], vm, vol, &id);
                 if (!accounted(pool, s, names[i], uuid, vm, vol, id))
                         shapes[i] = s;

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Strict parsing of decimal numbers, shared by the status-line parsers and size parsing. */
+/* Strict parsing of decimal numbers, shared by the status-line parsers and size parsing;
+ * the reading of one-line kernel attribute files. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "macro.h"
 #include "text.h"
 
 int text_parse_u64(const char *s, const char **ret_end, uint64_t *ret)
@@ -20,5 +25,20 @@ int text_parse_u64(const char *s, const char **ret_end, uint64_t *ret)
         }
         *ret_end = p;
         *ret = n;
+        return 0;
+}
+
+int text_read_line(const char *path, char *buf, size_t len)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n;
+
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, len - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        buf[strcspn(buf, "\n")] = 0;
         return 0;
 }
