@@ -13,25 +13,18 @@
 
 #include "dev_identity.h"
 #include "text.h"
+#include "text.h"
 
 /* Read the one-line sysfs attribute @attr of block device @maj:@min; "" when it is absent. */
 static int sysfs_attr(uint32_t maj, uint32_t min, const char *attr, char *buf, size_t len)
 {
         char path[96];
-        _cleanup_close_ int fd = -1;
-        ssize_t n;
+        int r;
 
         buf[0] = 0;
         snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s", maj, min, attr);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        n = read(fd, buf, len - 1);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
-        buf[strcspn(buf, "\n")] = 0;
-        return 0;
+        r = text_read_line(path, buf, len);
+        return r == -ENOENT ? 0 : r;
 }
 
 int ident_open(dvm_ctx *ctx, const char *path, struct dev_identity *ret_ident)
