@@ -228,15 +228,37 @@ Test(crash, import)
         unlink(image);
 }
 
+static double seconds(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* How long an uninterrupted spawn and destroy of the victim take on this machine now: the
+ * kills land inside that span whatever the speed of the host. */
+static void time_victim(double *ret_spawn, double *ret_destroy)
+{
+        double t = seconds();
+
+        VT_CLI_OK(&vt, "spawn", "dvm", "--name", "victim");
+        *ret_spawn = seconds() - t;
+        t = seconds();
+        VT_CLI_OK(&vt, "destroy", "victim");
+        *ret_destroy = seconds() - t;
+}
+
 /* kill -9 at a random time into a spawn or a destroy, recover, check; many times */
 Test(crash, random_kill)
 {
         enum { ROUNDS = 20 };
         unsigned seed = (unsigned)time(NULL), killed = 0, finished = 0;
+        double span[2];
         bool exists = false;
-        char when[128];
+        char when[160];
 
         srand(seed);
+        time_victim(&span[0], &span[1]);
         for (int i = 0; i < ROUNDS; i++) {
                 char *argv[] = { vt.dvm_vol, "--state-dir", vt.state, "--pool", vt.pool,
                                  exists ? "destroy" : "spawn", exists ? "victim" : "dvm", exists ? NULL : "--name",
@@ -252,16 +274,18 @@ Test(crash, random_kill)
                         execv(argv[0], argv);
                         _exit(127);
                 }
-                /* a spawn or destroy takes about a second under TCG */
-                usleep((useconds_t)(rand() % 1200000));
+                /* somewhere from a fifth into the operation (past the process start) to
+                 * just before its end, as timed above */
+                double d = span[exists] * (0.2 + 0.75 * rand() / (double)RAND_MAX);
+                usleep((useconds_t)(d * 1e6));
                 kill(pid, SIGKILL);
                 waitpid(pid, &st, 0);
                 if (WIFSIGNALED(st))
                         killed++;
                 else
                         finished++;
-                snprintf(when, sizeof(when), "round %d (seed %u): %s %s", i, seed, exists ? "destroy" : "spawn",
-                         WIFSIGNALED(st) ? "killed" : "finished");
+                snprintf(when, sizeof(when), "round %d (seed %u): %s %s after %.0f ms", i, seed,
+                         exists ? "destroy" : "spawn", WIFSIGNALED(st) ? "killed" : "finished", d * 1e3);
                 recover(when);
                 char *snap = vt_check_invariants(&vt, when);
                 exists = vt_has_vm(snap, "victim");
@@ -270,6 +294,7 @@ Test(crash, random_kill)
                         cr_assert(vt_has_pattern(vt_dev(&vt, "victim", "root"), 0, 4 * MiB, 1),
                                   "%s: victim's root lacks the template data", when);
         }
-        printf("random kill: %d rounds, %u killed mid-way, %u finished first (seed %u)\n", ROUNDS, killed, finished, seed);
+        printf("random kill: %d rounds, %u killed mid-way, %u finished first (seed %u; uninterrupted spawn %.0f ms, "
+               "destroy %.0f ms)\n", ROUNDS, killed, finished, seed, span[0] * 1e3, span[1] * 1e3);
         cr_assert(killed >= ROUNDS / 4, "only %u of %d rounds were killed mid-way: the timing misses", killed, ROUNDS);
 }
