@@ -147,7 +147,7 @@ static void print_report(const struct cli *cli, const char *pool, const struct d
 static int recover_one(struct cli *cli, const char *name, json_object *all, bool *ret_pending)
 {
         struct dvm_recover_report rep = {};
-        dvm_pool *pool;
+        dvm_pool *pool = NULL; /* stays NULL when the pool does not open */
         int r = dvm_pool_open(cli->ctx, name, &pool);
 
         if (r >= 0)
