@@ -455,7 +455,11 @@ int catalog_thin_id_alloc(catalog *cat, int64_t *ret_id)
         /* Ids advance rather than being reused at once, so a recycled id is never mistaken
          * for the volume that just had it (block-dvm checks identities). */
         for (unsigned tries = 0; tries < THIN_ID_LIMIT; tries++, next = (next + 1) % THIN_ID_LIMIT) {
-                r = count_rows(cat, "SELECT COUNT(*) FROM volumes WHERE thin_id = ?1 OR run_id = ?1",
+                /* nor an id a running snapshot still names as its origin: an outdated
+                 * disposable's source_id is the only row that names it */
+                r = count_rows(cat,
+                               "SELECT COUNT(*) FROM volumes WHERE thin_id = ?1 OR run_id = ?1 "
+                               "OR (source_id = ?1 AND run_id IS NOT NULL AND flags & 1)",
                                (int64_t)next);
                 if (r < 0)
                         return r;

@@ -124,9 +124,9 @@ int catalog_layer_users(catalog *cat, int64_t id);
 int catalog_volume_count(catalog *cat);
 
 /**
- * catalog_thin_id_alloc() - the next free 24-bit thin id (not used by any volume row),
- * advancing the allocator. Call inside a transaction and store the id before the next
- * call. Returns 0 or -errno (-ENOSPC when all ids are taken).
+ * catalog_thin_id_alloc() - the next free 24-bit thin id (one no volume row needs, as
+ * catalog_layer_users() counts them), advancing the allocator. Call inside a transaction
+ * and store the id before the next call. Returns 0 or -errno (-ENOSPC when all ids are taken).
  */
 int catalog_thin_id_alloc(catalog *cat, int64_t *ret_id);
 

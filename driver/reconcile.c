@@ -32,8 +32,11 @@ static bool has_id(const int64_t *ids, int n, int64_t id)
         return false;
 }
 
-/* The layer ids the catalog keeps in the pool itself: committed layers, and the running
- * layers of VMs that are not in RAM. Returns the count and a malloc'd array, or -errno. */
+/* The layer ids the catalog keeps in the pool itself: committed layers, the running layers
+ * of VMs that are not in RAM, and the origins that running snapshots were taken from (an
+ * outdated disposable's origin is named by its source_id alone once its template has
+ * committed a new layer; its wipe and an in-RAM VM's source view still need it).
+ * Returns the count and a malloc'd array, or -errno. */
 static int main_pool_ids(dvm_pool *pool, int64_t **ret)
 {
         _cleanup_free_ struct cat_vm *vms = NULL;
@@ -42,7 +45,7 @@ static int main_pool_ids(dvm_pool *pool, int64_t **ret)
 
         if (n < 0)
                 return n;
-        ids = calloc((size_t)n * 2 * MAX_VOLUMES + 1, sizeof(*ids));
+        ids = calloc((size_t)n * 3 * MAX_VOLUMES + 1, sizeof(*ids));
         if (!ids)
                 return -ENOMEM;
         for (int i = 0; i < n; i++) {
@@ -56,6 +59,8 @@ static int main_pool_ids(dvm_pool *pool, int64_t **ret)
                                 ids[k++] = vols[j].thin_id;
                         if (vols[j].run_id >= 0 && !ram)
                                 ids[k++] = vols[j].run_id;
+                        if (vols[j].run_id >= 0 && (vols[j].flags & DVM_VOL_SNAP_ON_START) && vols[j].source_id >= 0)
+                                ids[k++] = vols[j].source_id;
                 }
         }
         *ret = TAKE_PTR(ids);
@@ -123,6 +128,13 @@ static int layers(dvm_pool *pool, struct dvm_recover_report *rep)
                         continue;
                 ctx_info(pool->ctx, "pool %s: deleting leftover layer %" PRId64, pool->name, kernel[i]);
                 r = pool->ops->layer_delete(pool, kernel[i]);
+                if (r == -EBUSY) {
+                        /* a device someone holds still reads it: it goes once that is free */
+                        ctx_warn(pool->ctx, "pool %s: leftover layer %" PRId64 " is in use; it goes once it is "
+                                 "free: %s", pool->name, kernel[i], dvm_ctx_last_error(pool->ctx));
+                        rep->pending++;
+                        continue;
+                }
                 if (r < 0)
                         return r;
                 rep->layers_deleted++;

@@ -542,6 +542,25 @@ Test(catalog, thin_id_skips_ids_in_use)
         cr_expect_eq(alloc_id(), 5, "next free id after 4 (a run id)");
 }
 
+/* issue 12 defect 1: an outdated disposable's origin is named by its source_id alone (its
+ * template committed a new layer since): that id is not free while the snapshot runs. */
+Test(catalog, thin_id_skips_origin_of_running_snapshot)
+{
+        struct cat_volume d = vol_of("disp1", "root", -1, 1);
+        struct cat_volume stopped = vol_of("disp2", "root", -1, -1);
+
+        put_vol("tmpl", "root", 3, -1);
+        d.flags = DVM_VOL_SNAP_ON_START;
+        d.source_id = 0; /* tmpl's layer when disp1 started; tmpl has committed 3 since */
+        cr_assert_eq(catalog_volume_put(cat, &d), 0, "put disp1");
+        stopped.flags = DVM_VOL_SNAP_ON_START;
+        stopped.source_id = 2; /* not running: its old source_id holds nothing */
+        cr_assert_eq(catalog_volume_put(cat, &stopped), 0, "put disp2");
+        cr_expect_eq(catalog_layer_users(cat, 0), 1, "the origin of running disp1 has a user");
+        cr_expect_eq(alloc_id(), 2, "ids 0 (disp1's origin) and 1 (its run id) are taken; 2 is free");
+        cr_expect_eq(alloc_id(), 4, "then 4, past tmpl's 3");
+}
+
 Test(catalog, thin_id_wraps)
 {
         cr_assert_eq(catalog_meta_set_u64(cat, "next_thin_id", ID_LIMIT - 2), 0, "set next");
