@@ -3,11 +3,13 @@
  * Reconciliation of a pool's devices: our dm devices a crash left suspended are resumed,
  * and those of the shapes the library makes (a volume's device, the layer under a crypt
  * volume, a snap COW store's crypt device, an in-RAM VM's pool and source views) go when no
- * running layer in the catalog accounts for them. Devices of any other shape are left
- * alone. A device someone holds open stays, and the warning says who holds it.
+ * running layer in the catalog accounts for them; an inspector's view of a layer goes once
+ * the process that made it is gone. Devices of any other shape are left alone. A device
+ * someone holds open stays, and the warning says who holds it.
  */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +17,7 @@
 
 #include "dm.h"
 #include "holders.h"
+#include "layer_view.h"
 #include "ram.h"
 #include "reconcile.h"
 #include "volume.h"
@@ -136,12 +139,43 @@ static void remove_leftover(dvm_pool *pool, enum shape s, const char *name, cons
                 rep->pending++;
 }
 
+/* Views of layers ("DVM-<pool>+view-<id>-<pid>-<n>") whose process is gone: a killed
+ * inspector's. A live one's stays: under the pool lock its view is open from the moment it
+ * exists (dvm_layer_open()), and it removes the view itself. Their layers, if no row needs
+ * them any more, go with the other leftover layers (reconcile.c). */
+static int views(dvm_pool *pool, struct dvm_recover_report *rep)
+{
+        char prefix[sizeof(pool->dm_name) + sizeof(LAYER_VIEW_MARK)], **names = NULL;
+        int n;
+
+        snprintf(prefix, sizeof(prefix), "%s" LAYER_VIEW_MARK, pool->dm_name);
+        n = dm_list(pool->ctx, prefix, &names);
+        if (n < 0)
+                return n;
+        for (int i = 0; i < n; i++) {
+                int64_t id;
+                int pid;
+                if (layer_view_name_parse(names[i], pool->name, &id, &pid) < 0)
+                        continue;
+                if (kill(pid, 0) == 0 || errno != ESRCH)
+                        continue;
+                ctx_info(pool->ctx, "pool %s: view %s of layer %" PRId64 " outlived its process %d", pool->name,
+                         names[i], id, pid);
+                remove_leftover(pool, SHAPE_OTHER, names[i], "", rep);
+        }
+        dvm_strv_free(names);
+        return 0;
+}
+
 int reconcile_devices(dvm_pool *pool, struct dvm_recover_report *rep)
 {
         char prefix[sizeof(pool->dm_name) + 2], **names = NULL;
         enum shape *shapes;
         int n;
 
+        n = views(pool, rep);
+        if (n < 0)
+                return n;
         snprintf(prefix, sizeof(prefix), "%s-", pool->dm_name);
         n = dm_list(pool->ctx, prefix, &names);
         if (n < 0)
