@@ -150,7 +150,13 @@ static int add_locked(dvm_pool *pool, const struct xen_target *t, const struct c
 int claim_add(dvm_pool *pool, const struct xen_target *t, const struct claim_disk *d, struct claim_result *ret)
 {
         struct claim_result res;
-        int r = POOL_TRANSACTION(pool, add_locked(pool, t, d, &res));
+        bool was = pool->defer_intents;
+        int r;
+
+        /* libxl kills the hook after 40 s: no other VM's deferred wipe runs in it */
+        pool->defer_intents = true;
+        r = POOL_TRANSACTION(pool, add_locked(pool, t, d, &res));
+        pool->defer_intents = was;
 
         if (r >= 0)
                 *ret = res;
@@ -192,18 +198,23 @@ int claim_remove(dvm_pool *pool, uint32_t domid, uint32_t devid, char *ret_vm)
 {
         enum release_action action = RELEASE_NOTHING;
         char vm[DVM_NAME_MAX + 1] = "";
-        int r = POOL_TRANSACTION(pool, remove_locked(pool, domid, devid, vm, &action));
+        bool was = pool->defer_intents;
+        int r;
 
-        if (r < 0)
-                return r;
-        if (action == RELEASE_DESTROY) {
+        /* its own VM's stop or destroy runs here; other VMs' deferred ones wait for recover */
+        pool->defer_intents = true;
+        r = POOL_TRANSACTION(pool, remove_locked(pool, domid, devid, vm, &action));
+        if (r >= 0 && action == RELEASE_DESTROY) {
                 /* the destroy path of the library, wipe included: never a shortcut here */
                 r = dvm_vm_destroy(pool, vm);
-        } else if (action == RELEASE_STOP) {
+        } else if (r >= 0 && action == RELEASE_STOP) {
                 r = dvm_vm_stop(pool, vm);
                 if (r >= 0)
                         r = POOL_TRANSACTION(pool, catalog_domain_delete(pool->cat, vm));
         }
+        pool->defer_intents = was;
+        if (r < 0)
+                return r;
         if (r >= 0 && ret_vm)
                 snprintf(ret_vm, DVM_NAME_MAX + 1, "%s", vm);
         return r;

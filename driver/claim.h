@@ -41,7 +41,8 @@ struct claim_result {
  * when it is halted. Claiming the same disk again is a no-op. Returns 0 and @ret, or
  * -errno: -ENOENT (no such VM or volume), -EROFS (a read-only volume asked writable),
  * -EBUSY (another disk has it and one of them is writable), -EEXIST (the disk has another
- * volume), with a message.
+ * volume), with a message. Other VMs' deferred stops and destroys wait for recover: a
+ * hook has 40 s (pool->defer_intents).
  */
 int claim_add(dvm_pool *pool, const struct xen_target *t, const struct claim_disk *d, struct claim_result *ret);
 
@@ -56,8 +57,8 @@ int claim_check_sharing(dvm_pool *pool, const struct cat_volume *v, const struct
  * claim_remove() - release disk @devid of domain @domid. When it was the last disk of a VM
  * started or spawned for that domain, the VM stops: an unnamed disposable is destroyed
  * (with the wipe), a named one loses its layers, a template commits. Releasing a disk
- * that holds nothing is a no-op. Returns 0 and the VM in @ret_vm ("" for none, may be
- * NULL), or -errno.
+ * that holds nothing is a no-op. Other VMs' deferred stops and destroys wait for recover,
+ * as in claim_add(). Returns 0 and the VM in @ret_vm ("" for none, may be NULL), or -errno.
  */
 int claim_remove(dvm_pool *pool, uint32_t domid, uint32_t devid, char *ret_vm);
 

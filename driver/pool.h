@@ -30,6 +30,8 @@ struct dvm_pool {
         bool change_in_ram;      /* the change is an in-RAM VM's: it leaves the pool's metadata
                                   * alone, so its dirty mark goes in the catalog */
         struct thin_meta *held_meta; /* between owned_hold(true) and (false), thin backend */
+        bool defer_intents;      /* in a hotplug hook: other VMs' deferred stops and destroys
+                                  * (their wipes) are left to recover and the boot unit */
 };
 
 /** pool_path() - "<pool dir>/<name>", malloc'd; NULL when out of memory. */

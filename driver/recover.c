@@ -127,19 +127,33 @@ static void note(dvm_pool *pool, struct cat_intent *in, const char *why)
                 catalog_rollback(pool->cat);
 }
 
-/* Carry out every intent left; one whose VM is busy waits, with the holder noted. */
-static int intents(dvm_pool *pool, struct dvm_recover_report *rep)
+/* Carry out every intent left; one whose VM is busy waits, with the holder noted. A
+ * deferred stop or destroy is a change of the pool like any other: unless @dirty says the
+ * pool is marked dirty already, it is marked before the first one begins (the id the mark
+ * ends on in @txn), so that a crash inside one leaves a pool the next verb recovers in full,
+ * not a clean-looking one holding a half-done intent. Returns 0 or -errno; @ret_failed:
+ * whether one failed after it had begun (the pool must then stay dirty). */
+static int intents(dvm_pool *pool, struct dvm_recover_report *rep, bool *dirty, uint64_t *txn, bool *ret_failed)
 {
         _cleanup_free_ struct cat_intent *list = NULL;
         int n = catalog_intent_list(pool->cat, &list);
 
+        *ret_failed = false;
         if (n < 0)
                 return n;
         for (int i = 0; i < n; i++) {
                 const char *doing = list[i].op == CAT_INTENT_DESTROY ? "destroy" : "stop";
                 int r = busy_check(pool, list[i].vm, doing);
-                if (r >= 0)
+                if (r >= 0 && !*dirty) {
+                        r = recover_mark_dirty(pool, false, txn);
+                        if (r < 0)
+                                return r;
+                        *dirty = true;
+                }
+                if (r >= 0) {
                         r = vm_finish(pool, list[i].vm, list[i].op);
+                        *ret_failed |= r < 0;
+                }
                 if (r >= 0) {
                         ctx_info(pool->ctx, "pool %s: finished the %s of %s", pool->name, doing, list[i].vm);
                         rep->intents_finished++;
@@ -157,7 +171,7 @@ int recover_run(dvm_pool *pool, bool full, struct dvm_recover_report *ret_report
 {
         struct dvm_recover_report rep = {};
         uint64_t txn = 0;
-        bool is_clean = false;
+        bool is_clean = false, dirty = false, failed = false;
         int r = clean(pool, &is_clean);
 
         if (r < 0)
@@ -165,15 +179,19 @@ int recover_run(dvm_pool *pool, bool full, struct dvm_recover_report *ret_report
         if (!is_clean || full) {
                 /* recovery is a change too: dirty until it is done */
                 r = recover_mark_dirty(pool, false, &txn);
+                dirty = r >= 0;
                 if (r >= 0)
                         r = reconcile(pool, &rep);
                 FAULT_POINT("recover.reconciled");
-                if (r >= 0)
-                        r = intents(pool, &rep);
+                /* a hotplug hook leaves other VMs' deferred work to recover and the boot unit */
+                if (r >= 0 && !pool->defer_intents)
+                        r = intents(pool, &rep, &dirty, &txn, &failed);
                 if (r >= 0 && rep.pending == 0)
                         r = recover_mark_clean(pool, txn);
-        } else {
-                r = intents(pool, &rep);
+        } else if (!pool->defer_intents) {
+                r = intents(pool, &rep, &dirty, &txn, &failed);
+                if (r >= 0 && dirty && !failed)
+                        r = recover_mark_clean(pool, txn);
         }
         if (r >= 0 && ret_report)
                 *ret_report = rep;
@@ -191,7 +209,8 @@ int recover_if_needed(dvm_pool *pool)
         n = catalog_intent_list(pool->cat, &list);
         if (n < 0)
                 return n;
-        if (is_clean && n == 0)
+        /* in a hook, only a pool that is not clean needs recovery: intents wait */
+        if (is_clean && (n == 0 || pool->defer_intents))
                 return 0;
         return recover_run(pool, false, NULL);
 }

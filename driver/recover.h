@@ -14,12 +14,17 @@
 /**
  * recover_run() - with the pool locked: when the pool is not clean (or @full), mark it
  * dirty, reconcile the kernel with the catalog and carry out the intents left, then mark it
- * clean unless something had to wait; when it is clean, only carry out intents.
+ * clean unless something had to wait; when it is clean, only carry out intents, inside a
+ * dirty mark of their own. With pool->defer_intents (a hotplug hook) intents are left for
+ * `dvm-vol recover` or the next change outside a hook.
  * Returns 0 and the counts in @ret_report (may be NULL), or -errno.
  */
 int recover_run(dvm_pool *pool, bool full, struct dvm_recover_report *ret_report);
 
-/** recover_if_needed() - recover_run() if the pool is not clean or has intents. Returns 0 or -errno. */
+/**
+ * recover_if_needed() - recover_run() if the pool is not clean or has intents (with
+ * pool->defer_intents: only if it is not clean). Returns 0 or -errno.
+ */
 int recover_if_needed(dvm_pool *pool);
 
 /**
