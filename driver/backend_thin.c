@@ -17,6 +17,7 @@
 #include "dm.h"
 #include "loop.h"
 #include "target.h"
+#include "text.h"
 #include "thin.h"
 #include "thin_owned.h"
 #include "thin_pool.h"
@@ -88,8 +89,49 @@ static int pool_device_info(dvm_pool *pool)
         return 0;
 }
 
+/* Whether device @maj:@min is @path: that block device, or a loop over that file. */
+static bool device_is(uint32_t maj, uint32_t min, const char *path)
+{
+        struct stat want, got;
+        char sys[96], backing[4096];
+
+        if (stat(path, &want) < 0)
+                return false;
+        if (S_ISBLK(want.st_mode))
+                return major(want.st_rdev) == maj && minor(want.st_rdev) == min;
+        snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/loop/backing_file", maj, min);
+        return text_read_line(sys, backing, sizeof(backing)) >= 0 && stat(backing, &got) == 0 &&
+               got.st_dev == want.st_dev && got.st_ino == want.st_ino;
+}
+
+/* A pool is known by its devices, not only by its dm name: a DVM-<name> found in the kernel
+ * must be a thin-pool over the data and metadata devices this catalog records. Another
+ * one (a pool of the same name from another state directory) is refused, untouched: its
+ * thin ids are not ours to reconcile. */
+static int identity_check(dvm_pool *pool)
+{
+        _cleanup_free_ char *type = NULL, *params = NULL, *data = NULL, *meta = NULL;
+        struct thin_pool_table t;
+        int r = dm_table(pool->ctx, pool->dm_name, &type, &params);
+
+        if (r < 0)
+                return ctx_error(pool->ctx, r, "pool %s: cannot read the table of %s: %m", pool->name, pool->dm_name);
+        if ((r = catalog_meta_get(pool->cat, "data", &data)) < 0 ||
+            (r = catalog_meta_get(pool->cat, "metadata", &meta)) < 0)
+                return ctx_error(pool->ctx, r, "pool %s: catalog lacks its settings: %m", pool->name);
+        if (strcmp(type, "thin-pool") != 0 || thin_pool_table_parse(params, &t) < 0)
+                return ctx_error(pool->ctx, -EEXIST, "pool %s: device-mapper device %s is not this pool's (a %s "
+                                 "device); nothing was changed", pool->name, pool->dm_name, type);
+        if (!device_is(t.data_major, t.data_minor, data) || !device_is(t.meta_major, t.meta_minor, meta))
+                return ctx_error(pool->ctx, -EEXIST, "pool %s: device-mapper device %s is another pool's: it runs "
+                                 "on %u:%u and %u:%u, not on %s and %s of %s (a pool of the same name from another "
+                                 "state directory?); nothing was changed", pool->name, pool->dm_name,
+                                 t.data_major, t.data_minor, t.meta_major, t.meta_minor, data, meta, pool->dir);
+        return 0;
+}
+
 /* Load the thin-pool if it is not in the kernel: loops re-attached, table loaded. Volumes
- * stay as they are (inactive after a reboot). */
+ * stay as they are (inactive after a reboot). One in the kernel must be this pool. */
 static int thin_pool_activate(dvm_pool *pool)
 {
         _cleanup_free_ char *data = NULL, *meta = NULL, *file_backed = NULL, *uuid = NULL;
@@ -101,6 +143,8 @@ static int thin_pool_activate(dvm_pool *pool)
         int r;
 
         r = pool_device_info(pool);
+        if (r == 0)
+                return identity_check(pool);
         if (r != -ENXIO)
                 return r;
         r = target_require(pool->ctx, "thin-pool");
@@ -216,8 +260,12 @@ static int thin_pool_create(dvm_pool *p, const struct dvm_pool_config *cfg)
 static void thin_pool_destroy(dvm_pool *p)
 {
         _cleanup_free_ char *data = pool_path(p, "data.img"), *meta = pool_path(p, "metadata.img");
+        struct dm_dev_info info;
 
-        dm_remove(p->ctx, p->dm_name);
+        /* only the device this handle made: one found under the name is another pool's */
+        if ((p->major || p->minor) && dm_info(p->ctx, p->dm_name, &info) == 0 && info.major == p->major &&
+            info.minor == p->minor)
+                dm_remove(p->ctx, p->dm_name);
         /* only files we made; given devices stay as they are */
         if (data)
                 unlink(data);
