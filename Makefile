@@ -12,6 +12,9 @@ CC      ?= gcc
 PKGS    := devmapper sqlite3 blkid
 # the Xen hand-off: driver/xen_light.c (libxenlight), driver/xen_store.c (libxenstore)
 PKGS    += xenlight xenstore
+# Read when make parses this file: on a machine without the -dev packages they answer nothing,
+# so the targets that install them (check, demo, bench) run tests/deps.sh and only then a
+# sub-make, which parses these again; and every build checks them first (pkg-check below).
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) json-c 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 JSON_LIBS  := $(shell pkg-config --libs json-c 2>/dev/null)
@@ -19,6 +22,10 @@ CRIT_LIBS  := $(shell pkg-config --libs criterion 2>/dev/null)
 # dvm-inspect is the only FUSE user
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
 EXTRA_LIBS_dvm-inspect := $(shell pkg-config --libs fuse3 2>/dev/null)
+# the packages a build links: PKG_MISSING names those that pkg-config does not know
+PKG_NEEDED  := $(PKGS) json-c fuse3
+PKG_MISSING := $(shell for p in $(PKG_NEEDED); do pkg-config --exists $$p 2>/dev/null || echo $$p; done)
+CRIT_MISSING := $(shell pkg-config --exists criterion 2>/dev/null || echo criterion)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
 CFLAGS  ?= -O2 -g
@@ -51,11 +58,20 @@ SONAME := libdvm.so.0
 LIBA   := $(BUILD)/libdvm.a
 LIBSO  := $(BUILD)/$(SONAME)
 
-.PHONY: all tests check check-unit check-vm check-xen check-valgrind check-san check-clang demo bench deps clean
+.PHONY: all tests check check-all check-unit check-vm check-xen check-valgrind check-san check-clang demo demo-run bench bench-run deps clean pkg-check pkg-check-tests
 all: $(LIBA) $(LIBSO) $(TOOL_BINS)
-tests: all $(UNIT_BINS) $(VM_BINS) $(BENCH_BINS)
+tests: pkg-check-tests all $(UNIT_BINS) $(VM_BINS) $(BENCH_BINS)
 
-$(BUILD)/%.o: %.c
+# A build without its libraries would compile and then fail at the link, or link a library
+# without them: say which package is missing instead, before anything is built.
+pkg-check:
+	@if [ -n "$(strip $(PKG_MISSING))" ]; then \
+	    echo "build: pkg-config does not know $(strip $(PKG_MISSING)): run 'make deps' (tests/deps.sh) as root first" >&2; exit 1; fi
+pkg-check-tests: pkg-check
+	@if [ -n "$(strip $(CRIT_MISSING))" ]; then \
+	    echo "build: pkg-config does not know criterion: run 'make deps' (tests/deps.sh) as root first" >&2; exit 1; fi
+
+$(BUILD)/%.o: %.c | pkg-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -91,7 +107,12 @@ $(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBA)
 deps:
 	@tests/deps.sh
 
+# check, demo and bench install what they need, then build in a sub-make that reads the
+# installed packages' flags (this make read them before they were there).
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 check: deps
+	$(MAKE) -j$(JOBS) check-all
+check-all:
 	$(MAKE) check-unit
 	$(MAKE) check-install
 	$(MAKE) check-vm
@@ -118,10 +139,14 @@ check-vm: tests
 check-xen: all
 	@tests/xen/run.sh $(BUILD)
 
-demo: deps all
+demo: deps
+	@$(MAKE) -j$(JOBS) demo-run
+demo-run: all
 	@tests/vm/run.sh --demo $(BUILD)
 
-bench: deps all $(BENCH_BINS)
+bench: deps
+	@$(MAKE) -j$(JOBS) bench-run
+bench-run: all $(BENCH_BINS)
 	@bench/run.sh $(BUILD)
 
 clean:
