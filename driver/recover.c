@@ -129,8 +129,8 @@ static void note(dvm_pool *pool, struct cat_intent *in, const char *why)
 
 /* Carry out every intent left; one whose VM is busy waits, with the holder noted. A
  * deferred stop or destroy is a change of the pool like any other: unless @dirty says the
- * pool is marked dirty already, it is marked before the first one begins (the id the mark
- * ends on in @txn), so that a crash inside one leaves a pool the next verb recovers in full,
+ * pool is marked dirty already, the catalog's mark is set before the first one begins (0
+ * in @txn), so that a crash inside one leaves a pool the next verb recovers in full,
  * not a clean-looking one holding a half-done intent. Returns 0 or -errno; @ret_failed:
  * whether one failed after it had begun (the pool must then stay dirty). */
 static int intents(dvm_pool *pool, struct dvm_recover_report *rep, bool *dirty, uint64_t *txn, bool *ret_failed)
@@ -145,7 +145,8 @@ static int intents(dvm_pool *pool, struct dvm_recover_report *rep, bool *dirty, 
                 const char *doing = list[i].op == CAT_INTENT_DESTROY ? "destroy" : "stop";
                 int r = busy_check(pool, list[i].vm, doing);
                 if (r >= 0 && !*dirty) {
-                        r = recover_mark_dirty(pool, false, txn);
+                        /* the catalog's mark: an in-RAM VM's stop leaves the pool's metadata alone */
+                        r = recover_mark_dirty(pool, true, txn);
                         if (r < 0)
                                 return r;
                         *dirty = true;
