@@ -58,6 +58,8 @@ static const struct bad_case cases[] = {
         { { "spawn", "tmpl" }, 2, "tmpl is a TemplateVM, not a DVM Template" },
         { { "spawn", "dvm", "--name", "d1" }, 4, "d1 exists already" },
         { { "spawn", "dvm", "--name", "bad/name" }, 2, "contains '/'" },
+        /* issue 12 defect 9: --in-ram used to be dropped silently, the lines printed, exit 0 */
+        { { "spawn", "dvm", "--xl-disks", "--in-ram" }, 2, "--xl-disks and --in-ram" },
         { { "start", "d1" }, 4, "d1 is running already" },
         { { "stop", "tmpl" }, 4, "tmpl is not running" },
         { { "start", "nosuch" }, 3, "nosuch does not exist" },

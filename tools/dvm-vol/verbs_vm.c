@@ -160,12 +160,13 @@ static int spawn(struct cli *cli, int argc, char **argv)
                 if (a.xl_disks && a.name)
                         r = cli_usage_error(verb, "--xl-disks and --name: the domain's first disk spawns an unnamed "
                                             "disposable");
+                else if (a.xl_disks && a.spawn.in_ram)
+                        r = cli_usage_error(verb, "--xl-disks and --in-ram: the hook spawns disposables on the "
+                                            "pool's disk, not in RAM");
                 else if (a.xl_disks)
                         r = xl_disks(cli, argv[0], &a, pool);
                 else if (a.vdev_base)
                         r = cli_usage_error(verb, "--vdev-base goes with --xl-disks");
-                else if (a.xl_disks && a.spawn.in_ram)
-                        r = cli_usage_error(verb, "--xl-disks and --in-ram cannot go together yet");
                 else if ((r = dvm_spawn_ex(pool, argv[0], a.name, &a.spawn, &vm)) >= 0)
                         cli_print_devices(cli, &vm);
                 if (r < 0)
