@@ -185,6 +185,17 @@ int catalog_meta_set(catalog *cat, const char *key, const char *value)
         return step_done(cat, st, "write setting");
 }
 
+int catalog_meta_delete(catalog *cat, const char *key)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(cat, "DELETE FROM meta WHERE key = ?", &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        return step_done(cat, st, "delete setting");
+}
+
 int catalog_meta_set_u64(catalog *cat, const char *key, uint64_t value)
 {
         char buf[24];

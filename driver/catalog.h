@@ -82,6 +82,8 @@ int catalog_meta_get(catalog *cat, const char *key, char **ret_value);
 int catalog_meta_get_u64(catalog *cat, const char *key, uint64_t *ret_value);
 /** catalog_meta_set() - set @key to @value. Returns 0 or -errno. */
 int catalog_meta_set(catalog *cat, const char *key, const char *value);
+/** catalog_meta_delete() - forget @key (absent is no error). Returns 0 or -errno. */
+int catalog_meta_delete(catalog *cat, const char *key);
 /** catalog_meta_set_u64() - set @key to a number. Returns 0 or -errno. */
 int catalog_meta_set_u64(catalog *cat, const char *key, uint64_t value);
 

@@ -237,7 +237,11 @@ int lifecycle_stop(dvm_pool *pool, struct cat_vm *vm, bool remove, struct lifecy
         if (in_ram(vols, n) && (r = ram_pool_stop(pool, vm->name)) < 0)
                 return r;
         vm->running = false;
-        return remove ? catalog_vm_delete(pool->cat, vm->name) : catalog_vm_put(pool->cat, vm);
+        if (!remove)
+                return catalog_vm_put(pool->cat, vm);
+        if ((r = ram_limit_forget(pool, vm->name)) < 0)
+                return r;
+        return catalog_vm_delete(pool->cat, vm->name);
 }
 
 void lifecycle_reap(dvm_pool *pool, const struct lifecycle_doomed *doomed)

@@ -43,6 +43,13 @@ int ram_limit_set(dvm_pool *pool, const char *vm, uint64_t limit)
         return catalog_meta_set_u64(pool->cat, key, limit);
 }
 
+int ram_limit_forget(dvm_pool *pool, const char *vm)
+{
+        char key[DVM_NAME_MAX + 16];
+        limit_key(vm, key, sizeof(key));
+        return catalog_meta_delete(pool->cat, key);
+}
+
 static uint64_t limit_get(dvm_pool *pool, const char *vm)
 {
         char key[DVM_NAME_MAX + 16];

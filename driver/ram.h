@@ -20,6 +20,8 @@
 
 /** ram_limit_set() - record @vm's memory limit in the catalog. Returns 0 or -errno. */
 int ram_limit_set(dvm_pool *pool, const char *vm, uint64_t limit);
+/** ram_limit_forget() - drop @vm's memory limit, with the VM. Returns 0 or -errno. */
+int ram_limit_forget(dvm_pool *pool, const char *vm);
 
 /**
  * ram_pool_start() - the RAM thin-pool of @vm (at its recorded limit): zram devices for

@@ -117,6 +117,17 @@ static const struct refusal refusals[] = {
         { "1M", 2, "below" },          /* too small for a pool */
 };
 
+/* How many ram_limit:<vm> settings the catalog holds, as text. */
+static char *ram_limit_rows(void)
+{
+        int st;
+        char *out = vt_sh(&st, "sqlite3 '%s/%s/catalog.db' \"SELECT count(*) FROM meta WHERE key LIKE 'ram_limit:%%'\"",
+                          vt.state, vt.pool);
+        cr_assert_eq(st, 0, "sqlite3 on the catalog failed: %s", out);
+        out[strcspn(out, "\n")] = '\0';
+        return out;
+}
+
 /* Writes past the limit fail at once with ENOSPC, and the disposable still goes cleanly; a
  * limit the machine cannot give is refused in one line, with nothing left behind. */
 Test(in_ram, limits)
@@ -144,6 +155,10 @@ Test(in_ram, limits)
         cr_expect(done >= 4 * MiB && done <= 8 * MiB, "the limit of 8M let %llu MiB in",
                   (unsigned long long)(done / MiB));
         CLI_OK("destroy", d);
+        /* issue 12 defect 9: the ram_limit:<vm> setting used to outlive its VM */
+        char *limits = ram_limit_rows();
+        cr_expect_str_eq(limits, "0", "ram_limit rows left after destroy of %s: %s", d, limits);
+        free(limits);
 
         for (size_t i = 0; i < ARRAY_SIZE(refusals); i++) {
                 const struct refusal *c = &refusals[i];
@@ -163,5 +178,8 @@ Test(in_ram, limits)
         char *zram_after = zram_devices(), *list_after = vt_sh(&st, "dmsetup ls | sort");
         cr_expect_str_eq(zram_after, zram_before, "zram devices left: %s (before: %s)", zram_after, zram_before);
         cr_expect_str_eq(list_after, list_before, "devices left:\n%s\nbefore:\n%s", list_after, list_before);
+        limits = ram_limit_rows();
+        cr_expect_str_eq(limits, "0", "ram_limit rows left by refused spawns: %s", limits);
+        free(limits);
         free(zram_before); free(zram_after); free(list_before); free(list_after); free(d);
 }
