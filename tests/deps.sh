@@ -8,7 +8,7 @@ set -euo pipefail
 CACHE=${DVM_TEST_CACHE:-/var/cache/dvm-vol-test}
 KERNEL_META=linux-image-amd64   # its dependency names the current kernel ABI package
 PKGS=(
-	build-essential gcc clang pkg-config
+	build-essential gcc clang libclang-rt-14-dev pkg-config
 	libdevmapper-dev libsqlite3-dev libjson-c-dev libcriterion-dev libblkid-dev libfuse3-dev
 	fuse3 valgrind qemu-system-x86 thin-provisioning-tools e2fsprogs cpio zstd xz-utils kmod udev
 	file util-linux lvm2 dmsetup sqlite3 gnuplot-nox fio bc
