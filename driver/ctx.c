@@ -55,6 +55,11 @@ void dvm_ctx_set_progress(dvm_ctx *ctx, dvm_progress_fn fn, void *userdata)
         ctx->progress_data = userdata;
 }
 
+void dvm_ctx_set_lock_timeout(dvm_ctx *ctx, unsigned timeout_ms)
+{
+        ctx->lock_timeout_ms = timeout_ms;
+}
+
 const char *dvm_ctx_last_error(const dvm_ctx *ctx)
 {
         return ctx->last_error;

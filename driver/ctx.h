@@ -15,6 +15,7 @@ struct dvm_ctx {
         dvm_log_fn log_fn;
         void *log_data;
         dvm_progress_fn progress_fn;
+        unsigned lock_timeout_ms; /* 0: wait for a pool's lock as long as it takes */
         void *progress_data;
         char last_error[1024];
 };

@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 
 #include "backend.h"
 #include "dm.h"
@@ -29,13 +30,50 @@ char *pool_path(const dvm_pool *pool, const char *name)
         return path_join(pool->dir, name);
 }
 
+static uint64_t now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* flock() with the context's timeout: polls, from 1 ms doubling up to 100 ms between tries */
+static int lock_bounded(dvm_pool *pool)
+{
+        unsigned timeout = pool->ctx->lock_timeout_ms;
+        uint64_t deadline = now_ms() + timeout;
+        unsigned pause = 1;
+
+        if (timeout == 0)
+                return flock(pool->lock_fd, LOCK_EX) < 0 ? -errno : 0;
+        for (;;) {
+                if (flock(pool->lock_fd, LOCK_EX | LOCK_NB) == 0)
+                        return 0;
+                if (errno != EWOULDBLOCK)
+                        return -errno;
+                if (now_ms() >= deadline)
+                        return -ETIMEDOUT;
+                nanosleep(&(struct timespec){ .tv_nsec = (long)pause * 1000000 }, NULL);
+                pause = pause < 50 ? pause * 2 : 100;
+        }
+}
+
 int pool_lock(dvm_pool *pool)
 {
+        int r;
+
         if (pool->lock_depth++ > 0)
                 return 0;
-        if (flock(pool->lock_fd, LOCK_EX) < 0) {
+        r = lock_bounded(pool);
+        if (r == -ETIMEDOUT) {
                 pool->lock_depth = 0;
-                return ctx_error(pool->ctx, -errno, "cannot lock pool %s: %m", pool->name);
+                return ctx_error(pool->ctx, -EBUSY, "pool %s: locked by another process for over %u ms",
+                                 pool->name, pool->ctx->lock_timeout_ms);
+        }
+        if (r < 0) {
+                pool->lock_depth = 0;
+                return ctx_error(pool->ctx, r, "cannot lock pool %s: %m", pool->name);
         }
         return 0;
 }

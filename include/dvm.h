@@ -57,6 +57,13 @@ DVM_PUBLIC void dvm_ctx_set_log(dvm_ctx *ctx, enum dvm_log_level max_level, dvm_
 DVM_PUBLIC void dvm_ctx_set_progress(dvm_ctx *ctx, dvm_progress_fn fn, void *userdata);
 
 /**
+ * dvm_ctx_set_lock_timeout() - wait at most @timeout_ms for a pool's lock that another process
+ * holds; a call that would wait longer fails with -EBUSY, naming the pool, and changes nothing.
+ * 0 (the default) waits as long as it takes.
+ */
+DVM_PUBLIC void dvm_ctx_set_lock_timeout(dvm_ctx *ctx, unsigned timeout_ms);
+
+/**
  * dvm_ctx_last_error() - the message of the last failure in this context.
  * Returns a string owned by @ctx, valid until the next call; "" when nothing failed.
  */

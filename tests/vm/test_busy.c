@@ -175,3 +175,63 @@ Test(busy, a_mount_is_named)
         free(vt_sh(&st, "umount %s && rmdir %s", mnt, mnt));
         VT_CLI_OK(&vt, "stop", "d1");
 }
+
+/*
+ * Another process holds the pool's lock (a long wipe or import): a verb with --lock-timeout
+ * gives up after it, exit 5, naming the pool, and changes nothing; the hook relies on this to
+ * fail inside libxl's 40 s instead of being killed.
+ */
+Test(busy, a_held_pool_lock_times_out)
+{
+        char lock[192], *before, *after;
+        double t0;
+        int st;
+
+        VT_CLI_OK(&vt, "spawn", "dvm", "--name", "d1");
+        snprintf(lock, sizeof(lock), "%s/%s/lock", vt.state, vt.pool);
+        pid_t pid = fork();
+        cr_assert(pid >= 0, "fork: %m");
+        if (pid == 0) {
+                execl("/bin/bash", "holder", "-c", "exec 9>\"$0\" && flock -x 9 && exec sleep 600", lock, NULL);
+                _exit(127);
+        }
+        /* until flock(1) has the lock: a non-blocking try of our own fails */
+        for (int i = 0;; i++) {
+                free(vt_sh(&st, "flock -xn %s true", lock));
+                if (st != 0)
+                        break;
+                cr_assert(i < 100, "flock(1) never took %s", lock);
+                usleep(100000);
+        }
+        before = state();
+        t0 = vt_now();
+        struct vt_run r = vt_cli(&vt, "--lock-timeout", "1", "spawn", "dvm", "--name", "d2", NULL);
+        double took = vt_now() - t0;
+        cr_assert_eq(r.status, 5, "spawn with the pool locked elsewhere: exit %d: %s", r.status, r.err);
+        cr_assert(strstr(r.err, vt.pool) && strstr(r.err, "locked by another process"),
+                  "the error does not name the pool and the cause: %s", r.err);
+        cr_assert(!strchr(r.err, '\n') || strchr(r.err, '\n') == r.err + strlen(r.err) - 1,
+                  "more than one line: %s", r.err);
+        cr_assert(took >= 0.9 && took < 10, "gave up after %.1f s, not about 1 s", took);
+        vt_run_free(&r);
+        r = vt_cli(&vt, "--lock-timeout", "1", "destroy", "d1", NULL);
+        cr_assert_eq(r.status, 5, "destroy with the pool locked elsewhere: exit %d: %s", r.status, r.err);
+        vt_run_free(&r);
+        after = state();
+        cr_assert_str_eq(after, before, "a timed-out verb changed the pool");
+        free(before);
+        free(after);
+        let_go(pid);
+        VT_CLI_OK(&vt, "--lock-timeout", "1", "destroy", "d1");
+}
+
+Test(busy, a_bad_lock_timeout_is_refused)
+{
+        const char *bad[] = { "-1", "x", "1.5", "86401", "" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                struct vt_run r = vt_cli(&vt, "--lock-timeout", bad[i], "list", NULL);
+                cr_assert_eq(r.status, 2, "--lock-timeout \"%s\": exit %d: %s", bad[i], r.status, r.err);
+                cr_assert(strstr(r.err, "--lock-timeout"), "the error does not name the option: %s", r.err);
+                vt_run_free(&r);
+        }
+}

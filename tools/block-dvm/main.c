@@ -20,6 +20,30 @@ static double now_ms(void)
         return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/*
+ * libxl kills a hotplug script after 40 s and reports only that it timed out. Waiting for a
+ * pool's lock (another VM's wipe, a long import) must end earlier, with an error in
+ * hotplug-error that names the pool. DVM_HOOK_LOCK_TIMEOUT (seconds, 1 to 35) overrides it.
+ */
+#define LOCK_TIMEOUT_S 25
+
+static unsigned lock_timeout_ms(void)
+{
+        const char *env = getenv("DVM_HOOK_LOCK_TIMEOUT");
+        char *end;
+        unsigned long s;
+
+        if (!env || !*env)
+                return LOCK_TIMEOUT_S * 1000;
+        s = strtoul(env, &end, 10);
+        if (*end || s < 1 || s > 35) {
+                syslog(LOG_WARNING, "DVM_HOOK_LOCK_TIMEOUT \"%s\" is not 1 to 35 seconds; using %d",
+                       env, LOCK_TIMEOUT_S);
+                return LOCK_TIMEOUT_S * 1000;
+        }
+        return (unsigned)s * 1000;
+}
+
 static void log_syslog(void *userdata, enum dvm_log_level level, const char *msg)
 {
         (void)userdata;
@@ -53,6 +77,7 @@ int main(int argc, char **argv)
                 return 1;
         }
         dvm_ctx_set_log(ctx, getenv("DVM_HOOK_DEBUG") ? DVM_LOG_DEBUG : DVM_LOG_INFO, log_syslog, NULL);
+        dvm_ctx_set_lock_timeout(ctx, lock_timeout_ms());
         r = dvm_xen_hotplug(ctx, action, be);
         if (r < 0) {
                 syslog(LOG_ERR, "%s %s failed after %.0f ms: %s", argv[1], be, now_ms() - t0, dvm_ctx_last_error(ctx));

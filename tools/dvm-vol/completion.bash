@@ -8,6 +8,7 @@ _dvm_vol_words() {
 	_dvm_vol_verb=()
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
+		--lock-timeout) ((i++)) ;;
 		--state-dir | --pool) _dvm_vol_global+=("${COMP_WORDS[i]}" "${COMP_WORDS[i + 1]}"); ((i++)) ;;
 		-*) [ ${#_dvm_vol_verb[@]} = 0 ] || _dvm_vol_verb+=("${COMP_WORDS[i]}") ;;
 		*) _dvm_vol_verb+=("${COMP_WORDS[i]}") ;;
@@ -39,7 +40,7 @@ _dvm_vol() {
 	verb=${_dvm_vol_verb[0]:-}
 	case $verb in
 	'')
-		_dvm_vol_reply "--state-dir --pool --json --verbose --help pool template dvm spawn
+		_dvm_vol_reply "--state-dir --pool --lock-timeout --json --verbose --help pool template dvm spawn
 			start stop destroy list info recover reap"
 		return ;;
 	pool | template | dvm)

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -14,7 +15,7 @@
 
 static void usage(FILE *f)
 {
-        fprintf(f, "Usage: dvm-vol [--state-dir DIR] [--pool NAME] [--json] [-v] VERB ...\n"
+        fprintf(f, "Usage: dvm-vol [--state-dir DIR] [--pool NAME] [--lock-timeout SECONDS] [--json] [-v] VERB ...\n"
                    "Copy-on-write volumes for disposable VMs on device-mapper.\n\nVerbs:\n");
         const struct verb *tables[] = { pool_verbs, vm_verbs, recover_verbs, xen_verbs };
         for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
@@ -112,23 +113,46 @@ static const struct verb *find_verb(int argc, char **argv, int *ret_words)
         return NULL;
 }
 
+/* a whole number of seconds, 0 to a day */
+static int parse_seconds(const char *arg, unsigned *ret)
+{
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(arg, &end, 10);
+        if (errno || end == arg || *end || arg[0] == '-' || v > 86400)
+                return -EINVAL;
+        *ret = (unsigned)v;
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, 's' }, { "pool", required_argument, NULL, 'p' },
                 { "json", no_argument, NULL, 'j' },             { "verbose", no_argument, NULL, 'v' },
-                { "help", no_argument, NULL, 'h' },             {}
+                { "help", no_argument, NULL, 'h' },             { "lock-timeout", required_argument, NULL, 'w' },
+                {}
         };
         struct cli cli = {};
         const struct verb *verb;
+        unsigned lock_timeout = 0;
         int c, words, r;
 
-        while ((c = getopt_long(argc, argv, "+s:p:jvh", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+s:p:w:jvh", opts, NULL)) != -1) {
                 switch (c) {
                 case 's': cli.state_dir = optarg; break;
                 case 'p': cli.pool = optarg; break;
                 case 'j': cli.json = true; break;
                 case 'v': cli.verbose++; break;
+                case 'w':
+                        if (parse_seconds(optarg, &lock_timeout) < 0) {
+                                fprintf(stderr, "dvm-vol: --lock-timeout: invalid number of seconds \"%s\" "
+                                                "(0 to 86400; 0 waits as long as it takes)\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        break;
                 case 'h': usage(stdout); return EXIT_OK;
                 default: usage(stderr); return EXIT_USAGE;
                 }
@@ -151,6 +175,7 @@ int main(int argc, char **argv)
         dvm_ctx_set_log(cli.ctx, cli.verbose > 1 ? DVM_LOG_DEBUG : cli.verbose ? DVM_LOG_INFO : DVM_LOG_WARNING,
                         log_stderr, NULL);
         dvm_ctx_set_progress(cli.ctx, cli_progress, NULL);
+        dvm_ctx_set_lock_timeout(cli.ctx, lock_timeout * 1000);
         /* verbs see their own words as argv[0..]: "pool init" runs with argv = {"init", ...} */
         optind += words - 1;
         r = verb->run(&cli, argc - optind, argv + optind);
