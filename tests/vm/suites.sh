@@ -4,7 +4,9 @@
 # with dm (root): the Criterion binaries BUILD/tests/vm/test_*, then the executable shell suites
 # tests/vm/*.suite.sh. Prints "vm-tier: N passed, M failed" (one word before the colon, as CI reads it); non-zero exit if anything failed.
 # Usage: tests/vm/suites.sh BUILD       env: DVM_SUITE_TIMEOUT (seconds per suite, default 900),
-#        DVM_SUITE_JOBS (tests at once in the suites that allow it, default 2)
+#        DVM_SUITE_JOBS (tests at once in the suites that allow it, default 2),
+#        DVM_SUITES (only the suites named, space-separated shell patterns, e.g.
+#        "test_busy udev*"; default all)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -66,6 +68,17 @@ run_suite() {
 # tests run two at a time. Every other suite runs one test at a time.
 PARALLEL_SUITES=" test_cli_verbs test_inspect test_lifecycle "
 
+# selected NAME: whether DVM_SUITES lets suite NAME run
+selected() {
+	local p
+	[ -n "${DVM_SUITES:-}" ] || return 0
+	for p in $DVM_SUITES; do
+		# shellcheck disable=SC2053 # the pattern is meant to match
+		[[ $1 == $p || ${1%.suite.sh} == $p ]] && return 0
+	done
+	return 1
+}
+
 # suite_jobs NAME: how many of suite NAME's tests may run at once
 suite_jobs() {
 	case $PARALLEL_SUITES in
@@ -81,6 +94,7 @@ run_criterion() {
 		[ -f "$bin" ] && [ -x "$bin" ] || continue
 		n=$((n + 1))
 		name=$(basename "$bin")
+		selected "$name" || continue
 		run_suite "$name" "$bin" -j"$(suite_jobs "$name")" --short-filename --verbose
 	done
 	[ "$n" -gt 0 ] || die "no test binaries in $build/tests/vm: build them with 'make tests'"
@@ -90,6 +104,7 @@ run_shell_suites() {
 	local build=$1 s
 	for s in "$HERE"/*.suite.sh; do
 		[ -f "$s" ] && [ -x "$s" ] || continue
+		selected "$(basename "$s")" || continue
 		run_suite "$(basename "$s")" "$s" "$build"
 	done
 }
@@ -104,6 +119,7 @@ main() {
 	check_kernel
 	run_criterion "$build"
 	run_shell_suites "$build"
+	[ $((PASSED + FAILED)) -gt 0 ] || die "DVM_SUITES \"$DVM_SUITES\" names no suite"
 	[ "$FAILED" = 0 ] || printf 'failed: %s\n' "${FAILED_NAMES[*]}"
 	printf 'vm-tier: %d passed, %d failed\n' "$PASSED" "$FAILED"
 	[ "$FAILED" = 0 ]
