@@ -42,7 +42,9 @@ endif
 
 DRIVER_SRC := $(sort $(wildcard driver/*.c))
 DRIVER_OBJ := $(DRIVER_SRC:%.c=$(BUILD)/%.o)
-TOOLS      := $(notdir $(wildcard tools/*))
+# dvm-udev-id runs on every udev event of our devices: it links nothing but libc (rule below)
+LIBC_TOOLS := dvm-udev-id
+TOOLS      := $(filter-out $(LIBC_TOOLS),$(notdir $(wildcard tools/*)))
 TOOL_BINS  := $(TOOLS:%=$(BUILD)/%)
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRC:%.c=$(BUILD)/%)
@@ -59,7 +61,7 @@ LIBA   := $(BUILD)/libdvm.a
 LIBSO  := $(BUILD)/$(SONAME)
 
 .PHONY: all tests check check-all check-unit check-vm check-xen check-valgrind check-san check-clang demo demo-run bench bench-run deps clean pkg-check pkg-check-tests
-all: $(LIBA) $(LIBSO) $(TOOL_BINS)
+all: $(LIBA) $(LIBSO) $(TOOL_BINS) $(LIBC_TOOLS:%=$(BUILD)/%)
 tests: pkg-check-tests all $(UNIT_BINS) $(VM_BINS) $(BENCH_BINS)
 
 # A build without its libraries would compile and then fail at the link, or link a library
@@ -91,6 +93,11 @@ $(TOOL_BINS): $(BUILD)/%: $$(call tool_objs,$$*) $(LIBA)
 	$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(LIBA) $(PKG_LIBS) $(JSON_LIBS) $(EXTRA_LIBS_$*)
 
 $(BUILD)/tools/dvm-inspect/%.o: ALL_CFLAGS += $(FUSE_CFLAGS)
+
+# the archive gives only the members it needs (volume_name.o, value.o, text.o): no -l, so
+# libc is all it loads; a member that needed more would fail this link
+$(BUILD)/dvm-udev-id: $(call tool_objs,dvm-udev-id) $(LIBA)
+	$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(LIBA)
 
 # unit tests of a tool's pure parts link those objects (extra prerequisites below)
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJ) $(LIBA)

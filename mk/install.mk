@@ -12,6 +12,8 @@ MANDIR        ?= $(PREFIX)/share/man
 PKGCONFIGDIR  ?= $(LIBDIR)/pkgconfig
 BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
 UDEVRULESDIR  ?= /lib/udev/rules.d
+# programs the rules run (dvm-udev-id), beside udev's own
+UDEVLIBDIR    ?= /lib/udev
 SYSTEMDUNITDIR ?= /lib/systemd/system
 XENSCRIPTDIR  ?= /etc/xen/scripts
 STATEDIR      ?= /var/lib/dvm-vol
@@ -21,18 +23,20 @@ MAN_PAGES     := $(wildcard docs/man/*.[1-8])
 # @NAME@ in the .in templates: installed paths
 SUBST := sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
              -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' \
-             -e 's|@XENSCRIPTDIR@|$(XENSCRIPTDIR)|g'
+             -e 's|@XENSCRIPTDIR@|$(XENSCRIPTDIR)|g' \
+             -e 's|@UDEVLIBDIR@|$(UDEVLIBDIR)|g'
 
 .PHONY: install check-install
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(SBINDIR) \
-	    $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(BASHCOMPDIR)
+	    $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(UDEVLIBDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(LIBSO) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sfn $(SONAME) $(DESTDIR)$(LIBDIR)/libdvm.so
 	install -m 0644 $(LIBA) $(DESTDIR)$(LIBDIR)/libdvm.a
 	install -m 0644 include/dvm.h $(DESTDIR)$(INCLUDEDIR)/dvm.h
 	$(SUBST) driver/libdvm.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libdvm.pc
 	for t in $(INSTALL_TOOLS); do install -m 0755 $(BUILD)/$$t $(DESTDIR)$(SBINDIR)/$$t || exit 1; done
+	install -m 0755 $(BUILD)/dvm-udev-id $(DESTDIR)$(UDEVLIBDIR)/dvm-udev-id
 	if [ -d tools/block-dvm ]; then install -d $(DESTDIR)$(XENSCRIPTDIR) && \
 	    install -m 0755 $(BUILD)/block-dvm $(DESTDIR)$(XENSCRIPTDIR)/block-dvm; fi
 	for m in $(MAN_PAGES); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \

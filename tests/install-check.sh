@@ -55,9 +55,11 @@ check_tree() {
 	expect_file "$d$prefix/share/bash-completion/completions/dvm-vol" 644
 	for t in "$TOP"/tools/*/; do
 		t=$(basename "$t")
-		if [ "$t" = block-dvm ]; then expect_file "$d/etc/xen/scripts/block-dvm" 755
-		else expect_file "$sbin/$t" 755
-		fi
+		case $t in
+		block-dvm) expect_file "$d/etc/xen/scripts/block-dvm" 755 ;;
+		dvm-udev-id) expect_file "$d/lib/udev/dvm-udev-id" 755 ;;
+		*) expect_file "$sbin/$t" 755 ;;
+		esac
 	done
 	for m in "$TOP"/docs/man/*.[1-8]; do
 		expect_file "$d$prefix/share/man/man${m##*.}/$(basename "$m")" 644
@@ -75,8 +77,11 @@ check_tree() {
 	f=$(grep -l '@[A-Z_]*@' "$d"/lib/udev/rules.d/* "$d"/lib/systemd/system/* "$lib"/pkgconfig/* 2>/dev/null || true)
 	[ -z "$f" ] || fail "placeholders left in: $f"
 	check
-	grep -q "IMPORT{program}=\"$prefix/sbin/dvm-vol udev-id " "$d/lib/udev/rules.d/57-dvm-vol.rules" ||
-		fail "57-dvm-vol.rules does not run $prefix/sbin/dvm-vol"
+	grep -q 'IMPORT{program}="/lib/udev/dvm-udev-id ' "$d/lib/udev/rules.d/57-dvm-vol.rules" ||
+		fail "57-dvm-vol.rules does not run /lib/udev/dvm-udev-id"
+	check
+	f=$(readelf -d "$d/lib/udev/dvm-udev-id" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+	[ "$f" = "libc.so.6 " ] || fail "/lib/udev/dvm-udev-id needs more than libc: $f"
 	if [ -f "$TOP/udev/90-dvm-vol-xen.rules.in" ]; then
 		check
 		grep -q "RUN+=\"$prefix/sbin/dvm-vol reap " "$d/lib/udev/rules.d/90-dvm-vol-xen.rules" ||

@@ -42,7 +42,7 @@ start_udevd() {
 	mkdir -p "$RULES"
 	sbin=$(dirname "$DVM")
 	for r in "$TOP"/udev/*.rules.in; do
-		sed "s|@SBINDIR@|$sbin|g" "$r" > "$RULES/$(basename "${r%.in}")"
+		sed -e "s|@SBINDIR@|$sbin|g" -e "s|@UDEVLIBDIR@|$sbin|g" "$r" > "$RULES/$(basename "${r%.in}")"
 	done
 	/lib/systemd/systemd-udevd --resolve-names=never > /tmp/udevd-$$.log 2>&1 &
 	UDEVD_PID=$!

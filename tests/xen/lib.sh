@@ -38,7 +38,7 @@ toolstack_up() {
 		xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir="$CONSOLE_DIR"
 }
 
-# udev_up RULES_DIR BUILD: systemd-udevd with our rules (their @SBINDIR@ = BUILD), or UDEV_ERR
+# udev_up RULES_DIR BUILD: systemd-udevd with our rules (their @SBINDIR@, @UDEVLIBDIR@ = BUILD), or UDEV_ERR
 # says why not; from then on libdevmapper syncs with udev through cookies, as on a host where
 # udev runs
 udev_up() {
@@ -47,7 +47,7 @@ udev_up() {
 	[ -x /lib/systemd/systemd-udevd ] || { UDEV_ERR="no systemd-udevd (Debian package udev)"; return 1; }
 	mkdir -p /run/udev/rules.d
 	for r in "$1"/*.rules.in; do
-		sed "s|@SBINDIR@|$2|g" "$r" > "/run/udev/rules.d/$(basename "${r%.in}")" ||
+		sed -e "s|@SBINDIR@|$2|g" -e "s|@UDEVLIBDIR@|$2|g" "$r" > "/run/udev/rules.d/$(basename "${r%.in}")" ||
 			{ UDEV_ERR="installing $r failed"; return 1; }
 	done
 	unset DM_DISABLE_UDEV

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * dvm-vol verbs that keep pools healthy: recover (finish or roll back what a crash left),
- * reap (after a Xen domain that died), pool set (the space guard), and for udev, udev-id
- * (the udev properties of one of our devices).
+ * reap (after a Xen domain that died), pool set (the space guard). The udev properties of
+ * our devices come from tools/dvm-udev-id, which links nothing but libc.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -36,26 +36,6 @@ static int no_options(const struct verb *verb, int argc, char **argv)
                 return cli_usage_error(verb, "unknown option \"%s\"", argv[optind - 1]);
         }
         return 0;
-}
-
-static int udev_id(struct cli *cli, int argc, char **argv)
-{
-        const struct verb *verb = self("udev-id");
-        char pool[DVM_POOL_NAME_MAX + 1], vm[DVM_NAME_MAX + 1], vol[16];
-        int r = no_options(verb, argc, argv);
-
-        (void)cli; /* no pool: udev calls this for every event of our devices */
-        if (r)
-                return r < 0 ? EXIT_OK : r;
-        if (argc - optind != 1)
-                return cli_usage_error(verb, argc - optind < 1 ? "missing argument" : "too many arguments");
-        if (dvm_volume_dm_name_parse(argv[optind], pool, vm, vol) < 0) {
-                fprintf(stderr, "dvm-vol udev-id: \"%s\" is not the device-mapper name of a volume "
-                                "(DVM-<pool>-<vm>-<root|private|volatile>)\n", argv[optind]);
-                return EXIT_USAGE;
-        }
-        printf("DVM_POOL=%s\nDVM_VM=%s\nDVM_VOLUME=%s\n", pool, vm, vol);
-        return EXIT_OK;
 }
 
 /* PERCENT: 0..99, digits only */
@@ -249,6 +229,5 @@ const struct verb recover_verbs[] = {
           "release the disks of a Xen domain that died (the udev rule runs this)", reap },
         { "pool set", "[NAME] space-guard PERCENT",
           "refuse spawn, start and import that would leave less than PERCENT of the pool free", pool_set },
-        { "udev-id", "DM-NAME", "print the udev properties of a volume's device (for the udev rules)", udev_id },
         {}
 };
