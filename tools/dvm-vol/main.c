@@ -15,7 +15,7 @@
 
 static void usage(FILE *f)
 {
-        fprintf(f, "Usage: dvm-vol [--state-dir DIR] [--pool NAME] [--lock-timeout SECONDS] [--json] [-v] VERB ...\n"
+        fprintf(f, "Usage: dvm-vol [--state-dir DIR] [--pool NAME] [--lock-timeout S] [-jv] VERB ...\n"
                    "Copy-on-write volumes for disposable VMs on device-mapper.\n\nVerbs:\n");
         const struct verb *tables[] = { pool_verbs, vm_verbs, recover_verbs, xen_verbs };
         for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
