@@ -6,6 +6,7 @@
 #   make demo          the main job end to end
 #   make install       DESTDIR, PREFIX (mk/install.mk)
 #   make CC=clang      the same with clang; make SAN=1 BUILD=build-san  ASan/UBSan build
+#   make fuzz          the libFuzzer targets (tests/fuzz/), FUZZ_SECONDS each; check runs 30 s each
 
 BUILD   ?= build
 CC      ?= gcc
@@ -60,7 +61,7 @@ SONAME := libdvm.so.0
 LIBA   := $(BUILD)/libdvm.a
 LIBSO  := $(BUILD)/$(SONAME)
 
-.PHONY: all tests check check-all check-unit check-vm check-xen check-valgrind check-san check-clang demo demo-run bench bench-run deps clean pkg-check pkg-check-tests
+.PHONY: all tests check check-all check-unit check-vm check-xen check-valgrind check-san check-clang demo demo-run bench bench-run deps clean pkg-check pkg-check-tests fuzz fuzz-build fuzz-check
 all: $(LIBA) $(LIBSO) $(TOOL_BINS) $(LIBC_TOOLS:%=$(BUILD)/%)
 tests: pkg-check-tests all $(UNIT_BINS) $(VM_BINS) $(BENCH_BINS)
 
@@ -114,6 +115,28 @@ $(BENCH_BINS): $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBA)
 deps:
 	@tests/deps.sh
 
+# The parsers of what a disposable controls, under libFuzzer (tests/fuzz/README.md): built
+# with clang and ASan/UBSan in $(BUILD)/fuzz by a sub-make with FUZZ=1; a crash, leak or
+# abort fails the run. fuzz-check (part of check-all) gives each target 30 s.
+FUZZ_SECONDS ?= 600
+FUZZ_BINS := $(patsubst %.c,$(BUILD)/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+ifeq ($(FUZZ),1)
+ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
+endif
+$(FUZZ_BINS): $(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/image.o $(LIBA)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.o,$^) $(LIBA) $(PKG_LIBS)
+$(BUILD)/tests/fuzz/seeds: $(BUILD)/tests/fuzz/seeds.o $(BUILD)/tests/fuzz/image.o \
+                           $(BUILD)/tests/lib/thin_fixture.o $(BUILD)/tests/lib/thin_fixture_tools.o $(LIBA)
+	$(CC) -fsanitize=address,undefined -o $@ $(filter %.o,$^) $(LIBA) $(PKG_LIBS)
+fuzz-build:
+	$(MAKE) FUZZ=1 CC=clang BUILD=$(BUILD)/fuzz $(FUZZ_BINS:$(BUILD)/%=$(BUILD)/fuzz/%) \
+	    $(BUILD)/fuzz/tests/fuzz/seeds
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
+fuzz-check: fuzz-build
+	@tests/fuzz/run.sh $(BUILD)/fuzz 30
+
 # check, demo and bench install what they need, then build in a sub-make that reads the
 # installed packages' flags (this make read them before they were there).
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
@@ -121,6 +144,7 @@ check: deps
 	$(MAKE) -j$(JOBS) check-all
 check-all:
 	$(MAKE) check-unit
+	$(MAKE) fuzz-check
 	$(MAKE) check-install
 	$(MAKE) check-vm
 	$(MAKE) check-xen
