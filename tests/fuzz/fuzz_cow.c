@@ -6,6 +6,7 @@
  * aborts when their answers disagree with each other or with the store's bounds.
  */
 #include <endian.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,21 @@ static void check_changes(const struct cow_changes *c, uint64_t file_size, uint6
         CHECK(ext_bytes <= exceptions * c->chunk_bytes);
 }
 
+/* cow_store_size() of what the input gives: a store of that size holds the data. */
+static void check_store_size(uint64_t data_bytes, uint32_t chunk_sectors)
+{
+        uint64_t size = cow_store_size(data_bytes, chunk_sectors), cb, data, per_area;
+
+        if (size == 0)
+                return;
+        cb = (uint64_t)chunk_sectors << 9;
+        data = data_bytes / cb + (data_bytes % cb != 0);
+        per_area = cb / COW_EXCEPTION_SIZE;
+        CHECK(size % cb == 0 && size / cb >= 2 + data);
+        /* header, the areas the data needs, the next one the kernel zeroes ahead */
+        CHECK(size / cb - data >= 2 + data / per_area);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         struct cow_header h;
@@ -108,6 +124,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 CHECK(r_walk == 0);
                 check_changes(c, file_size, origin_size, all.n);
                 cow_changes_free(c);
+        }
+
+        r = cow_header_read(fd, &h);
+        check_store_size(origin_size, r == 0 && !h.is_new ? h.chunk_sectors
+                                                         : (uint32_t)(origin_size >> 40));
+        if (data[8] & 0x80) {
+                uint32_t cs = r == 0 && !h.is_new ? h.chunk_sectors : COW_CHUNK_SECTORS_MIN;
+
+                r = cow_init_empty(fd, cs);
+                CHECK(r == 0 || (r == -ENOSPC && file_size < 2 * ((uint64_t)cs << 9)));
+                if (r == 0)
+                        CHECK(cow_header_read(fd, &h) == 0 && h.is_new);
         }
         close(fd);
         return 0;

@@ -67,10 +67,39 @@ static int64_t walk(struct thin_meta *m, uint64_t id)
         return r < 0 ? r : n;
 }
 
+/* The mappings of @id, in vblock order, into @ret (free()). Returns how many, or -errno. */
+static int64_t collect(struct thin_meta *m, uint64_t id, struct thin_meta_mapping **ret)
+{
+        struct thin_meta_iter it = { 0 };
+        struct thin_meta_mapping *v = NULL, mp;
+        size_t n = 0, cap = 0;
+        int r = thin_meta_iter_init(m, id, &it);
+
+        while (r >= 0 && (r = thin_meta_iter_next(&it, &mp)) > 0) {
+                if (n == cap) {
+                        cap = cap ? 2 * cap : 256;
+                        v = realloc(v, cap * sizeof(*v));
+                        CHECK(v != NULL);
+                }
+                v[n++] = mp;
+        }
+        thin_meta_iter_done(&it);
+        if (r < 0) {
+                free(v);
+                return r;
+        }
+        *ret = v;
+        return (int64_t)n;
+}
+
+/* thin_meta_owned(), checked against the plain merge of both full walks when they succeed. */
 static void owned(struct thin_meta *m, uint64_t id, uint64_t origin, int64_t mapped)
 {
         struct thin_meta_extents e = { 0 };
+        struct thin_meta_mapping *va = NULL, *vb = NULL;
+        int64_t na, nb = 0;
         uint64_t sum = 0;
+        size_t k = 0, j = 0;
         int r = thin_meta_owned(m, id, origin, &e);
 
         if (r < 0) {
@@ -93,6 +122,34 @@ static void owned(struct thin_meta *m, uint64_t id, uint64_t origin, int64_t map
 
                 CHECK(next >= 1 && next <= e.n && v == e.items[0].vblock && len > 0);
         }
+
+        na = collect(m, id, &va);
+        if (na >= 0 && origin != THIN_META_NO_ORIGIN)
+                nb = collect(m, origin, &vb);
+        if (na >= 0 && nb >= 0) {
+                /* each owned mapping of the merge, in order, is the next block of @e */
+                size_t x = 0;
+                uint64_t in_x = 0;
+
+                for (int64_t i = 0; i < na; i++) {
+                        while (j < (size_t)nb && vb[j].vblock < va[i].vblock)
+                                j++;
+                        if (j < (size_t)nb && vb[j].vblock == va[i].vblock &&
+                            vb[j].data_block == va[i].data_block)
+                                continue;
+                        CHECK(x < e.n);
+                        CHECK(e.items[x].vblock + in_x == va[i].vblock &&
+                              e.items[x].data_block + in_x == va[i].data_block);
+                        k++;
+                        if (++in_x == e.items[x].length) {
+                                x++;
+                                in_x = 0;
+                        }
+                }
+                CHECK(k == e.nr_blocks);
+        }
+        free(va);
+        free(vb);
         thin_meta_extents_free(&e);
 }
 
