@@ -52,7 +52,9 @@ struct backend_ops {
         int (*layer_delete)(dvm_pool *pool, int64_t id);
 
         /* Devices: expose layer @l as dm device @dm_name (with our UUID); take it down;
-         * bytes of the layer the backend has allocated. */
+         * bytes of the layer the backend has allocated. activate returns -ENOENT when a
+         * file of the layer is gone, -ESTALE when a stop cut short after its wipe left the
+         * layer half down: either way it cannot come back (recovery drops it). */
         int (*activate)(dvm_pool *pool, const char *dm_name, const struct layer *l, bool read_only);
         int (*deactivate)(dvm_pool *pool, const char *dm_name, const struct layer *l);
         int (*usage)(dvm_pool *pool, const char *dm_name, const struct layer *l, uint64_t *ret_bytes);
@@ -87,6 +89,13 @@ struct backend_ops {
         int (*txn_get)(dvm_pool *pool, uint64_t *ret_id);
         int (*txn_set)(dvm_pool *pool, uint64_t old_id, uint64_t new_id);
         int (*layer_list)(dvm_pool *pool, int64_t **ret_ids);
+
+        /* Optional: remove what layer @l does not use in the role the catalog records for it
+         * now (a running snapshot when l->origin >= 0, else an image: a committed layer or a
+         * new running one): for the snap backend, the COW store a commit was made from and
+         * an unfinished commit's copy. Called once the catalog commit of a stop is done (so
+         * that a crash before it finds the layer as it ran) and by recovery. 0 or -errno. */
+        int (*layer_tidy)(dvm_pool *pool, const struct layer *l);
 };
 
 extern const struct backend_ops backend_thin;

@@ -13,7 +13,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -22,6 +24,7 @@
 #include "cow.h"
 #include "dm.h"
 #include "ephemeral.h"
+#include "fault.h"
 #include "linear.h"
 #include "loop.h"
 #include "snap_image.h"
@@ -184,7 +187,7 @@ static int cow_crypt_init(dvm_pool *pool, const char *name)
  * device with an ephemeral key over that loop, so that the file only ever holds ciphertext
  * under a key that goes with the device.
  */
-static int cow_dev_attach(dvm_pool *pool, const struct layer *l, struct loop_dev *ret)
+static int cow_dev_attach(dvm_pool *pool, const struct layer *l, struct loop_dev *ret, bool *ret_made)
 {
         _cleanup_free_ char *cow = layer_file(pool, l->id, ".cow");
         struct loop_dev lo = { .fd = -1 };
@@ -195,13 +198,25 @@ static int cow_dev_attach(dvm_pool *pool, const struct layer *l, struct loop_dev
 
         if (!cow)
                 return -ENOMEM;
+        *ret_made = false;
+        cow_crypt_name(pool, l->id, name, sizeof(name));
+        /* Its crypt device outlived the snapshot above it: a stop cut short, which removes
+         * snapshots only after it wiped every store it drops (the wipe zeroes the file under
+         * the key, so the store no longer reads as one). Nothing of it can come back; its
+         * key goes now. */
+        if (!l->keep && dm_info(pool->ctx, name, &info) >= 0) {
+                r = dm_remove(pool->ctx, name);
+                if (r < 0)
+                        return r;
+                return ctx_error(pool->ctx, -ESTALE, "layer %" PRId64 ": its snapshot went in a stop that was cut "
+                                 "short after the wipe of its COW store %s", l->id, cow);
+        }
         r = loop_attach(pool->ctx, cow, LOOP_COW, &lo);
         if (r < 0 || l->keep) {
                 if (r >= 0)
                         *ret = lo;
                 return r;
         }
-        cow_crypt_name(pool, l->id, name, sizeof(name));
         r = cow_file_size(lo.fd, &size);
         if (r < 0)
                 r = ctx_error(pool->ctx, r, "cannot get the size of %s: %m", lo.path);
@@ -219,6 +234,7 @@ static int cow_dev_attach(dvm_pool *pool, const struct layer *l, struct loop_dev
         }
         *ret = (struct loop_dev){ .fd = -1, .major = info.major, .minor = info.minor };
         snprintf(ret->path, sizeof(ret->path), "/dev/mapper/%s", name);
+        *ret_made = true;
         return 0;
 }
 
@@ -275,23 +291,130 @@ static int snap_layer_commit(dvm_pool *pool, const struct layer *l)
         dir = open(pool->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0 || fsync(dir) < 0)
                 return ctx_error(pool->ctx, -errno, "cannot flush pool directory %s: %m", pool->dir);
-        unlink(cow);
+        /* The COW store stays until the catalog records the commit (snap_layer_tidy()): a
+         * crash before that finds the layer still running on it, and the stop is redone. */
         return 0;
+}
+
+/* Remove those of @id's files named by @suffix that exist; whether one was. */
+static int unlink_files(dvm_pool *pool, int64_t id, const char *const *suffix, size_t n, bool *removed)
+{
+        int r = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *f = layer_file(pool, id, suffix[i]);
+                if (!f)
+                        return -ENOMEM;
+                if (unlink(f) >= 0)
+                        *removed = true;
+                else if (errno != ENOENT && r == 0)
+                        r = ctx_error(pool->ctx, -errno, "cannot remove layer file %s: %m", f);
+        }
+        return r;
 }
 
 static int snap_layer_delete(dvm_pool *pool, int64_t id)
 {
         static const char *const suffix[] = { ".img", ".cow", ".img.new" };
-        int r = 0;
+        bool removed = false;
+        int r = unlink_files(pool, id, suffix, ARRAY_SIZE(suffix), &removed);
 
-        for (size_t i = 0; i < ARRAY_SIZE(suffix); i++) {
-                _cleanup_free_ char *f = layer_file(pool, id, suffix[i]);
-                if (!f)
+        if (removed)
+                FAULT_POINT("snap.unlink");
+        return r;
+}
+
+static int snap_layer_tidy(dvm_pool *pool, const struct layer *l)
+{
+        static const char *const image_role[] = { ".cow", ".img.new" }, *const snap_role[] = { ".img.new", ".img" };
+        _cleanup_free_ char *cow = NULL;
+        bool removed = false;
+        size_t n = ARRAY_SIZE(snap_role);
+        int r;
+
+        if (l->origin < 0) {
+                r = unlink_files(pool, l->id, image_role, ARRAY_SIZE(image_role), &removed);
+        } else {
+                /* a running snapshot's <id>.img is a commit the catalog did not record, redone
+                 * at its stop; without the store it is all that is left of the layer: kept */
+                cow = layer_file(pool, l->id, ".cow");
+                if (!cow)
                         return -ENOMEM;
-                if (unlink(f) < 0 && errno != ENOENT && r == 0)
-                        r = ctx_error(pool->ctx, -errno, "cannot remove layer file %s: %m", f);
+                if (access(cow, F_OK) < 0)
+                        n--;
+                r = unlink_files(pool, l->id, snap_role, n, &removed);
+        }
+        if (removed) {
+                ctx_debug(pool->ctx, "pool %s: removed files layer %" PRId64 " no longer uses", pool->name, l->id);
+                FAULT_POINT("snap.tidy");
         }
         return r;
+}
+
+/* The layer files in the pool directory: "<id>.img", "<id>.cow", "<id>.img.new". */
+static int layer_file_id(const char *name, int64_t *ret)
+{
+        static const char *const suffix[] = { ".img", ".cow", ".img.new" };
+        char *end;
+        long long id;
+
+        if (name[0] < '0' || name[0] > '9')
+                return 0;
+        errno = 0;
+        id = strtoll(name, &end, 10);
+        if (errno || id < 0)
+                return 0;
+        for (size_t i = 0; i < ARRAY_SIZE(suffix); i++)
+                if (strcmp(end, suffix[i]) == 0) {
+                        *ret = id;
+                        return 1;
+                }
+        return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+        return (x > y) - (x < y);
+}
+
+/* Every layer id with a file in the pool directory, sorted, once each: what recovery
+ * compares with the catalog (a killed import's image, a killed spawn's COW store, the
+ * files of a layer whose stop or destroy was cut short after its catalog commit). */
+static int snap_layer_list(dvm_pool *pool, int64_t **ret_ids)
+{
+        _cleanup_free_ int64_t *ids = NULL;
+        size_t n = 0, cap = 0, k = 0;
+        struct dirent *de;
+        DIR *d = opendir(pool->dir);
+
+        if (!d)
+                return ctx_error(pool->ctx, -errno, "pool %s: cannot read %s: %m", pool->name, pool->dir);
+        while ((de = readdir(d))) {
+                int64_t id;
+                if (!layer_file_id(de->d_name, &id))
+                        continue;
+                if (n == cap) {
+                        int64_t *m = realloc(ids, (cap = cap ? cap * 2 : 64) * sizeof(*ids));
+                        if (!m) {
+                                closedir(d);
+                                return -ENOMEM;
+                        }
+                        ids = m;
+                }
+                ids[n++] = id;
+        }
+        closedir(d);
+        if (n) {
+                qsort(ids, n, sizeof(*ids), cmp_id);
+                for (size_t i = 0; i < n; i++)
+                        if (k == 0 || ids[i] != ids[k - 1])
+                                ids[k++] = ids[i];
+        }
+        if (k > INT_MAX)
+                return -E2BIG;
+        *ret_ids = TAKE_PTR(ids);
+        return (int)k;
 }
 
 static int image_loop(dvm_pool *pool, int64_t id, unsigned flags, struct loop_dev *ret)
@@ -304,6 +427,7 @@ static int snap_activate(dvm_pool *pool, const char *dm_name, const struct layer
 {
         struct loop_dev a = { .fd = -1 }, b = { .fd = -1 };
         char params[128], uuid[160];
+        bool made_crypt = false;
         struct dm_table_line line = { 0, l->size >> SECTOR_SHIFT, "linear", params };
         int r;
 
@@ -315,7 +439,7 @@ static int snap_activate(dvm_pool *pool, const char *dm_name, const struct layer
                 line.type = "snapshot";
                 r = image_loop(pool, l->origin, LOOP_ORIGIN, &a);
                 if (r >= 0)
-                        r = cow_dev_attach(pool, l, &b);
+                        r = cow_dev_attach(pool, l, &b, &made_crypt);
                 if (r >= 0)
                         r = snapshot_table_params(&(struct snapshot_table){ a.major, a.minor, b.major, b.minor,
                                                                              (uint32_t)pool->block_sectors },
@@ -326,7 +450,7 @@ static int snap_activate(dvm_pool *pool, const char *dm_name, const struct layer
                 snprintf(uuid, sizeof(uuid), "%s-%" PRId64, dm_name, l->id);
                 r = dm_create(pool->ctx, dm_name, uuid, &line, 1, read_only, NULL);
         }
-        if (r < 0 && l->origin >= 0 && !l->keep) {
+        if (r < 0 && made_crypt) {
                 char name[96];
                 dm_remove(pool->ctx, cow_crypt_name(pool, l->id, name, sizeof(name)));
         }
@@ -466,4 +590,6 @@ const struct backend_ops backend_snap = {
         .owned = snap_owned,
         .wipe_target = snap_wipe_target,
         .cow_state = snap_cow_state,
+        .layer_list = snap_layer_list,
+        .layer_tidy = snap_layer_tidy,
 };

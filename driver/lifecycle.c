@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dm.h"
+#include "fault.h"
 #include "lifecycle.h"
 #include "ram.h"
 #include "volume.h"
@@ -198,11 +199,17 @@ static int stop_volume(dvm_pool *pool, struct cat_volume *v, bool keep, struct l
                 if (r < 0)
                         return r;
                 doom(doomed, v->thin_id);
+                /* still used after the commit: what it ran on goes (lifecycle_reap()) */
+                doom(doomed, v->run_id);
                 v->thin_id = v->run_id;
         } else {
-                r = volume_layer_delete(pool, v, l.id);
-                if (r < 0)
+                /* A layer of the main pool goes once the catalog no longer names it: a crash
+                 * before leaves it whole for the stop to be redone, one after leaves a
+                 * leftover for recovery (its data is wiped already). */
+                if (volume_in_ram(v) && (r = volume_layer_delete(pool, v, l.id)) < 0)
                         return r;
+                if (!volume_in_ram(v))
+                        doom(doomed, l.id);
                 if (v->flags & DVM_VOL_SNAP_ON_START)
                         doom(doomed, v->source_id);
         }
@@ -246,9 +253,17 @@ int lifecycle_stop(dvm_pool *pool, struct cat_vm *vm, bool remove, struct lifecy
 
 void lifecycle_reap(dvm_pool *pool, const struct lifecycle_doomed *doomed)
 {
+        FAULT_POINT("lifecycle.reap");
         for (unsigned i = 0; i < doomed->n; i++) {
                 int users = catalog_layer_users(pool->cat, doomed->ids[i]), r;
-                if (users != 0)
+                if (users < 0)
+                        continue;
+                /* a doomed layer still in use is a committed one */
+                if (users > 0 && pool->ops->layer_tidy &&
+                    pool->ops->layer_tidy(pool, &(struct layer){ .id = doomed->ids[i], .origin = -1 }) < 0)
+                        ctx_warn(pool->ctx, "pool %s: layer %lld: %s", pool->name, (long long)doomed->ids[i],
+                                 dvm_ctx_last_error(pool->ctx));
+                if (users > 0)
                         continue;
                 r = pool->ops->layer_delete(pool, doomed->ids[i]);
                 if (r < 0)

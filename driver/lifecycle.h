@@ -9,11 +9,13 @@
 
 #include "pool.h"
 
-/* Committed layers that may have lost their last user: reaped once the catalog commit
- * that dropped the user is done. */
+/* Layers a stop dropped and committed layers that may have lost their last user: reaped
+ * once the catalog commit that dropped the user is done (a layer still used then is a
+ * committed one, and what it ran on before its commit goes). Per volume at most three:
+ * the old origin, the running layer, the committed layer of a removed VM. */
 struct lifecycle_doomed {
         unsigned n;
-        int64_t ids[8];
+        int64_t ids[16];
 };
 
 /**
@@ -30,14 +32,18 @@ int lifecycle_start(dvm_pool *pool, struct cat_vm *vm);
 
 /**
  * lifecycle_stop() - take down every volume of @vm and update the catalog: save_on_stop
- * volumes commit their running layer, the other running layers are deleted. With
- * @remove, the VM's rows go and its committed layers become candidates in @ret_doomed,
- * like the origins the stop released. Returns 0 or -errno (-EBUSY: a device is open;
+ * volumes commit their running layer, the other running layers go into @ret_doomed
+ * (those in RAM are deleted at once). With @remove, the VM's rows go and its committed
+ * layers become candidates in @ret_doomed, like the origins the stop released. Returns 0 or -errno (-EBUSY: a device is open;
  * then nothing changed).
  */
 int lifecycle_stop(dvm_pool *pool, struct cat_vm *vm, bool remove, struct lifecycle_doomed *ret_doomed);
 
-/** lifecycle_reap() - delete each layer in @doomed that no volume uses any more. */
+/**
+ * lifecycle_reap() - delete each layer in @doomed that no volume uses any more, and tidy
+ * (backend layer_tidy) those still used. Failures are warnings: recovery collects what is
+ * left.
+ */
 void lifecycle_reap(dvm_pool *pool, const struct lifecycle_doomed *doomed);
 
 #endif

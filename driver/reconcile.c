@@ -16,6 +16,7 @@
 #include "backend.h"
 #include "claim.h"
 #include "dm.h"
+#include "lifecycle.h"
 #include "loop.h"
 #include "reconcile.h"
 #include "vm.h"
@@ -108,13 +109,46 @@ static int repair_rows(dvm_pool *pool, const int64_t *kernel, int nk, struct dvm
         return r;
 }
 
-/* Layers: delete what no row accounts for (the leftovers of an interrupted spawn, start,
- * import, or the old origin a commit released), repair rows naming layers that are gone. */
+/* Every layer the catalog keeps in the pool (as main_pool_ids()) is tidied for the role its
+ * row gives it: what a stop cut short after its catalog commit left goes (the store a
+ * commit was made from), and so does an unrecorded commit of a layer still running. */
+static int tidy(dvm_pool *pool)
+{
+        _cleanup_free_ struct cat_vm *vms = NULL;
+        int n = catalog_vm_list(pool->cat, &vms), r = 0;
+
+        if (n < 0)
+                return n;
+        for (int i = 0; i < n && r >= 0; i++) {
+                struct cat_volume vols[MAX_VOLUMES];
+                bool ram = vm_in_ram(pool, vms[i].name);
+                int nv = catalog_volume_list(pool->cat, vms[i].name, vols, MAX_VOLUMES);
+                if (nv < 0)
+                        return nv;
+                for (int j = 0; j < nv && r >= 0; j++) {
+                        struct layer run = volume_running_layer(&vols[j]), committed = volume_committed_layer(&vols[j]);
+                        if (vols[j].thin_id >= 0)
+                                r = pool->ops->layer_tidy(pool, &committed);
+                        if (r >= 0 && vols[j].run_id >= 0 && !ram)
+                                r = pool->ops->layer_tidy(pool, &run);
+                        if (r >= 0 && vols[j].run_id >= 0 && (vols[j].flags & DVM_VOL_SNAP_ON_START) &&
+                            vols[j].source_id >= 0)
+                                r = pool->ops->layer_tidy(pool, &(struct layer){ .id = vols[j].source_id, .origin = -1 });
+                }
+        }
+        return r;
+}
+
+/* Layers: tidy those the catalog keeps, delete what no row accounts for (the leftovers of an
+ * interrupted spawn, start, import, stop or destroy, or the old origin a commit released),
+ * repair rows naming layers that are gone. */
 static int layers(dvm_pool *pool, struct dvm_recover_report *rep)
 {
         _cleanup_free_ int64_t *kernel = NULL, *cat = NULL;
         int nk, nc, r;
 
+        if (pool->ops->layer_tidy && (r = tidy(pool)) < 0)
+                return r;
         if (!pool->ops->layer_list)
                 return 0;
         nk = pool->ops->layer_list(pool, &kernel);
@@ -174,7 +208,8 @@ static int intend(dvm_pool *pool, const struct cat_vm *vm, const char *why, stru
 
 /* Running VMs: one whose devices are all gone (the host went down) can only be stopped;
  * one missing some has them brought back. Either way a stop finds its devices to wipe. */
-static int running_vm(dvm_pool *pool, const struct cat_vm *vm, struct dvm_recover_report *rep)
+static int running_vm(dvm_pool *pool, const struct cat_vm *vm, struct dvm_recover_report *rep,
+                      struct lifecycle_doomed *dropped)
 {
         struct cat_volume vols[MAX_VOLUMES];
         bool present[MAX_VOLUMES] = {};
@@ -217,6 +252,26 @@ static int running_vm(dvm_pool *pool, const struct cat_vm *vm, struct dvm_recove
                     (r = dm_remove(pool->ctx, volume_layer_dm_name(pool, &vols[i], raw, sizeof(raw)))) < 0 && r != -ENXIO)
                         return r;
                 r = volume_activate(pool, &vols[i], &l);
+                if (r == -ENOENT || r == -ESTALE) {
+                        /* A file of the layer is gone (removed under it, or by an older
+                         * version's stop cut short after it unlinked them), or a stop cut
+                         * short after its wipe left it half down: nothing of it can come
+                         * back; the stop or destroy below finishes without it, and what is
+                         * left of it goes once the catalog no longer names it. */
+                        ctx_log(pool->ctx, vols[i].flags & DVM_VOL_SAVE_ON_STOP ? DVM_LOG_ERR : DVM_LOG_WARNING,
+                                "pool %s: %s/%s: running layer %" PRId64 " cannot come back (%s); dropping it "
+                                "from the catalog%s", pool->name, vm->name, vols[i].name, vols[i].run_id,
+                                dvm_ctx_last_error(pool->ctx),
+                                vols[i].flags & DVM_VOL_SAVE_ON_STOP ? ": the changes of its last run are lost" : "");
+                        if (dropped->n < ARRAY_SIZE(dropped->ids))
+                                dropped->ids[dropped->n++] = vols[i].run_id;
+                        vols[i].run_id = -1;
+                        if ((r = catalog_volume_put(pool->cat, &vols[i])) < 0)
+                                return r;
+                        rep->rows_repaired++;
+                        layers--;
+                        continue;
+                }
                 if (r < 0)
                         return r;
                 rep->devices_activated++;
@@ -261,6 +316,7 @@ static int dead_disks(dvm_pool *pool, struct dvm_recover_report *rep)
 static int vms(dvm_pool *pool, struct dvm_recover_report *rep)
 {
         _cleanup_free_ struct cat_vm *list = NULL;
+        struct lifecycle_doomed dropped = {};
         int n = catalog_vm_list(pool->cat, &list), r;
 
         if (n < 0)
@@ -270,12 +326,17 @@ static int vms(dvm_pool *pool, struct dvm_recover_report *rep)
                 return r;
         for (int i = 0; i < n && r >= 0; i++)
                 if (list[i].running)
-                        r = running_vm(pool, &list[i], rep);
+                        r = running_vm(pool, &list[i], rep, &dropped);
         if (r >= 0)
                 r = catalog_commit(pool->cat);
-        if (r < 0)
+        if (r < 0) {
                 catalog_rollback(pool->cat);
-        return r;
+                return r;
+        }
+        /* the files of the layers dropped, now that no row names them */
+        if (dropped.n)
+                lifecycle_reap(pool, &dropped);
+        return 0;
 }
 
 /* Loops over the pool's files that no device uses: a crash between attach and table. */
