@@ -130,6 +130,36 @@ static int identity_check(dvm_pool *pool)
         return 0;
 }
 
+/* A VM's discard on a thin volume unmaps its blocks at once, out of reach of the wipe (and a
+ * disk that ignores discards keeps their contents): our pools take none (ignore_discard).
+ * dm-thin refuses to change that feature on a live pool ("Discard support cannot be disabled
+ * once enabled"), so a pool an older dvm-vol activated with discards is made again when
+ * nothing holds it, and until then is used with a warning. Returns 0, -ENXIO when the pool
+ * device went (the caller activates it afresh), or -errno. */
+static int discards_refused(dvm_pool *pool)
+{
+        _cleanup_free_ char *type = NULL, *params = NULL;
+        struct thin_pool_table t;
+        struct dm_dev_info info;
+        int r = dm_table(pool->ctx, pool->dm_name, &type, &params);
+
+        if (r < 0)
+                return ctx_error(pool->ctx, r, "pool %s: cannot read the table of %s: %m", pool->name, pool->dm_name);
+        if (thin_pool_table_parse(params, &t) < 0 || t.ignore_discard)
+                return 0;
+        if ((r = dm_info(pool->ctx, pool->dm_name, &info)) < 0)
+                return r;
+        if (info.open_count > 0) {
+                ctx_warn(pool->ctx, "pool %s was activated with discards on (by an older dvm-vol): blocks its VMs "
+                         "discard are freed unwiped until it is activated again, once no volume of it is active",
+                         pool->name);
+                return 0;
+        }
+        ctx_info(pool->ctx, "pool %s: made again without discards (it was activated with them)", pool->name);
+        r = dm_remove(pool->ctx, pool->dm_name);
+        return r < 0 ? r : -ENXIO;
+}
+
 /* Load the thin-pool if it is not in the kernel: loops re-attached, table loaded. Volumes
  * stay as they are (inactive after a reboot). One in the kernel must be this pool. */
 static int thin_pool_activate(dvm_pool *pool)
@@ -143,8 +173,8 @@ static int thin_pool_activate(dvm_pool *pool)
         int r;
 
         r = pool_device_info(pool);
-        if (r == 0)
-                return identity_check(pool);
+        if (r == 0 && (r = identity_check(pool)) == 0)
+                r = discards_refused(pool);
         if (r != -ENXIO)
                 return r;
         r = target_require(pool->ctx, "thin-pool");
@@ -169,6 +199,7 @@ static int thin_pool_activate(dvm_pool *pool)
                 .data_major = ldata.major, .data_minor = ldata.minor,
                 .block_sectors = pool->block_sectors,
                 .low_water_blocks = data_size / (pool->block_sectors << SECTOR_SHIFT) / 10,
+                .ignore_discard = true,
         };
         r = thin_pool_table_params(&t, params, sizeof(params));
         if (r < 0)

@@ -34,8 +34,8 @@ int ephemeral_create(dvm_ctx *ctx, const char *name, const char *uuid, uint64_t 
                      uint32_t minor)
 {
         struct secret s;
-        struct crypt_table t = { .key = s.key, .key_len = sizeof(s.key), .major = major, .minor = minor,
-                                 .allow_discards = true };
+        /* no allow_discards: a block the VM discards stays mapped below, and the wipe covers it */
+        struct crypt_table t = { .key = s.key, .key_len = sizeof(s.key), .major = major, .minor = minor };
         struct dm_table_line line = { 0, sectors, "crypt", s.params };
         bool locked;
         int r = target_require(ctx, "crypt");

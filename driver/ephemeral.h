@@ -16,7 +16,8 @@
  * block device @major:@minor, encrypted (aes-xts-plain64) with a 512-bit key from
  * getrandom(). The key lives in locked memory of this process only while the table is
  * built and is wiped right after; it is never logged, and an error message withholds it.
- * Discards pass down. Returns 0, -EOPNOTSUPP without dm-crypt, or -errno.
+ * It takes no discards (dm-crypt without allow_discards): what a VM discards stays below it
+ * until the wipe. Returns 0, -EOPNOTSUPP without dm-crypt, or -errno.
  */
 int ephemeral_create(dvm_ctx *ctx, const char *name, const char *uuid, uint64_t sectors, uint32_t major,
                      uint32_t minor);

@@ -28,9 +28,12 @@ int thin_pool_table_params(const struct thin_pool_table *t, char *buf, size_t le
                 return -EINVAL;
         /* No skip_block_zeroing, ever: a freshly provisioned block must not show a VM what
          * another VM left in it. */
-        n = snprintf(buf, len, "%u:%u %u:%u %" PRIu64 " %" PRIu64 "%s", t->meta_major, t->meta_minor,
-                     t->data_major, t->data_minor, t->block_sectors, t->low_water_blocks,
-                     t->error_if_no_space ? " 1 error_if_no_space" : "");
+        n = snprintf(buf, len, "%u:%u %u:%u %" PRIu64 " %" PRIu64, t->meta_major, t->meta_minor, t->data_major,
+                     t->data_minor, t->block_sectors, t->low_water_blocks);
+        if (n >= 0 && (size_t)n < len && (t->error_if_no_space || t->ignore_discard))
+                n += snprintf(buf + n, len - (size_t)n, " %d%s%s", t->error_if_no_space + t->ignore_discard,
+                              t->error_if_no_space ? " error_if_no_space" : "",
+                              t->ignore_discard ? " ignore_discard" : "");
         if (n < 0 || (size_t)n >= len)
                 return -ENOBUFS;
         return n;
@@ -142,6 +145,8 @@ int thin_pool_table_parse(const char *params, struct thin_pool_table *ret_table)
         for (unsigned i = 5; i < n; i++)
                 if (strcmp(tok[i], "error_if_no_space") == 0)
                         t.error_if_no_space = true;
+                else if (strcmp(tok[i], "ignore_discard") == 0)
+                        t.ignore_discard = true;
         *ret_table = t;
         return 0;
 }

@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,6 +74,36 @@ uint64_t canary_scan(const char *dev, const struct canary *c, const char *what)
         free(buf);
         fprintf(stderr, "canary scan: %s: %llu copies on %s\n", what, (unsigned long long)count, dev);
         return count;
+}
+
+int canary_discard(const char *dev)
+{
+        uint64_t range[2] = { 0, 0 };
+        int fd = open(dev, O_WRONLY | O_CLOEXEC), r = 0;
+
+        cr_assert(fd >= 0, "open %s: %m", dev);
+        cr_assert_eq(ioctl(fd, BLKGETSIZE64, &range[1]), 0, "BLKGETSIZE64 %s: %m", dev);
+        if (ioctl(fd, BLKDISCARD, range) < 0)
+                r = -errno;
+        close(fd);
+        return r;
+}
+
+uint64_t canary_discard_max(const char *dev)
+{
+        struct stat st;
+        char path[96];
+        unsigned long long n = 0;
+        FILE *f;
+
+        cr_assert_eq(stat(dev, &st), 0, "stat %s: %m", dev);
+        snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/queue/discard_max_bytes", major(st.st_rdev),
+                 minor(st.st_rdev));
+        f = fopen(path, "re");
+        cr_assert(f, "%s (%s): %m", path, dev);
+        cr_assert_eq(fscanf(f, "%llu", &n), 1, "%s: not a number", path);
+        fclose(f);
+        return n;
 }
 
 const char *scratch_disk(void)

@@ -36,6 +36,15 @@ bool canary_reads_back(const char *dev, uint64_t off, uint64_t len, const struct
 uint64_t canary_scan(const char *dev, const struct canary *c, const char *what);
 
 /**
+ * canary_discard() - what a guest's blkdiscard does: BLKDISCARD over all of @dev.
+ * Returns 0, or -errno (-EOPNOTSUPP: the device takes no discards).
+ */
+int canary_discard(const char *dev);
+
+/** canary_discard_max() - the discard_max_bytes of block device @dev (0: it takes no discards). */
+uint64_t canary_discard_max(const char *dev);
+
+/**
  * scratch_disk() - the scratch disk: $DVM_SCRATCH_DISK, or the virtio disk with serial
  * "dvm-scratch" that tests/vm/run-in-vm.sh attaches (discard=ignore). NULL if there is none.
  */

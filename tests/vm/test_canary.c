@@ -244,3 +244,81 @@ ParameterizedTest(const struct vt_backend *b, canary, negative_control)
                      b->name, d);
         free(d);
 }
+
+/* A guest's discards: BLKDISCARD over the whole volume, as blkdiscard(8) does. The device
+ * taking none (-EOPNOTSUPP) is the fix; one that takes them must not free a canary unwiped. */
+static void guest_discard(const char *dev, const char *what)
+{
+        int r = canary_discard(dev);
+
+        cr_assert(r == 0 || r == -EOPNOTSUPP, "%s: BLKDISCARD %s: %s", what, dev, strerror(-r));
+        fprintf(stderr, "guest discard: %s: BLKDISCARD %s: %s\n", what, dev, r ? strerror(-r) : "done");
+}
+
+/* What fstrim(8) in a guest does: a file system on @dev, the canary in a file, the file
+ * deleted, the free space trimmed. */
+static void guest_fstrim(const char *dev, const char *what)
+{
+        char dir[96];
+        int st;
+
+        snprintf(dir, sizeof(dir), "/tmp/dvm-fstrim-%s", vt.pool);
+        char *out = vt_sh(&st, "mkfs.ext4 -F -q -E nodiscard %s 2>&1 && mkdir -p %s && mount -o nodiscard %s %s 2>&1 "
+                               "&& truncate -s 4M %s/c", dev, dir, dev, dir, dir);
+        cr_assert_eq(st, 0, "%s: file system on %s: %s", what, dev, out);
+        free(out);
+        snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/c");
+        canary_write(dir, 0, 4 * MiB, &can);
+        dir[strlen(dir) - 2] = 0;
+        out = vt_sh(&st, "rm %s/c && sync && fstrim -v %s 2>&1; umount %s 2>&1", dir, dir, dir);
+        fprintf(stderr, "guest fstrim: %s: %s", what, out);
+        free(out);
+}
+
+VT_BACKEND_PARAMETERS(canary, guest_discards_leave_none)
+
+/*
+ * Issue 12 defect 8: blocks a disposable discards itself must not leave its pool unwiped.
+ * A canary in each volume of a disposable, then the guest's discards (BLKDISCARD over root
+ * and volatile, fstrim of a file system on private), then destroy: the scan of the disk
+ * (which ignores discards) finds 0 copies. No device a disposable gets takes discards.
+ */
+ParameterizedTest(const struct vt_backend *b, canary, guest_discards_leave_none)
+{
+        canary_fixture(&vt, &can, b->name);
+        const char *disk = scratch_disk();
+        char *d = vt_spawn(&vt, "dvm", NULL);
+        const char *root = vt_dev(&vt, d, "root"), *priv = vt_dev(&vt, d, "private"),
+                   *vola = vt_dev(&vt, d, "volatile");
+        struct canary vcan;
+        char what[96];
+        uint64_t n;
+
+        canary_new(&vcan);
+        canary_write(root, 20 * MiB, 4 * MiB, &can);
+        canary_write(root, MiB + 4096, 8192, &can);
+        canary_write(vola, 0, 4 * MiB, &vcan);
+        snprintf(what, sizeof(what), "%s: canary before the guest's discards", b->name);
+        n = canary_scan(disk, &can, what);
+        if (strcmp(b->name, "thin") == 0)
+                cr_assert_gt(n, 0, "%s: the canary is not on %s: the scan cannot see it", b->name, disk);
+        cr_expect_eq(canary_discard_max(root), 0, "%s: %s root takes discards (%llu bytes)", b->name, d,
+                     (unsigned long long)canary_discard_max(root));
+        cr_expect_eq(canary_discard_max(priv), 0, "%s: %s private takes discards (%llu bytes)", b->name, d,
+                     (unsigned long long)canary_discard_max(priv));
+        cr_expect_eq(canary_discard_max(vola), 0, "%s: %s volatile takes discards (%llu bytes)", b->name, d,
+                     (unsigned long long)canary_discard_max(vola));
+        guest_discard(root, "root");
+        guest_discard(vola, "volatile");
+        guest_fstrim(priv, "private");
+
+        CLI_OK("destroy", d);
+        snprintf(what, sizeof(what), "%s: canary after the guest's discards and destroy", b->name);
+        n = canary_scan(disk, &can, what);
+        cr_expect_eq(n, 0, "%s: %llu copies of a canary the guest discarded survive destroy on %s", b->name,
+                     (unsigned long long)n, disk);
+        snprintf(what, sizeof(what), "%s: volatile canary after the guest's discards and destroy", b->name);
+        n = canary_scan(disk, &vcan, what);
+        cr_expect_eq(n, 0, "%s: %llu copies of the volatile canary on %s", b->name, (unsigned long long)n, disk);
+        free(d);
+}
