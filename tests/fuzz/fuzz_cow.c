@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * libFuzzer target of the COW store reader (driver/cow.c): a disposable writes its own
- * store, so every byte of it is hostile. Input: le64 origin size, then the store in the
- * form of image.h. Runs the header read, the walk, usage and changed ranges, and
+ * store, so every byte of it is hostile. Input: le64 origin size, a control byte (bits 0-4:
+ * stop a second walk after that many exceptions; bit 7: write a fresh header over the store
+ * afterwards, with the chunk size bits 5-6 pick), then the store in the form of image.h.
+ * Runs the header read, the walk, usage, changed ranges and the size a store needs, and
  * aborts when their answers disagree with each other or with the store's bounds.
  */
 #include <endian.h>
@@ -130,7 +132,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_store_size(origin_size, r == 0 && !h.is_new ? h.chunk_sectors
                                                          : (uint32_t)(origin_size >> 40));
         if (data[8] & 0x80) {
-                uint32_t cs = r == 0 && !h.is_new ? h.chunk_sectors : COW_CHUNK_SECTORS_MIN;
+                /* the chunk size of a fresh store is ours (the table's), not the store's */
+                uint32_t cs = COW_CHUNK_SECTORS_MIN << ((data[8] >> 5) & 3);
 
                 r = cow_init_empty(fd, cs);
                 CHECK(r == 0 || (r == -ENOSPC && file_size < 2 * ((uint64_t)cs << 9)));
