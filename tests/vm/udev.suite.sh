@@ -8,6 +8,12 @@
 #    mount namespace: the plain vm tier has no Xen; the xen tier sends real ones) runs
 #    `dvm-vol reap`, and running what it printed releases the disks recorded for that domain
 #    (rows as block-dvm writes them): the disposable goes with its last disk.
+#  - nothing heavy runs on a block event: our block rules run dvm-udev-id, whose ELF NEEDED
+#    list is libc alone, instead of 55-dm.rules' `dmsetup udevflags` (the flags it prints are
+#    compared over every bit), and only the cookie's `dmsetup udevcomplete` besides; no rule
+#    runs dvm-vol on one; after destroy no udev cookie is left waiting;
+#  - spawn and destroy timed with udevd running and without, alternating, in the same run:
+#    "figure: spawn udevd/without = X.XXx ..." (and destroy); spawn fails past 1.5x.
 # Usage: tests/vm/udev.suite.sh BUILD   (root, device-mapper; starts and stops its own udevd)
 set -euo pipefail
 
@@ -44,11 +50,24 @@ start_udevd() {
 	for r in "$TOP"/udev/*.rules.in; do
 		sed -e "s|@SBINDIR@|$sbin|g" -e "s|@UDEVLIBDIR@|$sbin|g" "$r" > "$RULES/$(basename "${r%.in}")"
 	done
-	/lib/systemd/systemd-udevd --resolve-names=never > /tmp/udevd-$$.log 2>&1 &
+	udevd_on || { cat /tmp/udevd-$$.log; skip "systemd-udevd did not start"; }
+}
+
+# udevd_on: systemd-udevd with the rules in place; from then on libdevmapper syncs with udev
+# through cookies
+udevd_on() {
+	/lib/systemd/systemd-udevd --resolve-names=never >> /tmp/udevd-$$.log 2>&1 &
 	UDEVD_PID=$!
-	wait_for test -S /run/udev/control || { cat /tmp/udevd-$$.log; skip "systemd-udevd did not start"; }
-	# from now on libdevmapper syncs with udev through cookies
+	wait_for test -S /run/udev/control || return 1
 	unset DM_DISABLE_UDEV
+}
+
+# udevd_off: no udevd, and libdevmapper makes its nodes itself, as the rest of the vm tier runs
+udevd_off() {
+	kill "$UDEVD_PID" && wait "$UDEVD_PID" 2>/dev/null
+	UDEVD_PID=
+	rm -rf /run/udev/control /run/udev/data /run/udev/queue
+	export DM_DISABLE_UDEV=1
 }
 
 cleanup() {
@@ -91,7 +110,7 @@ test_links() {
 			fail "$link -> $dev, not the device of DVM-$POOL-my-disp.1-$vol"
 		props=$(dev_props "$dev")
 		for p in DVM_POOL=$POOL DVM_VM=my-disp.1 DVM_VOLUME=$vol DM_UDEV_DISABLE_OTHER_RULES_FLAG=1 \
-			DM_UDEV_DISABLE_DISK_RULES_FLAG=1 DM_NOSCAN=1; do
+			DM_UDEV_DISABLE_DISK_RULES_FLAG=1 DM_NOSCAN=1 DM_UDEV_PRIMARY_SOURCE_FLAG=1 DM_UDEV_RULES_VSN=2; do
 			grep -qx "$p" <<< "$props" || fail "$dev ($vol): property $p missing; has: $(tr '\n' ' ' <<< "$props")"
 		done
 	done
@@ -133,6 +152,10 @@ test_destroy_removes_links() {
 	else
 		fail "destroy: links left: $(find "/dev/dvm/$POOL" 2>/dev/null | tr '\n' ' ')"
 	fi
+	# every cookie of spawn and destroy was completed (a left one is a semaphore still listed)
+	local cookies
+	cookies=$(dmsetup udevcookies | tail -n +2)
+	if [ -z "$cookies" ]; then pass "no udev cookie left after spawn and destroy"; else fail "udev cookies left: $cookies"; fi
 }
 
 # The rule, evaluated by udevadm for a stand-in of /sys/bus/xen-backend/devices/vbd-7-<devid>
@@ -183,6 +206,82 @@ test_vbd_rule() {
 	pass "reap of a released disk does nothing; dom0 is refused"
 }
 
+# The rules as installed: the block rules run one program, dvm-udev-id, and it needs only libc;
+# dvm-vol (libxenlight and 26 more libraries) runs only on a Xen backend's remove.
+test_nothing_heavy() {
+	local progs needed l bad='' b c want got
+	progs=$(cat "$RULES/54-dvm-vol-cookie.rules" "$RULES/57-dvm-vol.rules" |
+		grep -o -E '(IMPORT\{program\}|PROGRAM|RUN\+?)=+"[^" ]*' | sed 's/.*"//' | sort -u)
+	[ "$progs" = "$(printf '%s\n' /sbin/dmsetup "$(dirname "$DVM")/dvm-udev-id" | sort)" ] ||
+		fail "our block rules run '$(tr '\n' ' ' <<< "$progs")', want only $(dirname "$DVM")/dvm-udev-id and /sbin/dmsetup"
+	# shellcheck disable=SC2016 # the rule's own $env{}
+	grep -q 'RUN+="/sbin/dmsetup udevcomplete $env{DVM_COOKIE}"' "$RULES/57-dvm-vol.rules" ||
+		fail "57-dvm-vol.rules runs dmsetup for more than the udevcomplete 95-dm-notify.rules would run"
+	needed=$(readelf -d "$(dirname "$DVM")/dvm-udev-id" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+	[ "$needed" = "libc.so.6 " ] || fail "dvm-udev-id needs '$needed', want only libc.so.6"
+	while read -r l; do
+		[[ $l == *dvm-vol* && $l != SUBSYSTEM==\"xen-backend\"* ]] && bad+="$l; "
+	done < <(cat "$RULES"/*dvm-vol*.rules | sed -e :a -e '/\\$/N; s/\\\n//; ta' | grep -v '^#')
+	[ -z "$bad" ] || fail "a rule runs dvm-vol outside Xen backend events: $bad"
+	for ((b = 0; b < 16; b++)); do
+		c=$(((1 << (16 + b)) | 4660))
+		want=$(dmsetup udevflags "$c" | sed "s/='1'\$/=1/")
+		got=$("$(dirname "$DVM")/dvm-udev-id" --cookie "$c" "DVM-$POOL-x" | grep -v '^DVM_')
+		[ "$got" = "$want" ] || fail "cookie flag bit $b: dvm-udev-id prints '$got', dmsetup udevflags '$want'"
+	done
+	[ "$FAILED" != "${1:-0}" ] ||
+		pass "the block rules run only dvm-udev-id (NEEDED: $needed), which reads cookies as dmsetup does; dvm-vol runs only on xen-backend events"
+}
+
+# median of the numbers given
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+
+# spawn and destroy of one disposable, in ms, into T_SPAWN and T_DESTROY
+time_one() {
+	local t0 name
+	t0=$(now_ms)
+	name=$(cli spawn my-dvm.t | head -n 1)
+	T_SPAWN=$(($(now_ms) - t0))
+	t0=$(now_ms)
+	cli destroy "$name"
+	T_DESTROY=$(($(now_ms) - t0))
+}
+
+# figure NAME LIMIT "UDEV_MS..." "WITHOUT_MS...": prints the ratio of the medians; with a LIMIT
+# (e.g. 1.5) fails past it
+figure() {
+	local a b r n m
+	read -r -a n <<< "$3"
+	read -r -a m <<< "$4"
+	a=$(median "${n[@]}") b=$(median "${m[@]}")
+	r=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 99 }')
+	say "figure: $1 udevd/without = ${r}x (${#n[@]} runs, median $a ms vs $b ms; load $(cut -d' ' -f1-3 /proc/loadavg))"
+	[ -z "$2" ] && return 0
+	if awk -v r="$r" -v l="$2" 'BEGIN { exit !(r <= l) }'; then
+		pass "$1 under udevd within ${2}x of $1 without"
+	else
+		fail "$1 under udevd takes ${r}x of $1 without (limit ${2}x): udevd ${3// /,} ms, without ${4// /,} ms"
+	fi
+}
+
+# Alternating, so that a change of load hits both sides alike; one untimed warm-up each.
+test_timing() {
+	local i runs=${DVM_UDEV_RUNS:-5} su=() du=() sn=() dn=()
+	time_one
+	for ((i = 0; i < runs; i++)); do
+		time_one
+		su+=("$T_SPAWN") du+=("$T_DESTROY")
+		udevd_off
+		[ "$i" = 0 ] && time_one
+		time_one
+		sn+=("$T_SPAWN") dn+=("$T_DESTROY")
+		udevd_on || { fail "systemd-udevd did not start again: $(tail -n 3 /tmp/udevd-$$.log)"; return; }
+	done
+	figure spawn 1.5 "${su[*]}" "${sn[*]}"
+	figure destroy "" "${du[*]}" "${dn[*]}"
+}
+
 main() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 	[ -c /dev/mapper/control ] || skip "no device-mapper"
@@ -193,6 +292,8 @@ main() {
 	test_no_probe
 	test_destroy_removes_links
 	test_vbd_rule
+	test_nothing_heavy "$FAILED"
+	test_timing
 	say "udev suite: $PASSED passed, $FAILED failed"
 	[ "$FAILED" = 0 ]
 }

@@ -13,10 +13,14 @@
 #     when B is gone, no canary of A or B on the disk.
 #  C  while work is attached writable to B, one xl create whose five disks the hook must
 #     refuse: work/root, a path, malformed params, a VM that does not exist, an impostor.
-#  D  under a real systemd-udevd with our rules, a domU of dvm writes a canary and powers off;
-#     its domain is destroyed while the hook's remove dies at once (killed, as libxl kills a
-#     hook after 40 s): libxl takes the backends down anyway, and our vbd rule (dvm-vol reap)
-#     wipes and removes the disposable; the raw scan finds D's canary before, none after.
+#  D  a domU of dvm writes a canary and powers off; its domain is destroyed while the hook's
+#     remove dies at once (killed, as libxl kills a hook after 40 s): libxl takes the backends
+#     down anyway, and our vbd rule (dvm-vol reap) wipes and removes the disposable; the raw
+#     scan finds D's canary before, none after.
+# Every case runs under systemd-udevd with our rules, started before anything else as in every
+# real dom0 (checked after each case: the same udevd ran throughout). Last, the figure: case A's
+# spawn disk attached to a paused domain (xl create -p, then xl destroy), alternately under
+# udevd and without it; "figure: hook add udevd/without = X.XXx" fails past 1.5x.
 # Prints "xen-tier: N passed, M failed" and timings; non-zero exit if anything failed.
 # Usage: tests/xen/suite.sh BUILD SCRATCH_DISK
 set -uo pipefail
@@ -66,6 +70,13 @@ make_images() {
 }
 
 setup() {
+	local t0=${EPOCHREALTIME/./} secs u
+	udev_up "$TOP/udev" "$BUILD" || { log "error: setup: $UDEV_ERR"; exit 2; }
+	BOOT_UDEVD_PID=$UDEVD_PID
+	# coldplug, as systemd-udev-trigger does at boot (udevadm trigger ignores a chroot)
+	for u in /sys/class/block/*/uevent; do echo add > "$u"; done
+	since secs "$t0"
+	log "setup: systemd-udevd $UDEVD_PID with our rules, before the toolstack ($secs s)"
 	step "the Xen toolstack" toolstack_up
 	mkdir -p "$WORK"
 	step "domU kernel and initrd to tmpfs" cp "$CACHE/vm/vmlinux" "$CACHE/xen/domu-initrd.img" "$WORK/"
@@ -153,6 +164,14 @@ test_a_spawn() {
 	time_note "A: hook add ms (xvda xvdb xvdc): $(hook_times "$DOMID" add); remove ms: $(hook_times "$DOMID" remove)"
 }
 
+# udevd_throughout NAME: the systemd-udevd started before the toolstack still runs
+udevd_throughout() {
+	local why=
+	kill -0 "$BOOT_UDEVD_PID" 2>/dev/null || why="systemd-udevd $BOOT_UDEVD_PID is gone: $(tail -n 3 /tmp/udevd.log)"
+	[ -S /run/udev/control ] || why+="${why:+; }no /run/udev/control"
+	if [ -z "$why" ]; then pass "$1.udevd-throughout"; else fail "$1.udevd-throughout" "$why"; fi
+}
+
 # the templates as a disposable spawned in dom0 sees them
 test_templates_unchanged() {
 	local name sum
@@ -210,6 +229,7 @@ test_b_attach() {
 	"${DVM[@]}" stop work
 	domu_gone "$DOMID" "$GONE_WAIT" || fail B.poweroff "domain $DOMID still exists after $GONE_WAIT s"
 	wait_no_devices "-disp" "$GONE_WAIT"
+	time_note "B: hook remove ms (xvda xvdb xvdc): $(hook_times "$DOMID" remove)"
 	check B.domains-forgotten "" "$(sqlite3 "$DVM_STATE_DIR/xt/catalog.db" 'SELECT vm FROM domains')" "domain rows"
 	check B.no-canary-on-disk 0 "$(canary_copies "$SCRATCH" "$CANARY" "$CANARY_B")" "runs of $SCRATCH holding a canary"
 }
@@ -256,10 +276,7 @@ test_c_refusals() {
 
 # D: the domain goes and its backends with it, but the hook's remove dies at once, as one that
 # libxl killed (it does after 40 s) or the OOM killer would: libxl still takes the backends
-# down. Our udev rule, under a real systemd-udevd, reaps the disposable. udevd starts once the
-# domU runs, so its disks come from the hook as in A-C: under udev, libdevmapper waits for udev
-# at each device event, which took the hook's add from 0.4 s to 6 s on a quiet host and past
-# libxl's 40 s at host load 8.
+# down. Our udev rule, under the systemd-udevd that runs since setup, reaps the disposable.
 test_d_udev() {
 	local disp
 	log "=== D: the backends go without the hook's remove; the udev rule reaps the disposable"
@@ -271,13 +288,9 @@ test_d_udev() {
 		return 0
 	fi
 	disp=$(sqlite3 "$DVM_STATE_DIR/xt/catalog.db" "SELECT vm FROM domains WHERE domid = $DOMID")
+	time_note "D: hook add ms (xvda xvdb xvdc): $(hook_times "$DOMID" add)"
 	check D.canary-on-disk-before 1 "$([ "$(canary_copies "$SCRATCH" "$CANARY_D")" -gt 0 ] && echo 1)" \
 		"the raw scan finding D's canary on $SCRATCH before the domain goes"
-	if ! udev_up "$TOP/udev" "$BUILD"; then
-		fail D.udevd "$UDEV_ERR"
-		xl destroy dispD
-		return 0
-	fi
 	mv /etc/xen/scripts/block-dvm /etc/xen/scripts/block-dvm.real
 	printf '#!/bin/sh\nkill -KILL $$\n' > /etc/xen/scripts/block-dvm
 	chmod 755 /etc/xen/scripts/block-dvm
@@ -291,16 +304,74 @@ test_d_udev() {
 	check D.domain-forgotten "" "$(sqlite3 "$DVM_STATE_DIR/xt/catalog.db" "SELECT vm FROM domains WHERE domid = $DOMID")" "domain rows of $DOMID"
 	check D.no-canary-on-disk 0 "$(canary_copies "$SCRATCH" "$CANARY_D")" "runs of $SCRATCH holding D's canary"
 	check D.no-hook-remove "" "$(hook_ms remove "backend/vbd/$DOMID/51712")" "the hook's remove time for D's root (it must not have run)"
-	udev_down
+}
+
+# udev_idle SECONDS: until udevd has no event queued or running (dvm-vol reap, run by the vbd
+# rule, may still be at work after xl destroy returned)
+udev_idle() {
+	local t=$(($1 * 2))
+	while [ -e /run/udev/queue ] && [ "$t" -gt 0 ]; do nap 0.5; t=$((t - 1)); done
+}
+
+# fig_run N: a paused domain with case A's spawn disk (xvda: the hook spawns a disposable for
+# it), then xl destroy (the hook's remove destroys it); sets FIG_ADD and FIG_REMOVE (ms), or
+# fails and returns 1. One disk: the hooks of three would wait for each other's pool lock.
+fig_run() {
+	local name=fig$1 disp
+	domu_cfg "$name" "" "${DISKS[0]}"
+	XL_OUT=$(xl create -p "/tmp/$name.cfg" 2>&1) || { fail "figure.create.$1" "xl create -p: $XL_OUT"; return 1; }
+	DOMID=$(xl domid "$name")
+	disp=$(sqlite3 "$DVM_STATE_DIR/xt/catalog.db" "SELECT vm FROM domains WHERE domid = $DOMID")
+	xl destroy "$name" > /dev/null 2>&1
+	domu_gone "$DOMID" "$GONE_WAIT" || { fail "figure.destroy.$1" "domain $DOMID still exists"; return 1; }
+	wait_no_devices "-${disp:-none}-" "$GONE_WAIT"
+	udev_idle "$GONE_WAIT"
+	FIG_ADD=$(hook_ms add "backend/vbd/$DOMID/51712")
+	FIG_REMOVE=$(hook_ms remove "backend/vbd/$DOMID/51712")
+	[ -n "$FIG_ADD" ] || { fail "figure.add.$1" "no hook add time for backend/vbd/$DOMID/51712"; return 1; }
+}
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+# The figure of issue 12: the hook's add of a spawn disk under udevd and without it,
+# alternating so that a change of host load hits both alike.
+test_figure() {
+	local i runs=${DVM_XEN_FIG_RUNS:-3} au=() an=() ru=() rn=() a b r load
+	log "=== figure: hook add of A's spawn disks, under systemd-udevd and without"
+	for ((i = 1; i <= runs; i++)); do
+		fig_run "u$i" || return 0
+		au+=("$FIG_ADD") ru+=("$FIG_REMOVE")
+		log "figure: run $i under udevd: add $FIG_ADD ms, remove $FIG_REMOVE ms"
+		udev_down
+		fig_run "n$i" || return 0
+		an+=("$FIG_ADD") rn+=("$FIG_REMOVE")
+		log "figure: run $i without udevd: add $FIG_ADD ms, remove $FIG_REMOVE ms"
+		udev_up "$TOP/udev" "$BUILD" || { fail figure.udevd "$UDEV_ERR"; return 0; }
+	done
+	read -r load < /proc/loadavg
+	a=$(median "${au[@]}") b=$(median "${an[@]}")
+	r=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 99 }')
+	time_note "figure: hook add udevd/without = ${r}x ($runs runs, median $a ms vs $b ms; load ${load% * *})"
+	time_note "figure: hook remove udevd/without: median $(median "${ru[@]}") ms vs $(median "${rn[@]}") ms"
+	if awk -v r="$r" 'BEGIN { exit !(r <= 1.5) }'; then
+		pass figure.add-within-1.5x
+	else
+		fail figure.add-within-1.5x "hook add under udevd ${au[*]} ms, without ${an[*]} ms: ${r}x"
+	fi
 }
 
 main() {
 	local t0=${EPOCHREALTIME/./} secs
 	setup
 	test_a_spawn
+	udevd_throughout A
 	test_templates_unchanged
 	test_b_attach
+	udevd_throughout B-C
 	test_d_udev
+	udevd_throughout D
+	test_figure
+	udev_down
 	check end.no-disposable-devices "" "$(dvm_devices '-disp')" "DVM- devices of disposables"
 	log "block-dvm in syslog:"
 	while read -r l; do [[ $l == *block-dvm* ]] && printf '    %s\n' "$l"; done < "$SYSLOG"

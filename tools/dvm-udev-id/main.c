@@ -1,28 +1,76 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * dvm-udev-id: the udev properties of one of our volumes, for 57-dvm-vol.rules, which runs
- * it on every add/change event of a volume's device. It parses the device-mapper name with
- * driver/volume_name.c (the one parser) and links against nothing but libc: no libdvm
- * dependency, no Xen library, no catalog, so an event costs one small exec.
+ * dvm-udev-id: the udev properties of one of our devices, for 54-dvm-vol-cookie.rules and
+ * 57-dvm-vol.rules, which run it on the events of our devices. It parses the device-mapper
+ * name with driver/volume_name.c (the one parser) and links against nothing but libc: no
+ * libdvm dependency, no Xen library, no catalog, so an event costs one small exec.
+ *   dvm-udev-id DM-NAME                   DVM_POOL, DVM_VM, DVM_VOLUME of a volume; exit 2
+ *                                         for any other name
+ *   dvm-udev-id --cookie COOKIE DM-NAME   also what `dmsetup udevflags COOKIE` prints (the
+ *                                         flags libdevmapper put in the cookie's upper 16
+ *                                         bits), and DVM_COOKIE; any DVM- name is fine
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dvm.h"
+
+/* the flag bits of libdevmapper.h (DM_UDEV_FLAGS_SHIFT 16), named as dmsetup udevflags does */
+static const char *const cookie_flags[16] = {
+        "DM_UDEV_DISABLE_DM_RULES_FLAG", "DM_UDEV_DISABLE_SUBSYSTEM_RULES_FLAG",
+        "DM_UDEV_DISABLE_DISK_RULES_FLAG", "DM_UDEV_DISABLE_OTHER_RULES_FLAG",
+        "DM_UDEV_LOW_PRIORITY_FLAG", "DM_UDEV_DISABLE_LIBRARY_FALLBACK_FLAG",
+        "DM_UDEV_PRIMARY_SOURCE_FLAG", "DM_UDEV_FLAG7",
+        "DM_SUBSYSTEM_UDEV_FLAG0", "DM_SUBSYSTEM_UDEV_FLAG1", "DM_SUBSYSTEM_UDEV_FLAG2",
+        "DM_SUBSYSTEM_UDEV_FLAG3", "DM_SUBSYSTEM_UDEV_FLAG4", "DM_SUBSYSTEM_UDEV_FLAG5",
+        "DM_SUBSYSTEM_UDEV_FLAG6", "DM_SUBSYSTEM_UDEV_FLAG7",
+};
+
+/* COOKIE: decimal, 32 bits, as the kernel puts DM_COOKIE in the uevent */
+static int parse_cookie(const char *s, unsigned long *ret)
+{
+        char *end;
+        unsigned long n;
+
+        if (s[0] < '0' || s[0] > '9')
+                return -1;
+        n = strtoul(s, &end, 10);
+        if (*end || n > 0xffffffffUL)
+                return -1;
+        *ret = n;
+        return 0;
+}
 
 int main(int argc, char **argv)
 {
         char pool[DVM_POOL_NAME_MAX + 1], vm[DVM_NAME_MAX + 1], vol[16];
+        const char *name = argv[argc - 1];
+        unsigned long cookie = 0;
+        int volume;
 
-        if (argc != 2) {
-                fprintf(stderr, "usage: dvm-udev-id DM-NAME (run by 57-dvm-vol.rules)\n");
+        if (!(argc == 2 || (argc == 4 && strcmp(argv[1], "--cookie") == 0))) {
+                fprintf(stderr, "usage: dvm-udev-id [--cookie COOKIE] DM-NAME (run by our udev rules)\n");
                 return 2;
         }
-        if (dvm_volume_dm_name_parse(argv[1], pool, vm, vol) < 0) {
+        if (argc == 4 && (parse_cookie(argv[2], &cookie) < 0 || strncmp(name, "DVM-", 4) != 0)) {
+                fprintf(stderr, "dvm-udev-id: cookie \"%s\" of \"%s\": not a 32-bit number, or not our device\n",
+                        argv[2], name);
+                return 2;
+        }
+        volume = dvm_volume_dm_name_parse(name, pool, vm, vol) == 0;
+        if (argc == 2 && !volume) {
                 fprintf(stderr, "dvm-udev-id: \"%s\" is not the device-mapper name of a volume "
-                                "(DVM-<pool>-<vm>-<root|private|volatile>)\n", argv[1]);
+                                "(DVM-<pool>-<vm>-<root|private|volatile>)\n", name);
                 return 2;
         }
-        printf("DVM_POOL=%s\nDVM_VM=%s\nDVM_VOLUME=%s\n", pool, vm, vol);
+        if (argc == 4) {
+                for (unsigned i = 0; i < 16; i++)
+                        if (cookie >> 16 & 1UL << i)
+                                printf("%s=1\n", cookie_flags[i]);
+                printf("DVM_COOKIE=%lu\n", cookie);
+        }
+        if (volume)
+                printf("DVM_POOL=%s\nDVM_VM=%s\nDVM_VOLUME=%s\n", pool, vm, vol);
         return 0;
 }
