@@ -112,11 +112,22 @@ static int check_other_backends(struct hotplug *h, const char *mm, bool rw)
         return n < 0 ? n : 0;
 }
 
-/* Check the claimed device and hand it to blkback: all keys in one transaction. */
+/* How long blkback may take to open a published device: well inside libxl's 40 s for the
+ * whole hook, so that a failure still reaches hotplug-error. */
+#define BACKEND_OPEN_TIMEOUT_MS 10000u
+
+/*
+ * Check the claimed device and hand it to blkback. blkback opens the device itself, by
+ * number, when its watch on physical-device fires, and ignores diskseq (Linux 6.1): were our
+ * pin closed first, a destroy and a spawn in between could give the number to another VM's
+ * volume. So the pin stays open until blkback shows the device opened (its sysfs attribute
+ * physical_device exists only after the open), the number is re-checked, and only then is
+ * hotplug-status written. discard-enable 0: no device of ours offers discards to a guest.
+ */
 static int publish(struct hotplug *h, const struct claim_result *c, bool rw)
 {
         struct dev_identity id;
-        char mm[32], seq[24];
+        char mm[32], seq[24], attr[128];
         _cleanup_close_ int fd = ident_open(h->ctx, c->path, &id);
         int r;
 
@@ -130,9 +141,16 @@ static int publish(struct hotplug *h, const struct claim_result *c, bool rw)
                 return r;
         const struct xstore_pair keys[] = {
                 { "physical-device", mm }, { "physical-device-path", c->path },
-                { "hotplug-status", "connected" }, { "diskseq", seq },
+                { "discard-enable", "0" }, { "diskseq", seq },
         };
-        r = xstore_write(h->xs, h->be, keys, id.diskseq ? 4 : 3);
+        if ((r = xstore_write(h->xs, h->be, keys, id.diskseq ? 4 : 3)) < 0)
+                return r;
+        snprintf(attr, sizeof(attr), "/sys/bus/xen-backend/devices/vbd-%u-%u/physical_device", h->id.domid,
+                 h->id.devid);
+        if ((r = ident_wait_opened(h->ctx, c->path, &id, attr, 1, BACKEND_OPEN_TIMEOUT_MS)) < 0 ||
+            (r = ident_recheck(h->ctx, c->path, &id)) < 0)
+                return r;
+        r = xstore_write(h->xs, h->be, (const struct xstore_pair[]){ { "hotplug-status", "connected" } }, 1);
         if (r >= 0)
                 ctx_info(h->ctx, "%s: %s/%s is %s (%s, diskseq %" PRIu64 ")%s", h->be, c->vm, c->volume, c->path, mm,
                          id.diskseq, c->made ? ", made for this domain" : "");
