@@ -370,6 +370,7 @@ main() {
 	udevd_throughout B-C
 	test_d_udev
 	udevd_throughout D
+	source "$HERE/case_handoff.sh" && test_h_handoff
 	test_figure
 	udev_down
 	check end.no-disposable-devices "" "$(dvm_devices '-disp')" "DVM- devices of disposables"
