@@ -14,8 +14,10 @@
  * exactly the catalog's running layers (name and layer id in the UUID), the thin ids in
  * the pool metadata (thin_dump of a metadata snapshot) exactly the catalog's, only the
  * pool's two loops are attached to its files, no intent is left, and the pool is neither
- * suspended nor failed and has the transaction id the catalog records. @when prefixes
- * every failure message. Returns the state read, for vt_has_vm() (malloc'd).
+ * suspended nor failed and has the transaction id the catalog records. On a snap pool
+ * (@vt->backend "snap"): our devices as above, the layer files in the pool directory
+ * exactly those the catalog's layers need, one loop per file a running layer uses, no
+ * intent, no dirty mark. @when prefixes every failure message. Returns the state read, for vt_has_vm() (malloc'd).
  */
 char *vt_check_invariants(struct vt *vt, const char *when);
 

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vm-tier crash walks on a pool of either backend: every step of spawn, destroy and template
+ * import is walked: the operation is stopped dead there (fault-injection build, _exit at the
+ * step), `recover` runs, and the kernel's own view must match the catalog exactly
+ * (vminvariants.c): no leaked device, layer, loop or intent; the operation either happened
+ * whole or not at all, and a destroy that had begun is finished. Then kill -9 of running
+ * spawns and destroys at random times, repeated. The templates' data is checked at the end
+ * of each walk.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crashwalk.h"
+#include "vminvariants.h"
+
+#define MiB (1ULL << 20)
+#define MAX_STEPS 128
+
+struct vt cw_vt;
+#define vt cw_vt
+static char fault_bin[sizeof(vt.dvm_vol)];
+
+/* The fault-injection build: <build>/fault/dvm-vol (make FAULT=1 BUILD=<build>/fault),
+ * or <build>/dvm-vol when the whole build has it. */
+static bool find_fault_build(void)
+{
+        char cand[2][sizeof(fault_bin)];
+        int st;
+
+        int dir = (int)(strrchr(vt.dvm_vol, '/') - vt.dvm_vol);
+
+        snprintf(cand[0], sizeof(cand[0]), "%.400s", vt.dvm_vol);
+        snprintf(cand[1], sizeof(cand[1]), "%.*s/fault/dvm-vol", dir < 400 ? dir : 400, vt.dvm_vol);
+        for (int i = 1; i >= 0; i--) {
+                free(vt_sh(&st, "grep -q DVM_FAULT_TRACE %s", cand[i]));
+                if (st == 0) {
+                        snprintf(fault_bin, sizeof(fault_bin), "%s", cand[i]);
+                        return true;
+                }
+        }
+        return false;
+}
+
+void cw_setup(const char *backend)
+{
+        if (strcmp(backend, "thin") == 0) {
+                vt_init(&vt, "1G");
+                snprintf(vt.backend, sizeof(vt.backend), "thin");
+        } else {
+                vt_init_backend(&vt, backend, NULL);
+        }
+        if (!find_fault_build())
+                cr_skip_test("SKIP: no fault-injection build of dvm-vol: make FAULT=1 BUILD=<build>/fault all");
+        snprintf(vt.dvm_vol, sizeof(vt.dvm_vol), "%s", fault_bin);
+        VT_CLI_OK(&vt, "template", "create", "tmpl", "--root-size", "64M", "--private-size", "32M");
+        VT_CLI_OK(&vt, "start", "tmpl");
+        vt_pattern(vt_dev(&vt, "tmpl", "root"), 0, 4 * MiB, 1);
+        VT_CLI_OK(&vt, "stop", "tmpl");
+        VT_CLI_OK(&vt, "dvm", "create", "dvm", "--template", "tmpl");
+}
+
+void cw_teardown(void) { vt_cleanup(&vt); }
+
+/* Run @argv with DVM_FAULT=@fault (NULL: none) and DVM_FAULT_TRACE=@trace (NULL: none). */
+static struct vt_run run_traced(const char *const argv[8], const char *fault, const char *trace)
+{
+        if (fault)
+                setenv("DVM_FAULT", fault, 1);
+        if (trace)
+                setenv("DVM_FAULT_TRACE", trace, 1);
+        struct vt_run r = vt_cli(&vt, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], NULL);
+        unsetenv("DVM_FAULT");
+        unsetenv("DVM_FAULT_TRACE");
+        return r;
+}
+
+struct vt_run cw_run_faulted(const char *const argv[8], const char *fault)
+{
+        return run_traced(argv, fault, NULL);
+}
+
+/* The steps @argv passes through, "<name>:<n>" in order. */
+static int learn_steps(const char *const argv[8], char steps[MAX_STEPS][80])
+{
+        char trace[300], line[64];
+        unsigned count[MAX_STEPS] = {};
+        char names[MAX_STEPS][64];
+        int n = 0, kinds = 0;
+
+        snprintf(trace, sizeof(trace), "%s.trace", vt.state);
+        unlink(trace);
+        struct vt_run r = run_traced(argv, NULL, trace);
+        cr_assert_eq(r.status, 0, "%s (tracing its steps): exit %d: %s", argv[0], r.status, r.err);
+        vt_run_free(&r);
+        FILE *f = fopen(trace, "r");
+        cr_assert(f, "no step trace from %s: is this a fault-injection build?", argv[0]);
+        while (n < MAX_STEPS && fgets(line, sizeof(line), f)) {
+                int k;
+                line[strcspn(line, "\n")] = 0;
+                for (k = 0; k < kinds && strcmp(names[k], line) != 0; k++)
+                        ;
+                if (k == kinds)
+                        snprintf(names[kinds++], sizeof(names[0]), "%s", line);
+                snprintf(steps[n++], 80, "%.63s:%u", line, ++count[k]);
+        }
+        fclose(f);
+        unlink(trace);
+        cr_assert(n > 3, "%s passed only %d steps", argv[0], n);
+        return n;
+}
+
+void cw_recover(const char *when)
+{
+        struct vt_run r = vt_cli(&vt, "recover", NULL);
+        cr_assert_eq(r.status, 0, "%s: recover: exit %d: %s%s", when, r.status, r.out, r.err);
+        vt_run_free(&r);
+}
+
+static uint64_t template_root_hash(void)
+{
+        VT_CLI_OK(&vt, "start", "tmpl");
+        uint64_t h = vt_hash(vt_dev(&vt, "tmpl", "root"), 0, 0);
+        VT_CLI_OK(&vt, "stop", "tmpl");
+        return h;
+}
+
+/* Kill @argv at each of its steps in turn; after each, recover and check the invariants;
+ * @after judges the outcome from the snapshot and puts the baseline back for the next
+ * step. The TemplateVM's root is the same before and after. Returns the steps walked. */
+static int walk(const char *const argv[8], void (*baseline)(void), void (*after)(const char *when, const char *snap))
+{
+        char steps[MAX_STEPS][80], when[300];
+        /* first: the stop of the TemplateVM releases its old origin now, not in the first
+         * destroy of a disposable built on it, so that every run passes the same steps */
+        uint64_t root = template_root_hash();
+        int n;
+
+        baseline();
+        n = learn_steps(argv, steps);
+
+        after("traced run", NULL);
+        for (int i = 0; i < n; i++) {
+                struct vt_run r = cw_run_faulted(argv, steps[i]);
+                snprintf(when, sizeof(when), "%.40s %.20s killed at step %d/%d (%.80s)", argv[0], argv[1], i + 1, n, steps[i]);
+                cr_assert_eq(r.status, CW_FAULT_EXIT, "%s: exit %d, not the fault exit: %s", when, r.status, r.err);
+                vt_run_free(&r);
+                cw_recover(when);
+                char *snap = vt_check_invariants(&vt, when);
+                after(when, snap);
+                free(snap);
+        }
+        cr_assert_eq(template_root_hash(), root, "the TemplateVM root changed during the walk of %s", argv[0]);
+        printf("crash walk (%s) of %s%s%s: %d steps, each killed, recovered and checked\n", vt.backend, argv[0],
+               strcmp(argv[0], "template") == 0 ? " " : "", strcmp(argv[0], "template") == 0 ? argv[1] : "", n);
+        return n;
+}
+
+static void nothing(void) {}
+
+/* spawn: after the kill, the disposable is whole (running, its data readable) or absent */
+static void spawn_after(const char *when, const char *snap)
+{
+        if (snap && !vt_has_vm(snap, "victim"))
+                return;
+        cr_assert(vt_has_pattern(vt_dev(&vt, "victim", "root"), 0, 4 * MiB, 1), "%s: the disposable's root lacks the "
+                  "template data", when);
+        VT_CLI_OK(&vt, "destroy", "victim");
+}
+
+static const char *const spawn_argv[8] = { "spawn", "dvm", "--name", "victim" };
+
+void cw_walk_spawn(void)
+{
+        walk(spawn_argv, nothing, spawn_after);
+}
+
+/* destroy: the disposable wrote; after the kill it is gone, or (killed before its destroy
+ * was recorded) still running whole */
+void cw_victim(void)
+{
+        VT_CLI_OK(&vt, "spawn", "dvm", "--name", "victim");
+        vt_pattern(vt_dev(&vt, "victim", "volatile"), 0, MiB, 9);
+        vt_pattern(vt_dev(&vt, "victim", "root"), 8 * MiB, MiB, 9);
+}
+
+static void destroy_after(const char *when, const char *snap)
+{
+        if (snap && vt_has_vm(snap, "victim"))
+                cr_assert(vt_has_pattern(vt_dev(&vt, "victim", "volatile"), 0, MiB, 9), "%s: the disposable survived "
+                          "but lost its data: a destroy was half done", when);
+        else
+                cw_victim();
+}
+
+static const char *const destroy_argv[8] = { "destroy", "victim" };
+
+void cw_walk_destroy(void)
+{
+        walk(destroy_argv, cw_victim, destroy_after);
+}
+
+/* import: afterwards the TemplateVM holds the whole image, or does not exist */
+static uint64_t image_hash;
+
+static void import_after(const char *when, const char *snap)
+{
+        if (snap && !vt_has_vm(snap, "imp"))
+                return;
+        VT_CLI_OK(&vt, "start", "imp");
+        uint64_t h = vt_hash(vt_dev(&vt, "imp", "root"), 0, 16 * MiB);
+        cr_assert_eq(h, image_hash, "%s: the imported root differs from the image", when);
+        VT_CLI_OK(&vt, "stop", "imp");
+        VT_CLI_OK(&vt, "destroy", "imp");
+}
+
+void cw_walk_import(void)
+{
+        char image[300];
+        int st;
+
+        snprintf(image, sizeof(image), "%s-import.img", vt.state);
+        free(vt_sh(&st, "rm -f %s; truncate -s 16M %s", image, image));
+        vt_pattern(image, 0, 3 * MiB, 21);
+        vt_pattern(image, 10 * MiB, MiB, 22);
+        image_hash = vt_hash(image, 0, 0);
+        const char *const argv[8] = { "template", "import", "imp", "--root", image };
+        walk(argv, nothing, import_after);
+        unlink(image);
+}
+
+static double seconds(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* How long an uninterrupted spawn and destroy of the victim take on this machine now: the
+ * kills land inside that span whatever the speed of the host. */
+static void time_victim(double *ret_spawn, double *ret_destroy)
+{
+        double t = seconds();
+
+        VT_CLI_OK(&vt, "spawn", "dvm", "--name", "victim");
+        *ret_spawn = seconds() - t;
+        t = seconds();
+        VT_CLI_OK(&vt, "destroy", "victim");
+        *ret_destroy = seconds() - t;
+}
+
+/* kill -9 at a random time into a spawn or a destroy, recover, check; many times */
+void cw_random_kill(int rounds)
+{
+        unsigned seed = (unsigned)time(NULL), killed = 0, finished = 0;
+        double span[2];
+        bool exists = false;
+        char when[160];
+
+        srand(seed);
+        time_victim(&span[0], &span[1]);
+        for (int i = 0; i < rounds; i++) {
+                char *argv[] = { vt.dvm_vol, "--state-dir", vt.state, "--pool", vt.pool,
+                                 exists ? "destroy" : "spawn", exists ? "victim" : "dvm", exists ? NULL : "--name",
+                                 "victim", NULL };
+                pid_t pid = fork();
+                int st;
+
+                cr_assert(pid >= 0, "fork: %m");
+                if (pid == 0) {
+                        int fd = open("/dev/null", O_WRONLY);
+                        dup2(fd, 1);
+                        dup2(fd, 2);
+                        execv(argv[0], argv);
+                        _exit(127);
+                }
+                /* somewhere from a fifth into the operation (past the process start) to
+                 * just before its end, as timed above */
+                double d = span[exists] * (0.2 + 0.75 * rand() / (double)RAND_MAX);
+                usleep((useconds_t)(d * 1e6));
+                kill(pid, SIGKILL);
+                waitpid(pid, &st, 0);
+                if (WIFSIGNALED(st))
+                        killed++;
+                else
+                        finished++;
+                snprintf(when, sizeof(when), "round %d (seed %u): %s %s after %.0f ms", i, seed,
+                         exists ? "destroy" : "spawn", WIFSIGNALED(st) ? "killed" : "finished", d * 1e3);
+                cw_recover(when);
+                char *snap = vt_check_invariants(&vt, when);
+                exists = vt_has_vm(snap, "victim");
+                free(snap);
+                if (exists)
+                        cr_assert(vt_has_pattern(vt_dev(&vt, "victim", "root"), 0, 4 * MiB, 1),
+                                  "%s: victim's root lacks the template data", when);
+        }
+        printf("random kill (%s): %d rounds, %u killed mid-way, %u finished first (seed %u; uninterrupted spawn %.0f ms, "
+               "destroy %.0f ms)\n", vt.backend, rounds, killed, finished, seed, span[0] * 1e3, span[1] * 1e3);
+        cr_assert(killed >= (unsigned)rounds / 4, "only %u of %d rounds were killed mid-way: the timing misses", killed, rounds);
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vm-tier crash walks, shared by the thin (tests/vm/test_crash.c) and snap
+ * (tests/vm/test_crash_snap.c) suites: an operation stopped dead at each of its steps, or
+ * killed at random times, then `recover` and the invariants of tests/lib/vminvariants.c.
+ */
+#ifndef DVM_TEST_CRASHWALK_H
+#define DVM_TEST_CRASHWALK_H
+
+#include "vmtest.h"
+
+/* Exit status of a dvm-vol stopped at a fault point (driver/fault.h). */
+#define CW_FAULT_EXIT 86
+
+/* The pool of the walk, set up by cw_setup(). */
+extern struct vt cw_vt;
+
+/**
+ * cw_setup() - a fresh pool of @backend ("thin": the default 1G file-backed pool; "snap"),
+ * the fault-injection build of dvm-vol (skips loudly without one), TemplateVM "tmpl" whose
+ * root holds pattern 1 in its first 4 MiB and DVM Template "dvm".
+ */
+void cw_setup(const char *backend);
+
+/** cw_teardown() - sweep the pool of the walk. */
+void cw_teardown(void);
+
+/** cw_run_faulted() - run dvm-vol @argv with DVM_FAULT=@fault (NULL: none); the caller frees. */
+struct vt_run cw_run_faulted(const char *const argv[8], const char *fault);
+
+/** cw_recover() - `recover` must exit 0; @when prefixes the failure. */
+void cw_recover(const char *when);
+
+/** cw_victim() - spawn disposable "victim" of "dvm" and write pattern 9 to its volatile and root. */
+void cw_victim(void);
+
+/*
+ * The walks: each step of spawn, destroy (of "victim"), template import is killed in turn,
+ * recovered and checked; the operation happened whole or not at all, and the TemplateVM's
+ * root is the same at the end. cw_random_kill(): @rounds kill -9 at random times into a
+ * spawn or a destroy, each recovered and checked.
+ */
+void cw_walk_spawn(void);
+void cw_walk_destroy(void);
+void cw_walk_import(void);
+void cw_random_kill(int rounds);
+
+#endif
