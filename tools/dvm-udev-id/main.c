@@ -9,10 +9,15 @@
  *   dvm-udev-id --cookie COOKIE DM-NAME   also what `dmsetup udevflags COOKIE` prints (the
  *                                         flags libdevmapper put in the cookie's upper 16
  *                                         bits), and DVM_COOKIE; any DVM- name is fine
+ *   dvm-udev-id --complete COOKIE         what `dmsetup udevcomplete COOKIE` does: tells the
+ *                                         libdevmapper caller waiting on the cookie that its
+ *                                         event is done (one semaphore decrement)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
 
 #include "dvm.h"
 
@@ -42,6 +47,29 @@ static int parse_cookie(const char *s, unsigned long *ret)
         return 0;
 }
 
+/*
+ * libdevmapper's cookie (libdm-common.c): the low 16 bits pick a SysV semaphore whose key is
+ * those bits under the magic 0x0D4D; the high 16 bits of the uevent's value are the flags.
+ * The waiter counts the semaphore down to zero; each completion takes one off, without
+ * waiting. A cookie whose low bits are 0 carries flags only: nothing waits on it.
+ */
+#define DM_COOKIE_MAGIC 0x0D4DUL
+
+static int complete_cookie(unsigned long cookie)
+{
+        struct sembuf dec = { .sem_num = 0, .sem_op = -1, .sem_flg = IPC_NOWAIT };
+        int semid;
+
+        if ((cookie & 0xffffUL) == 0)
+                return 0;
+        semid = semget((key_t)(DM_COOKIE_MAGIC << 16 | (cookie & 0xffffUL)), 1, 0);
+        if (semid < 0 || semop(semid, &dec, 1) < 0) {
+                fprintf(stderr, "dvm-udev-id: cookie %lu: cannot complete its semaphore: %m\n", cookie);
+                return 1;
+        }
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         char pool[DVM_POOL_NAME_MAX + 1], vm[DVM_NAME_MAX + 1], vol[16];
@@ -49,8 +77,16 @@ int main(int argc, char **argv)
         unsigned long cookie = 0;
         int volume;
 
+        if (argc == 3 && strcmp(argv[1], "--complete") == 0) {
+                if (parse_cookie(argv[2], &cookie) < 0) {
+                        fprintf(stderr, "dvm-udev-id: cookie \"%s\": not a 32-bit number\n", argv[2]);
+                        return 2;
+                }
+                return complete_cookie(cookie);
+        }
         if (!(argc == 2 || (argc == 4 && strcmp(argv[1], "--cookie") == 0))) {
-                fprintf(stderr, "usage: dvm-udev-id [--cookie COOKIE] DM-NAME (run by our udev rules)\n");
+                fprintf(stderr, "usage: dvm-udev-id [--cookie COOKIE] DM-NAME | --complete COOKIE "
+                                "(run by our udev rules)\n");
                 return 2;
         }
         if (argc == 4 && (parse_cookie(argv[2], &cookie) < 0 || strncmp(name, "DVM-", 4) != 0)) {
