@@ -68,10 +68,11 @@ static int main_pool_ids(dvm_pool *pool, int64_t **ret)
         return k;
 }
 
-/* Rows naming layers the pool lost: a lost running layer is gone with whatever it held
- * (a stop deletes running layers only after their wipe); a lost committed layer is a
- * loss we can only report. */
-static int repair_rows(dvm_pool *pool, const int64_t *kernel, int nk, struct dvm_recover_report *rep)
+/* Calls @fn for every volume row of the pool, with whether its VM runs in RAM; stops at the
+ * first error and returns it. */
+typedef int volume_fn(dvm_pool *pool, struct cat_volume *v, bool ram, void *data);
+
+static int each_volume(dvm_pool *pool, volume_fn *fn, void *data)
 {
         _cleanup_free_ struct cat_vm *vms = NULL;
         int n = catalog_vm_list(pool->cat, &vms), r = 0;
@@ -80,62 +81,68 @@ static int repair_rows(dvm_pool *pool, const int64_t *kernel, int nk, struct dvm
                 return n;
         for (int i = 0; i < n && r >= 0; i++) {
                 struct cat_volume vols[MAX_VOLUMES];
+                bool ram = vm_in_ram(pool, vms[i].name);
                 int nv = catalog_volume_list(pool->cat, vms[i].name, vols, MAX_VOLUMES);
                 if (nv < 0)
                         return nv;
-                bool ram = vm_in_ram(pool, vms[i].name);
-                for (int j = 0; j < nv && r >= 0; j++) {
-                        struct cat_volume *v = &vols[j];
-                        bool changed = false;
-                        if (v->run_id >= 0 && !ram && !has_id(kernel, nk, v->run_id)) {
-                                ctx_warn(pool->ctx, "pool %s: %s/%s: running layer %" PRId64 " is not in the pool; "
-                                         "dropping it from the catalog", pool->name, v->vm, v->name, v->run_id);
-                                v->run_id = -1;
-                                changed = true;
-                        }
-                        if (v->thin_id >= 0 && !has_id(kernel, nk, v->thin_id)) {
-                                ctx_log(pool->ctx, DVM_LOG_ERR, "pool %s: %s/%s: its committed layer %" PRId64
-                                        " is not in the pool: its data is lost", pool->name, v->vm, v->name,
-                                        v->thin_id);
-                                v->thin_id = -1;
-                                changed = true;
-                        }
-                        if (changed) {
-                                r = catalog_volume_put(pool->cat, v);
-                                rep->rows_repaired++;
-                        }
-                }
+                for (int j = 0; j < nv && r >= 0; j++)
+                        r = fn(pool, &vols[j], ram, data);
         }
         return r;
 }
 
-/* Every layer the catalog keeps in the pool (as main_pool_ids()) is tidied for the role its
- * row gives it: what a stop cut short after its catalog commit left goes (the store a
- * commit was made from), and so does an unrecorded commit of a layer still running. */
-static int tidy(dvm_pool *pool)
-{
-        _cleanup_free_ struct cat_vm *vms = NULL;
-        int n = catalog_vm_list(pool->cat, &vms), r = 0;
+struct repair {
+        const int64_t *kernel;
+        int nk;
+        struct dvm_recover_report *rep;
+};
 
-        if (n < 0)
-                return n;
-        for (int i = 0; i < n && r >= 0; i++) {
-                struct cat_volume vols[MAX_VOLUMES];
-                bool ram = vm_in_ram(pool, vms[i].name);
-                int nv = catalog_volume_list(pool->cat, vms[i].name, vols, MAX_VOLUMES);
-                if (nv < 0)
-                        return nv;
-                for (int j = 0; j < nv && r >= 0; j++) {
-                        struct layer run = volume_running_layer(&vols[j]), committed = volume_committed_layer(&vols[j]);
-                        if (vols[j].thin_id >= 0)
-                                r = pool->ops->layer_tidy(pool, &committed);
-                        if (r >= 0 && vols[j].run_id >= 0 && !ram)
-                                r = pool->ops->layer_tidy(pool, &run);
-                        if (r >= 0 && vols[j].run_id >= 0 && (vols[j].flags & DVM_VOL_SNAP_ON_START) &&
-                            vols[j].source_id >= 0)
-                                r = pool->ops->layer_tidy(pool, &(struct layer){ .id = vols[j].source_id, .origin = -1 });
-                }
+/* A row naming layers the pool lost: a lost running layer is gone with whatever it held (a
+ * stop deletes running layers only after their wipe); a lost committed layer is a loss we
+ * can only report. */
+static int repair_row(dvm_pool *pool, struct cat_volume *v, bool ram, void *data)
+{
+        struct repair *rp = data;
+        bool changed = false;
+
+        if (v->run_id >= 0 && !ram && !has_id(rp->kernel, rp->nk, v->run_id)) {
+                ctx_warn(pool->ctx, "pool %s: %s/%s: running layer %" PRId64 " is not in the pool; "
+                         "dropping it from the catalog", pool->name, v->vm, v->name, v->run_id);
+                v->run_id = -1;
+                changed = true;
         }
+        if (v->thin_id >= 0 && !has_id(rp->kernel, rp->nk, v->thin_id)) {
+                ctx_log(pool->ctx, DVM_LOG_ERR, "pool %s: %s/%s: its committed layer %" PRId64
+                        " is not in the pool: its data is lost", pool->name, v->vm, v->name, v->thin_id);
+                v->thin_id = -1;
+                changed = true;
+        }
+        if (!changed)
+                return 0;
+        rp->rep->rows_repaired++;
+        return catalog_volume_put(pool->cat, v);
+}
+
+static int repair_rows(dvm_pool *pool, const int64_t *kernel, int nk, struct dvm_recover_report *rep)
+{
+        return each_volume(pool, repair_row, &(struct repair){ .kernel = kernel, .nk = nk, .rep = rep });
+}
+
+/* A layer the catalog keeps in the pool (as main_pool_ids()) is tidied for the role its row
+ * gives it: what a stop cut short after its catalog commit left goes (the store a commit
+ * was made from), and so does an unrecorded commit of a layer still running. */
+static int tidy_volume(dvm_pool *pool, struct cat_volume *v, bool ram, void *data)
+{
+        struct layer run = volume_running_layer(v), committed = volume_committed_layer(v);
+        int r = 0;
+
+        (void)data;
+        if (v->thin_id >= 0)
+                r = pool->ops->layer_tidy(pool, &committed);
+        if (r >= 0 && v->run_id >= 0 && !ram)
+                r = pool->ops->layer_tidy(pool, &run);
+        if (r >= 0 && v->run_id >= 0 && (v->flags & DVM_VOL_SNAP_ON_START) && v->source_id >= 0)
+                r = pool->ops->layer_tidy(pool, &(struct layer){ .id = v->source_id, .origin = -1 });
         return r;
 }
 
@@ -147,7 +154,7 @@ static int layers(dvm_pool *pool, struct dvm_recover_report *rep)
         _cleanup_free_ int64_t *kernel = NULL, *cat = NULL;
         int nk, nc, r;
 
-        if (pool->ops->layer_tidy && (r = tidy(pool)) < 0)
+        if (pool->ops->layer_tidy && (r = each_volume(pool, tidy_volume, NULL)) < 0)
                 return r;
         if (!pool->ops->layer_list)
                 return 0;

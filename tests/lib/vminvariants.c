@@ -13,6 +13,20 @@
 
 #include "vminvariants.h"
 
+/* Shell lines of both views ($p: the pool's dm name, $db: its catalog): "kdev NAME UUID" for
+ * each of our devices; then the start of one sqlite3 call (its statements go on after it):
+ * "cdev NAME UUID" for each device a running volume needs. A volatile volume (neither
+ * snap_on_start nor save_on_stop) is a crypt device ("-crypt" UUID) over its layer's "-raw"
+ * device. */
+#define KERNEL_DEVICES                                                                                 \
+        "dmsetup info -c --noheadings -o name,uuid --separator ' ' | while read -r n u; do\n"          \
+        "  case $n in $p-*) echo \"kdev $n $u\";; esac; done\n"
+#define CATALOG_VOLUME_DEVICES                                                                         \
+        "sqlite3 \"$db\" \"SELECT 'cdev $p-' || vm || '-' || name || ' $p-' || vm || '-' || name ||"      \
+        " CASE WHEN flags & 3 = 0 THEN '-crypt' ELSE '-' || run_id END FROM volumes WHERE run_id IS NOT NULL;" \
+        " SELECT 'cdev $p-' || vm || '-' || name || '-raw $p-' || vm || '-' || name || '-raw-' || run_id" \
+        " FROM volumes WHERE run_id IS NOT NULL AND flags & 3 = 0;"
+
 /* The kernel's view and the catalog's, in one shell run (each exec costs ~0.3 s under
  * TCG): sections of lines, "<tag> <text>". */
 static char *snapshot(struct vt *vt)
@@ -20,14 +34,8 @@ static char *snapshot(struct vt *vt)
         int st;
         char *out = vt_sh(&st,
                 "db=%s/%s/catalog.db; p=DVM-%s\n"
-                "dmsetup info -c --noheadings -o name,uuid --separator ' ' | while read -r n u; do\n"
-                "  case $n in $p-*) echo \"kdev $n $u\";; esac; done\n"
-                /* a volatile volume (neither snap_on_start nor save_on_stop) is a crypt device
-                 * ("-crypt" UUID) over its layer's "-raw" device */
-                "sqlite3 \"$db\" \"SELECT 'cdev $p-' || vm || '-' || name || ' $p-' || vm || '-' || name ||"
-                " CASE WHEN flags & 3 = 0 THEN '-crypt' ELSE '-' || run_id END FROM volumes WHERE run_id IS NOT NULL;"
-                " SELECT 'cdev $p-' || vm || '-' || name || '-raw $p-' || vm || '-' || name || '-raw-' || run_id"
-                " FROM volumes WHERE run_id IS NOT NULL AND flags & 3 = 0;"
+                KERNEL_DEVICES
+                CATALOG_VOLUME_DEVICES
                 " SELECT 'cid ' || thin_id FROM volumes WHERE thin_id IS NOT NULL;"
                 " SELECT 'cid ' || run_id FROM volumes WHERE run_id IS NOT NULL; SELECT 'intent ' || vm || ' ' || error"
                 " FROM intents; SELECT 'vm ' || name || ' ' || running FROM vms;"
@@ -109,14 +117,10 @@ static char *snap_snapshot(struct vt *vt)
         int st;
         char *out = vt_sh(&st,
                 "dir=%s/%s; db=$dir/catalog.db; p=DVM-%s\n"
-                "dmsetup info -c --noheadings -o name,uuid --separator ' ' | while read -r n u; do\n"
-                "  case $n in $p-*) echo \"kdev $n $u\";; esac; done\n"
+                KERNEL_DEVICES
                 /* volumes as on thin; a disposable's COW store (snap_on_start, not save_on_stop)
                  * is seen through a crypt device "<pool>-cow-<id>" under its snapshot */
-                "sqlite3 \"$db\" \"SELECT 'cdev $p-' || vm || '-' || name || ' $p-' || vm || '-' || name ||"
-                " CASE WHEN flags & 3 = 0 THEN '-crypt' ELSE '-' || run_id END FROM volumes WHERE run_id IS NOT NULL;"
-                " SELECT 'cdev $p-' || vm || '-' || name || '-raw $p-' || vm || '-' || name || '-raw-' || run_id"
-                " FROM volumes WHERE run_id IS NOT NULL AND flags & 3 = 0;"
+                CATALOG_VOLUME_DEVICES
                 " SELECT 'cdev $p-cow-' || run_id || ' $p-cow-' || run_id FROM volumes"
                 " WHERE run_id IS NOT NULL AND flags & 3 = 1;"
                 /* committed layers are images; a running snapshot is its COW store over its
