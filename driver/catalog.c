@@ -134,6 +134,18 @@ static int step_done(catalog *cat, sqlite3_stmt *st, const char *what)
         return rc == SQLITE_DONE ? 0 : db_error(cat, rc, what);
 }
 
+/* Run @sql, a statement without rows whose one parameter is the text @arg. */
+static int exec_text(catalog *cat, const char *sql, const char *arg, const char *what)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(cat, sql, &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+        return step_done(cat, st, what);
+}
+
 int catalog_meta_get(catalog *cat, const char *key, char **ret_value)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -187,13 +199,7 @@ int catalog_meta_set(catalog *cat, const char *key, const char *value)
 
 int catalog_meta_delete(catalog *cat, const char *key)
 {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = prepare(cat, "DELETE FROM meta WHERE key = ?", &st);
-
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-        return step_done(cat, st, "delete setting");
+        return exec_text(cat, "DELETE FROM meta WHERE key = ?", key, "delete setting");
 }
 
 int catalog_meta_set_u64(catalog *cat, const char *key, uint64_t value)
@@ -545,13 +551,7 @@ int catalog_domain_get(catalog *cat, const char *vm, struct cat_domain *ret_doma
 
 int catalog_domain_delete(catalog *cat, const char *vm)
 {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = prepare(cat, "DELETE FROM domains WHERE vm = ?", &st);
-
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, vm, -1, SQLITE_STATIC);
-        return step_done(cat, st, "delete domain");
+        return exec_text(cat, "DELETE FROM domains WHERE vm = ?", vm, "delete domain");
 }
 
 int catalog_domain_disposable(catalog *cat, const char *dvm, uint32_t domid, const char *uuid,
@@ -679,13 +679,7 @@ int catalog_intent_put(catalog *cat, const struct cat_intent *in)
 
 int catalog_intent_delete(catalog *cat, const char *vm)
 {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = prepare(cat, "DELETE FROM intents WHERE vm = ?", &st);
-
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, vm, -1, SQLITE_STATIC);
-        return step_done(cat, st, "delete intent");
+        return exec_text(cat, "DELETE FROM intents WHERE vm = ?", vm, "delete intent");
 }
 
 int catalog_intent_list(catalog *cat, struct cat_intent **ret)
