@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "cow.h"
+#include "le.h"
 #include "macro.h"
 
 /* Upper bound of every buffer here, whatever the chunk size (up to 1 GiB) says. */
@@ -52,20 +53,6 @@ static int io_full(int fd, bool do_write, void *buf, size_t len, uint64_t off)
                 len -= (size_t)n;
         }
         return 0;
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-        uint32_t v;
-        memcpy(&v, p, sizeof(v));
-        return le32toh(v);
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-        uint64_t v;
-        memcpy(&v, p, sizeof(v));
-        return le64toh(v);
 }
 
 static bool chunk_sectors_ok(uint32_t s)

@@ -62,11 +62,11 @@ static bool all_zero(const uint8_t *p, size_t n)
 static int sb_check(struct thin_meta *m, uint64_t blocknr, const uint8_t *sb)
 {
         struct btree_dev *d = &m->dev;
-        uint32_t csum = btree_le32(sb + SB_CSUM), want = btree_checksum(sb, THIN_META_SB_CSUM_XOR);
-        uint64_t magic = btree_le64(sb + SB_MAGIC);
-        uint32_t version = btree_le32(sb + SB_VERSION);
-        uint32_t incompat = btree_le32(sb + SB_INCOMPAT_FLAGS);
-        uint32_t mbs = btree_le32(sb + SB_METADATA_BLOCK_SIZE);
+        uint32_t csum = get_le32(sb + SB_CSUM), want = btree_checksum(sb, THIN_META_SB_CSUM_XOR);
+        uint64_t magic = get_le64(sb + SB_MAGIC);
+        uint32_t version = get_le32(sb + SB_VERSION);
+        uint32_t incompat = get_le32(sb + SB_INCOMPAT_FLAGS);
+        uint32_t mbs = get_le32(sb + SB_METADATA_BLOCK_SIZE);
 
         if (all_zero(sb, BTREE_BLOCK_SIZE))
                 return btree_error(d, -EINVAL, "superblock %" PRIu64 " is all zeroes: not "
@@ -77,21 +77,21 @@ static int sb_check(struct thin_meta *m, uint64_t blocknr, const uint8_t *sb)
         if (csum != want)
                 return btree_error(d, -EUCLEAN, "superblock %" PRIu64 ": checksum %#x, expected "
                                    "%#x: corrupt, run thin_check", blocknr, csum, want);
-        if (btree_le64(sb + SB_BLOCKNR) != blocknr)
+        if (get_le64(sb + SB_BLOCKNR) != blocknr)
                 return btree_error(d, -EUCLEAN, "superblock %" PRIu64 " says it is block %" PRIu64,
-                                   blocknr, btree_le64(sb + SB_BLOCKNR));
+                                   blocknr, get_le64(sb + SB_BLOCKNR));
         if (version < THIN_VERSION_MIN || version > THIN_VERSION_MAX || incompat ||
             mbs != THIN_META_BLOCK_SECTORS)
                 return btree_error(d, -EOPNOTSUPP, "superblock %" PRIu64 ": version %" PRIu32
                                    ", incompatible features %#x, block size %" PRIu32 " sectors "
                                    "are not supported", blocknr, version, incompat, mbs);
-        if (btree_le32(sb + SB_DATA_BLOCK_SIZE) == 0)
+        if (get_le32(sb + SB_DATA_BLOCK_SIZE) == 0)
                 return btree_error(d, -EUCLEAN, "superblock %" PRIu64 ": data block size 0",
                                    blocknr);
-        if (btree_le64(sb + SB_METADATA_NR_BLOCKS) > d->nr_blocks)
+        if (get_le64(sb + SB_METADATA_NR_BLOCKS) > d->nr_blocks)
                 return btree_error(d, -EUCLEAN, "superblock %" PRIu64 " spans %" PRIu64 " blocks"
                                    " but the device has %" PRIu64 ": truncated", blocknr,
-                                   btree_le64(sb + SB_METADATA_NR_BLOCKS), d->nr_blocks);
+                                   get_le64(sb + SB_METADATA_NR_BLOCKS), d->nr_blocks);
         return 0;
 }
 
@@ -121,9 +121,9 @@ static int load_superblock(struct thin_meta *m, unsigned flags)
                 r = read_superblock(m, 0, sb);  /* once more, to describe the failure */
         if (r < 0)
                 return r;
-        m->info.held_root = btree_le64(sb + SB_HELD_ROOT);
+        m->info.held_root = get_le64(sb + SB_HELD_ROOT);
         /* A snapshot's copy has its space map roots wiped; the data device only grows. */
-        m->info.nr_data_blocks = btree_le64(sb + SB_DATA_SM_ROOT);
+        m->info.nr_data_blocks = get_le64(sb + SB_DATA_SM_ROOT);
         if (flags & THIN_META_HELD_ROOT) {
                 blocknr = m->info.held_root;
                 if (blocknr == 0)
@@ -134,14 +134,14 @@ static int load_superblock(struct thin_meta *m, unsigned flags)
                         return r;
                 m->info.snapshot = true;
         }
-        m->info.transaction_id = btree_le64(sb + SB_TRANS_ID);
-        m->info.metadata_nr_blocks = btree_le64(sb + SB_METADATA_NR_BLOCKS);
-        m->info.data_block_size = btree_le32(sb + SB_DATA_BLOCK_SIZE);
-        m->info.time = btree_le32(sb + SB_TIME);
-        m->info.flags = btree_le32(sb + SB_FLAGS);
+        m->info.transaction_id = get_le64(sb + SB_TRANS_ID);
+        m->info.metadata_nr_blocks = get_le64(sb + SB_METADATA_NR_BLOCKS);
+        m->info.data_block_size = get_le32(sb + SB_DATA_BLOCK_SIZE);
+        m->info.time = get_le32(sb + SB_TIME);
+        m->info.flags = get_le32(sb + SB_FLAGS);
         memcpy(m->info.uuid, sb + SB_UUID, sizeof(m->info.uuid));
-        m->mapping_root = btree_le64(sb + SB_DATA_MAPPING_ROOT);
-        m->details_root = btree_le64(sb + SB_DETAILS_ROOT);
+        m->mapping_root = get_le64(sb + SB_DATA_MAPPING_ROOT);
+        m->details_root = get_le64(sb + SB_DETAILS_ROOT);
         m->max_vblock = (UINT64_MAX >> SECTOR_SHIFT) / m->info.data_block_size - 1;
         return 0;
 }
@@ -221,10 +221,10 @@ static void decode_details(uint64_t id, const uint8_t *v, struct thin_meta_devic
 {
         *ret = (struct thin_meta_device){
                 .id = id,
-                .mapped_blocks = btree_le64(v),
-                .transaction_id = btree_le64(v + 8),
-                .creation_time = btree_le32(v + 16),
-                .snapshotted_time = btree_le32(v + 20),
+                .mapped_blocks = get_le64(v),
+                .transaction_id = get_le64(v + 8),
+                .creation_time = get_le32(v + 16),
+                .snapshotted_time = get_le32(v + 20),
         };
 }
 
@@ -279,7 +279,7 @@ int thin_meta_iter_init(struct thin_meta *m, uint64_t id, struct thin_meta_iter 
         if (r < 0)
                 return r;
         ret_iter->meta = m;
-        btree_iter_init(&ret_iter->bt, &m->dev, btree_le64(v), 8);
+        btree_iter_init(&ret_iter->bt, &m->dev, get_le64(v), 8);
         return 0;
 }
 
@@ -292,7 +292,7 @@ int thin_meta_iter_next(struct thin_meta_iter *it, struct thin_meta_mapping *ret
 
         if (r <= 0)
                 return r;
-        v = btree_le64(value);
+        v = get_le64(value);
         block = v >> 24;
         if (key > m->max_vblock)
                 return btree_error(&m->dev, -EUCLEAN, "virtual block %" PRIu64 " is beyond any "

@@ -58,14 +58,14 @@ int btree_read_block(struct btree_dev *d, uint64_t blocknr, void *buf)
 static int node_check(struct btree_dev *d, uint64_t blocknr, uint32_t leaf_value_size,
                       const uint8_t *data, struct btree_node *ret_node)
 {
-        uint32_t csum = btree_le32(data), want = btree_checksum(data, BTREE_CSUM_XOR);
-        uint32_t flags = btree_le32(data + 4);
+        uint32_t csum = get_le32(data), want = btree_checksum(data, BTREE_CSUM_XOR);
+        uint32_t flags = get_le32(data + 4);
         struct btree_node n = {
                 .data = data,
-                .blocknr = btree_le64(data + 8),
-                .nr_entries = btree_le32(data + 16),
-                .max_entries = btree_le32(data + 20),
-                .value_size = btree_le32(data + 24),
+                .blocknr = get_le64(data + 8),
+                .nr_entries = get_le32(data + 16),
+                .max_entries = get_le32(data + 20),
+                .value_size = get_le32(data + 24),
                 .leaf = flags == BTREE_LEAF,
         };
         uint32_t want_size = n.leaf ? leaf_value_size : 8;
@@ -143,7 +143,7 @@ int btree_lookup(struct btree_dev *d, uint64_t root, uint64_t key, uint32_t valu
                         memcpy(ret_value, btree_value(&n, lo - 1), value_size);
                         return 0;
                 }
-                blocknr = btree_le64(btree_value(&n, lo - 1));
+                blocknr = get_le64(btree_value(&n, lo - 1));
         }
         return btree_error(d, -EUCLEAN, "btree at block %" PRIu64 " is deeper than %d levels",
                            root, BTREE_MAX_DEPTH);
@@ -173,7 +173,7 @@ static enum pos position(struct btree_iter *it, uint64_t *ret_child)
                 if (f->index < f->node.nr_entries) {
                         if (f->node.leaf)
                                 return POS_ENTRY;
-                        *ret_child = btree_le64(btree_value(&f->node, f->index));
+                        *ret_child = get_le64(btree_value(&f->node, f->index));
                         return POS_CHILD;
                 }
                 it->depth--;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ctx.h"
+#include "le.h"
 
 #define BTREE_BLOCK_SIZE 4096u
 #define BTREE_NODE_HEADER_SIZE 32u  /* csum, flags, blocknr, nr/max entries, value size, pad */
@@ -44,25 +45,10 @@ struct btree_node {
         bool leaf;
 };
 
-static inline uint64_t btree_le64(const void *p)
-{
-        uint64_t v;
-
-        memcpy(&v, p, sizeof(v));
-        return le64toh(v);
-}
-
-static inline uint32_t btree_le32(const void *p)
-{
-        uint32_t v;
-
-        memcpy(&v, p, sizeof(v));
-        return le32toh(v);
-}
 
 static inline uint64_t btree_key(const struct btree_node *n, uint32_t i)
 {
-        return btree_le64(n->data + BTREE_NODE_HEADER_SIZE + 8u * i);
+        return get_le64(n->data + BTREE_NODE_HEADER_SIZE + 8u * i);
 }
 
 static inline const uint8_t *btree_value(const struct btree_node *n, uint32_t i)

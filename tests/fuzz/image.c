@@ -12,24 +12,9 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "le.h"
 
 #define GAP 16u          /* zero bytes kept inside a record rather than starting a new one */
-
-static uint32_t get_le32(const uint8_t *p)
-{
-        uint32_t v;
-
-        memcpy(&v, p, sizeof(v));
-        return le32toh(v);
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-        uint16_t v;
-
-        memcpy(&v, p, sizeof(v));
-        return le16toh(v);
-}
 
 struct block {
         uint64_t nr;

@@ -329,7 +329,7 @@ void tfx_reseal(void *block, bool superblock)
 
 uint64_t tfx_get64(const void *block, size_t off)
 {
-        return btree_le64((const uint8_t *)block + off);
+        return get_le64((const uint8_t *)block + off);
 }
 
 void tfx_put64(void *block, size_t off, uint64_t v)

@@ -169,7 +169,7 @@ Test(thin_meta, multi_level_tree, .init = setup, .fini = teardown)
 
         cr_assert_eq(tfx_block_read(meta, 0, sb), 0);
         cr_assert_eq(btree_lookup(&d, tfx_get64(sb, TFX_SB_MAPPING_ROOT), 100, 8, v), 0);
-        for (blocknr = btree_le64(v); !n.leaf; blocknr = btree_le64(btree_value(&n, 0))) {
+        for (blocknr = get_le64(v); !n.leaf; blocknr = get_le64(btree_value(&n, 0))) {
                 cr_assert_eq(btree_read_node(&d, blocknr, 8, buf, &n), 0, "node %" PRIu64,
                              blocknr);
                 depth++;

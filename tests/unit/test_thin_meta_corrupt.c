@@ -69,12 +69,12 @@ static void setup(void)
         at.details = tfx_get64(buf, TFX_SB_DETAILS_ROOT);
         at.top = tfx_get64(buf, TFX_SB_MAPPING_ROOT);
         cr_assert_eq(btree_lookup(&d, at.top, 1, 8, v), 0, "device 1 not found");
-        at.dev_root = btree_le64(v);
+        at.dev_root = get_le64(v);
         cr_assert_eq(btree_read_node(&d, at.dev_root, 8, buf, &n), 0);
         cr_assert(!n.leaf && n.nr_entries >= 3, "device 1's root: leaf %d, %" PRIu32
                   " entries; the cases need an internal node", n.leaf, n.nr_entries);
-        at.leaf = btree_le64(btree_value(&n, 0));
-        at.last_leaf = btree_le64(btree_value(&n, n.nr_entries - 1));
+        at.leaf = get_le64(btree_value(&n, 0));
+        at.last_leaf = get_le64(btree_value(&n, n.nr_entries - 1));
 }
 
 static void teardown(void)
@@ -133,7 +133,7 @@ static void blocknr(uint8_t *b) { tfx_put64(b, 8, tfx_get64(b, 8) + 1); }
 static void flags3(uint8_t *b) { tfx_put32(b, 4, 3); }
 static void flags0(uint8_t *b) { tfx_put32(b, 4, 0); }
 static void vsize16(uint8_t *b) { tfx_put32(b, 24, 16); }
-static void nr_gt_max(uint8_t *b) { tfx_put32(b, 16, btree_le32(b + 20) + 1); }
+static void nr_gt_max(uint8_t *b) { tfx_put32(b, 16, get_le32(b + 20) + 1); }
 static void max_huge(uint8_t *b) { tfx_put32(b, 20, 1000); }
 static void nr0(uint8_t *b) { tfx_put32(b, 16, 0); }
 static void swap_keys(uint8_t *b)
@@ -143,7 +143,7 @@ static void swap_keys(uint8_t *b)
         tfx_put64(b, 32, k1);
         tfx_put64(b, 40, k0);
 }
-static uint8_t *value0(uint8_t *b) { return b + 32 + 8 * btree_le32(b + 20); }
+static uint8_t *value0(uint8_t *b) { return b + 32 + 8 * get_le32(b + 20); }
 static void self_loop(uint8_t *b) { tfx_put64(value0(b), 0, at.dev_root); }
 static void back_to_root(uint8_t *b) { tfx_put64(value0(b), 8, at.dev_root); }
 static void twice(uint8_t *b) { tfx_put64(value0(b), 8, at.leaf); }
@@ -152,7 +152,7 @@ static void data_far(uint8_t *b) { tfx_put64(value0(b), 0, UINT64_C(1) << 60); }
 static void top_to_details(uint8_t *b) { tfx_put64(value0(b), 0, at.details); }
 static void key_huge(uint8_t *b)
 {
-        tfx_put64(b, 32 + 8 * (btree_le32(b + 16) - 1), UINT64_C(1) << 60);
+        tfx_put64(b, 32 + 8 * (get_le32(b + 16) - 1), UINT64_C(1) << 60);
 }
 
 enum edit {
@@ -377,7 +377,7 @@ Test(thin_meta_corrupt, fuzz, .init = setup, .fini = teardown, .timeout = 300)
         for (unsigned run = 0; run < runs; run++) {
                 uint64_t blk = rnd(&seed) % used;
                 const uint8_t *orig = pristine + blk * TFX_BLOCK;
-                bool node = btree_le32(orig) == btree_checksum(orig, BTREE_CSUM_XOR);
+                bool node = get_le32(orig) == btree_checksum(orig, BTREE_CSUM_XOR);
                 unsigned edits = 1 + rnd(&seed) % 4;
 
                 memcpy(b, orig, TFX_BLOCK);

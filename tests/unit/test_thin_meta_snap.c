@@ -68,12 +68,12 @@ static void restore(const struct tfx_spec *specs, size_t n, uint64_t size, struc
                      "%s", err);
 }
 
-static uint32_t nr_entries(const uint8_t *b) { return btree_le32(b + 16); }
+static uint32_t nr_entries(const uint8_t *b) { return get_le32(b + 16); }
 static size_t value_off(const uint8_t *b, uint32_t i)
 {
-        return 32 + 8 * btree_le32(b + 20) + 8 * i;
+        return 32 + 8 * get_le32(b + 20) + 8 * i;
 }
-static bool is_leaf(const uint8_t *b) { return btree_le32(b + 4) == 2; }
+static bool is_leaf(const uint8_t *b) { return get_le32(b + 4) == 2; }
 
 /* Copy the tree at @blocknr of @from into @to at blocknr + K, pointers moved along. */
 static void relocate(const char *from, const char *to, uint64_t blocknr, enum kind kind)
@@ -260,7 +260,7 @@ Test(thin_meta_snap, shared_subtrees, .init = setup, .fini = teardown, .timeout 
                 struct btree_dev d = { .fd = fd, .nr_blocks = 2 * K, .name = meta };
 
                 cr_assert_eq(btree_lookup(&d, top, 100 + i, 8, v), 0, "device %d", 100 + i);
-                root[i] = btree_le64(v);
+                root[i] = get_le64(v);
         }
         cr_assert_eq(share(meta, root[1], root[0], &shared), root[1], "101 became 100");
         cr_assert_eq(share(meta, root[2], root[0], &shared), root[2], "102 became 100");
