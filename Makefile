@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # dvm-vol build. GNU make + pkg-config. Objects go under $(BUILD).
 #   make               library, tools
-#   make check         unit tier (host) + vm tier (real device-mapper; in a VM when the host has none)
+#   make check         unit tier (host) + python tier (host) + vm tier (real device-mapper; in a VM when the host has none)
 #                      + xen tier (nested Xen 4.17 in QEMU/TCG: the hook, attach/detach, domUs)
 #   make demo          the main job end to end
 #   make install       DESTDIR, PREFIX (mk/install.mk)
@@ -61,7 +61,7 @@ SONAME := libdvm.so.0
 LIBA   := $(BUILD)/libdvm.a
 LIBSO  := $(BUILD)/$(SONAME)
 
-.PHONY: all tests check check-all check-unit check-vm check-xen check-valgrind check-san check-clang demo demo-run bench bench-run deps clean pkg-check pkg-check-tests fuzz fuzz-build fuzz-check
+.PHONY: all tests check check-all check-unit check-python check-vm check-xen check-valgrind check-san check-clang demo demo-run bench bench-run deps clean pkg-check pkg-check-tests fuzz fuzz-build fuzz-check
 all: $(LIBA) $(LIBSO) $(TOOL_BINS) $(LIBC_TOOLS:%=$(BUILD)/%)
 tests: pkg-check-tests all $(UNIT_BINS) $(VM_BINS) $(BENCH_BINS)
 
@@ -144,6 +144,7 @@ check: deps
 	$(MAKE) -j$(JOBS) check-all
 check-all:
 	$(MAKE) check-unit
+	$(MAKE) check-python
 	$(MAKE) fuzz-check
 	$(MAKE) check-install
 	$(MAKE) check-vm
@@ -151,6 +152,10 @@ check-all:
 
 check-unit: tests
 	@tests/run-unit.sh $(UNIT_BINS)
+
+# the Python binding and Qubes pool driver on the host (tests/python/): layouts, errors, options
+check-python: all
+	@tests/python/run.sh $(BUILD)
 
 check-san:
 	$(MAKE) SAN=1 BUILD=build-san check-unit

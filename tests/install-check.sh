@@ -4,7 +4,9 @@
 # checks the tree: every file in place with its mode, the library's soname, symlink and exported
 # symbols, a program built against the installed header through pkg-config (shared and static),
 # the installed tool running, no @PLACEHOLDER@ left in the generated files, paths that follow
-# PREFIX, and the bash completion answering.
+# PREFIX, the bash completion answering, and the Python package: where Debian's /usr/bin/python3
+# finds it, its entry point listed by importlib.metadata under qubes.storage as dvm_vol, and the
+# installed binding loading the installed library.
 # Usage: tests/install-check.sh BUILD
 set -euo pipefail
 
@@ -138,6 +140,42 @@ check_pkgconfig() {
 	fi
 }
 
+# The Python package under Debian's interpreter (not the python3 on PATH: that may be another).
+check_python() {
+	local d=$1 prefix=$2 py=/usr/bin/python3 site want got f
+	[ -x "$py" ] || { fail "$py: missing (Debian's python3)"; return; }
+	if [ "$prefix" = /usr ]; then
+		site=/usr/lib/python3/dist-packages
+	else
+		site=$prefix/lib/python$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')/dist-packages
+	fi
+	for f in "$TOP"/driver/python/dvm_vol/*.py; do
+		expect_file "$d$site/dvm_vol/$(basename "$f")" 644
+	done
+	check
+	if [ "$prefix" = /usr ] || [ "$prefix" = /usr/local ]; then
+		# the directory is on Debian's default path: no PYTHONPATH needed once installed
+		"$py" -c 'import sys; sys.exit(0 if sys.argv[1] in sys.path else 1)' "$site" ||
+			fail "$site is not on the sys.path of $py"
+	fi
+	check
+	got=$(cd / && PYTHONPATH=$d$site "$py" -c '
+import importlib.metadata as m
+print(" ".join(f"{e.name}={e.value}" for e in m.entry_points(group="qubes.storage")))')
+	want="dvm_vol=dvm_vol.qubes_pool:DvmVolPool"
+	[ "$got" = "$want" ] || fail "entry points of group qubes.storage: '$got', expected '$want'"
+	check
+	got=$(cd / && PYTHONPATH=$d$site "$py" -c 'from dvm_vol import _config; print(_config.LIBDVM)')
+	[ "$got" = "$prefix/lib/libdvm.so.0" ] || fail "dvm_vol/_config.py: LIBDVM '$got', expected $prefix/lib/libdvm.so.0"
+	check
+	got=$(cd / && DVM_LIBDVM=$d$prefix/lib/libdvm.so.0 PYTHONPATH=$d$site "$py" -c '
+from dvm_vol import _libdvm; print(_libdvm.parse_size("3G"))' 2>&1)
+	[ "$got" = 3221225472 ] || fail "the installed binding over the installed library: '$got'"
+	check
+	grep -q "^dvm_vol/_libdvm.py,sha256=" "$d$site"/dvm_vol-*.dist-info/RECORD ||
+		fail "the dist-info RECORD does not list dvm_vol/_libdvm.py"
+}
+
 # The completion function, called as bash would for "dvm-vol <words>".
 check_completion() {
 	local file=$1 want got line words
@@ -159,11 +197,12 @@ check_completion() {
 main() {
 	local prefix d
 	[ -x "$BUILD/dvm-vol" ] || { echo "install-check: $BUILD/dvm-vol: not built" >&2; exit 2; }
-	for prefix in /usr /opt/dvm; do
+	for prefix in /usr /usr/local /opt/dvm; do
 		d=$TMP/root${prefix//\//_}
 		install_into "$d" "$prefix" || continue
 		check_tree "$d" "$prefix"
 		check_pkgconfig "$d" "$prefix"
+		check_python "$d" "$prefix"
 	done
 	check_completion "$TMP/root_usr/usr/share/bash-completion/completions/dvm-vol"
 	printf 'install-check: %d checks, %d failed\n' "$CHECKS" "$FAILS"
