@@ -117,6 +117,7 @@ const char *dvm_vm_kind_name(enum dvm_vm_kind kind)
         case DVM_VM_TEMPLATE: return "template";
         case DVM_VM_DVM_TEMPLATE: return "dvm-template";
         case DVM_VM_DISPOSABLE: return "disposable";
+        case DVM_VM_QUBE: return "qube";
         }
         return "unknown";
 }

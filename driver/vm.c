@@ -19,6 +19,7 @@ static const char *const kind_text[] = {
         [DVM_VM_TEMPLATE] = "TemplateVM",
         [DVM_VM_DVM_TEMPLATE] = "DVM Template",
         [DVM_VM_DISPOSABLE] = "disposable",
+        [DVM_VM_QUBE] = "qube",
 };
 
 static int check_name(dvm_pool *pool, const char *name, const char *what)

@@ -146,7 +146,10 @@ DVM_PUBLIC char **dvm_strv_free(char **strv);
 
 /* ---- VMs and volumes ------------------------------------------------------------------ */
 
-enum dvm_vm_kind { DVM_VM_TEMPLATE = 0, DVM_VM_DVM_TEMPLATE = 1, DVM_VM_DISPOSABLE = 2 };
+/* A qube (DVM_VM_QUBE) is a VM whose volumes are made, started and stopped one by one
+ * through the dvm_volume_* calls below (a Qubes OS pool driver); the dvm_vm_* verbs that
+ * build VMs leave it alone. */
+enum dvm_vm_kind { DVM_VM_TEMPLATE = 0, DVM_VM_DVM_TEMPLATE = 1, DVM_VM_DISPOSABLE = 2, DVM_VM_QUBE = 3 };
 
 enum dvm_volume_flags {
         DVM_VOL_SNAP_ON_START = 1 << 0, /* start = fresh snapshot of the source */
@@ -170,6 +173,14 @@ struct dvm_volume_info {
         bool invalid;               /* snap: the kernel invalidated the snapshot (COW full or an
                                        I/O error); its I/O fails, destroy it */
         char path[256];             /* /dev/mapper/... when active, else "" */
+        /* added for the per-volume calls (dvm_volume_*); dvm_vm_get() fills them too */
+        char vm[DVM_NAME_MAX + 1];  /* the VM it belongs to */
+        bool dirty;                 /* save_on_stop with a running layer not committed yet:
+                                       started, or a stop that never came (Qubes' is_dirty) */
+        bool ephemeral;             /* its running layer is under an ephemeral key (volatile) */
+        bool importing;             /* an import (dvm_volume_import_begin) is under way */
+        unsigned revisions_to_keep; /* committed layers kept as revisions at each commit */
+        unsigned n_revisions;       /* revisions it holds now */
 };
 
 /** A VM as dvm_vm_get() reports it. */
@@ -260,6 +271,155 @@ DVM_PUBLIC int dvm_vm_get(dvm_pool *pool, const char *name, struct dvm_vm_info *
  * Returns the count and an array in @ret_vms (free with free()), or -errno.
  */
 DVM_PUBLIC int dvm_vm_list(dvm_pool *pool, struct dvm_vm_info **ret_vms);
+
+/* ---- volumes one by one: the Qubes OS pool driver ----------------------------------------
+ *
+ * Qubes' qubesd drives storage one volume at a time (qubes/storage/__init__.py: Volume.create,
+ * start, stop, ...). These calls give it that, keyed by (@vm, @volume): the VM is a qube
+ * (DVM_VM_QUBE), made with its first volume and gone with its last; @volume is "root",
+ * "private" or "volatile". They behave like Qubes' lvm_thin driver: start of a save_on_stop
+ * volume runs a snapshot of its committed layer, stop commits it (the replaced layer kept
+ * as a revision up to revisions_to_keep); snap_on_start takes the source's committed layer
+ * at each start; a volume with neither flag (volatile) is fresh and under an ephemeral key
+ * at each start. A running layer that is dropped is wiped first, like a disposable's.
+ * Errors name the volume as "<vm>/<volume>" in the last error.
+ *
+ * Implemented so far: none; every call below returns -ENOSYS with a message (the API is
+ * fixed first so that the Python binding can be written against it).
+ * On a snap-backend pool every dvm_volume_* call returns -EOPNOTSUPP.
+ */
+
+/** Longest path a dvm_volume_* call returns, with its NUL. */
+#define DVM_VOLUME_PATH_MAX 256
+
+/** What dvm_volume_create() makes. */
+struct dvm_volume_config {
+        uint64_t size;              /* bytes: non-zero, a multiple of 512 */
+        unsigned flags;             /* DVM_VOL_SNAP_ON_START, DVM_VOL_SAVE_ON_STOP, DVM_VOL_RW
+                                       (not both of the first two) */
+        const char *source;         /* "<vm>/<volume>" of this pool, or NULL. Required with
+                                       snap_on_start (its committed layer is snapshotted at each
+                                       start); with save_on_stop, the new volume's committed
+                                       layer starts as a copy of the source's (Qubes' clone) */
+        unsigned revisions_to_keep; /* save_on_stop: replaced committed layers kept (0: none) */
+        bool ephemeral;             /* Qubes' ephemeral: a volatile volume always is; refused
+                                       with save_on_stop and (not supported) snap_on_start */
+};
+
+/** One revision of a save_on_stop volume: a committed layer a later commit replaced. */
+struct dvm_volume_revision {
+        int64_t id;                 /* its layer id: what dvm_volume_revert() takes */
+        int64_t time;               /* when it was replaced, seconds since the epoch */
+        uint64_t size;              /* bytes */
+};
+
+/**
+ * dvm_volume_create() - volume @volume of qube @vm as @cfg says (the qube is made if it is
+ * not in the catalog). A save_on_stop volume gets its committed layer now: empty, or a copy
+ * of its source's; the others have none until they start.
+ * Returns 0, -EEXIST (the volume exists, or @vm is a VM of another kind), -EINVAL (a bad
+ * name, size, flag combination or source), -ENOENT (the source does not exist), -ENOSPC,
+ * or -errno; nothing changes on failure.
+ */
+DVM_PUBLIC int dvm_volume_create(dvm_pool *pool, const char *vm, const char *volume,
+                                 const struct dvm_volume_config *cfg);
+
+/**
+ * dvm_volume_remove() - remove the volume with its committed layer, revisions, an import
+ * under way and a running layer left by a crash (wiped first); the qube goes with its last
+ * volume. Returns 0, -ENOENT, -EBUSY while it is started (its device exists: stop it first)
+ * or while another volume snapshots it at start, or -errno.
+ */
+DVM_PUBLIC int dvm_volume_remove(dvm_pool *pool, const char *vm, const char *volume);
+
+/**
+ * dvm_volume_start() - give the volume a running layer and its device: save_on_stop, a
+ * snapshot of its committed layer (a dirty volume keeps the running layer it has: the
+ * changes of a run whose stop never came are picked up, as lvm_thin does); snap_on_start,
+ * a fresh snapshot of its source's committed layer (one left by a crash is wiped and
+ * dropped first); volatile, a fresh empty layer under a new ephemeral key. Read-only unless
+ * DVM_VOL_RW. Returns 0 and the volume in @ret_info (may be NULL; its path is the device
+ * to hand to the VM), -EALREADY when it is started, -EBUSY during an import, -ENOSPC (the
+ * pool's space guard), or -errno; nothing changes on failure.
+ */
+DVM_PUBLIC int dvm_volume_start(dvm_pool *pool, const char *vm, const char *volume,
+                                struct dvm_volume_info *ret_info);
+
+/**
+ * dvm_volume_stop() - take the device down: save_on_stop commits the running layer (the
+ * committed layer it replaces becomes a revision, the oldest beyond revisions_to_keep go);
+ * any other running layer is wiped and dropped. A volume that is not started: nothing to
+ * do, 0. Returns 0, -EBUSY when the device is open (nothing changes), or -errno.
+ */
+DVM_PUBLIC int dvm_volume_stop(dvm_pool *pool, const char *vm, const char *volume);
+
+/**
+ * dvm_volume_get() - describe the volume: size, flags, source, outdated (Qubes'
+ * is_outdated: it runs on a layer its source has replaced since), dirty, active and the
+ * path of its device, bytes used. Returns 0, -ENOENT, or -errno.
+ */
+DVM_PUBLIC int dvm_volume_get(dvm_pool *pool, const char *vm, const char *volume,
+                              struct dvm_volume_info *ret_info);
+
+/**
+ * dvm_volume_list() - every volume of the pool's qubes, by VM then root, private, volatile.
+ * Returns the count and an array in @ret_volumes (free with free()), or -errno.
+ */
+DVM_PUBLIC int dvm_volume_list(dvm_pool *pool, struct dvm_volume_info **ret_volumes);
+
+/**
+ * dvm_volume_revisions() - the revisions of a save_on_stop volume, newest first.
+ * Returns the count and an array in @ret_revisions (free with free()), -ENOENT, or -errno.
+ */
+DVM_PUBLIC int dvm_volume_revisions(dvm_pool *pool, const char *vm, const char *volume,
+                                    struct dvm_volume_revision **ret_revisions);
+
+/**
+ * dvm_volume_revert() - make revision @revision (-1: the newest) the committed layer again,
+ * as lvm_thin does: the revision stays, the committed layer it replaces goes. Returns 0,
+ * -ENOENT (no such revision), -EBUSY when the volume is dirty or importing, or -errno.
+ */
+DVM_PUBLIC int dvm_volume_revert(dvm_pool *pool, const char *vm, const char *volume, int64_t revision);
+
+/**
+ * dvm_volume_export() - a read-only device of the volume's committed layer (also while it
+ * runs: the state of its last commit), its path in @ret_path, until dvm_volume_export_end().
+ * A device left by a process that died goes at the next recovery. Returns 0, -ENOENT (no
+ * committed layer: a volatile or snap_on_start volume exports its source's), or -errno.
+ */
+DVM_PUBLIC int dvm_volume_export(dvm_pool *pool, const char *vm, const char *volume,
+                                 char ret_path[DVM_VOLUME_PATH_MAX]);
+
+/**
+ * dvm_volume_export_end() - remove the device dvm_volume_export() gave at @path.
+ * Returns 0, -EINVAL when @path is no export of this volume, -EBUSY while it is open, or -errno.
+ */
+DVM_PUBLIC int dvm_volume_export_end(dvm_pool *pool, const char *vm, const char *volume, const char *path);
+
+/**
+ * dvm_volume_import_begin() - a writable device of a new empty layer of @size bytes (0: the
+ * volume's size), its path in @ret_path, for the caller to write an image into; the volume
+ * is unchanged until dvm_volume_import_end(). Returns 0, -EBUSY when the volume is dirty
+ * (started) or an import is under way, -EINVAL for a volume that is not save_on_stop or a
+ * bad size, -ENOSPC, or -errno.
+ */
+DVM_PUBLIC int dvm_volume_import_begin(dvm_pool *pool, const char *vm, const char *volume, uint64_t size,
+                                       char ret_path[DVM_VOLUME_PATH_MAX]);
+
+/**
+ * dvm_volume_import_end() - with @commit, the imported layer becomes the committed layer
+ * (the volume takes its size; the replaced layer becomes a revision); without, it is
+ * dropped. Returns 0, -ENOENT when no import is under way, -EBUSY while its device is open,
+ * or -errno.
+ */
+DVM_PUBLIC int dvm_volume_import_end(dvm_pool *pool, const char *vm, const char *volume, bool commit);
+
+/**
+ * dvm_volume_resize() - grow the volume to @size bytes (the same size: nothing to do).
+ * Returns 0, -EINVAL when @size is smaller (the message names the volume and both sizes)
+ * or the volume is read-only, -EBUSY while it is started, or -errno.
+ */
+DVM_PUBLIC int dvm_volume_resize(dvm_pool *pool, const char *vm, const char *volume, uint64_t size);
 
 /* ---- layers: read-only views for inspection ------------------------------------------ */
 
@@ -463,7 +623,7 @@ DVM_PUBLIC int dvm_pool_name_check(const char *name, const char **ret_why);
 DVM_PUBLIC int dvm_volume_dm_name_parse(const char *dm_name, char ret_pool[DVM_POOL_NAME_MAX + 1],
                                         char ret_vm[DVM_NAME_MAX + 1], char ret_volume[16]);
 
-/** dvm_vm_kind_name() - "template", "dvm-template" or "disposable". */
+/** dvm_vm_kind_name() - "template", "dvm-template", "disposable" or "qube". */
 DVM_PUBLIC const char *dvm_vm_kind_name(enum dvm_vm_kind kind);
 
 /** dvm_backend_name() - "thin" or "snap". */
