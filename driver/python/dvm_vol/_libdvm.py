@@ -28,6 +28,9 @@ BACKENDS = {"thin": BACKEND_THIN, "snap": BACKEND_SNAP}
 VM_TEMPLATE = 0
 VM_DVM_TEMPLATE = 1
 VM_DISPOSABLE = 2
+VM_QUBE = 3
+
+DVM_VOLUME_PATH_MAX = 256
 
 VOL_SNAP_ON_START = 1 << 0
 VOL_SAVE_ON_STOP = 1 << 1
@@ -95,8 +98,34 @@ class VolumeInfo(ctypes.Structure):
         ("cow_size", ctypes.c_uint64),
         ("invalid", ctypes.c_bool),
         ("path", ctypes.c_char * 256),
+        ("vm", ctypes.c_char * (DVM_NAME_MAX + 1)),
+        ("dirty", ctypes.c_bool),
+        ("ephemeral", ctypes.c_bool),
+        ("importing", ctypes.c_bool),
+        ("revisions_to_keep", ctypes.c_uint),
+        ("n_revisions", ctypes.c_uint),
     ]
     c_name = "struct dvm_volume_info"
+
+
+class VolumeConfig(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_uint64),
+        ("flags", ctypes.c_uint),
+        ("source", ctypes.c_char_p),
+        ("revisions_to_keep", ctypes.c_uint),
+        ("ephemeral", ctypes.c_bool),
+    ]
+    c_name = "struct dvm_volume_config"
+
+
+class VolumeRevision(ctypes.Structure):
+    _fields_ = [
+        ("id", ctypes.c_int64),
+        ("time", ctypes.c_int64),
+        ("size", ctypes.c_uint64),
+    ]
+    c_name = "struct dvm_volume_revision"
 
 
 class VmInfo(ctypes.Structure):
@@ -133,7 +162,7 @@ class LayerInfo(ctypes.Structure):
 
 #: every mirrored struct; tests/python/test_layout.py checks each against the C compiler
 STRUCTS: list[type[ctypes.Structure]] = [PoolConfig, PoolInfo, VolumeInfo, VmInfo,
-                                         RecoverReport, LayerInfo]
+                                         RecoverReport, LayerInfo, VolumeConfig, VolumeRevision]
 
 
 def text(raw: bytes) -> str:
@@ -170,6 +199,27 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "dvm_vm_list": (ctypes.c_int, [_c_pool_p, ctypes.POINTER(ctypes.POINTER(VmInfo))]),
     "dvm_volume_layers": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p,
                                          ctypes.POINTER(ctypes.POINTER(LayerInfo))]),
+    # the per-volume calls (a Qubes pool driver)
+    "dvm_volume_create": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p,
+                                         ctypes.POINTER(VolumeConfig)]),
+    "dvm_volume_remove": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p]),
+    "dvm_volume_start": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p,
+                                        ctypes.POINTER(VolumeInfo)]),
+    "dvm_volume_stop": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p]),
+    "dvm_volume_get": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p,
+                                      ctypes.POINTER(VolumeInfo)]),
+    "dvm_volume_list": (ctypes.c_int, [_c_pool_p, ctypes.POINTER(ctypes.POINTER(VolumeInfo))]),
+    "dvm_volume_revisions": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p,
+                                            ctypes.POINTER(ctypes.POINTER(VolumeRevision))]),
+    "dvm_volume_revert": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int64]),
+    "dvm_volume_export": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p,
+                                         ctypes.c_char_p]),
+    "dvm_volume_export_end": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p,
+                                             ctypes.c_char_p]),
+    "dvm_volume_import_begin": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p,
+                                               ctypes.c_uint64, ctypes.c_char_p]),
+    "dvm_volume_import_end": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_bool]),
+    "dvm_volume_resize": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint64]),
     "dvm_pool_name_check": (ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p)]),
     "dvm_name_check": (ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p)]),
     "dvm_parse_size": (ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_uint64)]),
@@ -381,6 +431,66 @@ class PoolHandle:
             return [LayerInfo.from_buffer_copy(arr[i]) for i in range(n)]
         finally:
             free(arr)
+
+
+    # ---- volumes one by one ----
+
+    def volume_create(self, vm: str, volume: str, cfg: VolumeConfig) -> None:
+        self._call("dvm_volume_create", _b(vm), _b(volume), ctypes.byref(cfg))
+
+    def volume_remove(self, vm: str, volume: str) -> None:
+        self._call("dvm_volume_remove", _b(vm), _b(volume))
+
+    def volume_start(self, vm: str, volume: str) -> VolumeInfo:
+        out = VolumeInfo()
+        self._call("dvm_volume_start", _b(vm), _b(volume), ctypes.byref(out))
+        return out
+
+    def volume_stop(self, vm: str, volume: str) -> None:
+        self._call("dvm_volume_stop", _b(vm), _b(volume))
+
+    def volume_get(self, vm: str, volume: str) -> VolumeInfo:
+        out = VolumeInfo()
+        self._call("dvm_volume_get", _b(vm), _b(volume), ctypes.byref(out))
+        return out
+
+    def volume_list(self) -> list[VolumeInfo]:
+        arr = ctypes.POINTER(VolumeInfo)()
+        n = self._call("dvm_volume_list", ctypes.byref(arr))
+        try:
+            return [VolumeInfo.from_buffer_copy(arr[i]) for i in range(n)]
+        finally:
+            free(arr)
+
+    def volume_revisions(self, vm: str, volume: str) -> list[VolumeRevision]:
+        arr = ctypes.POINTER(VolumeRevision)()
+        n = self._call("dvm_volume_revisions", _b(vm), _b(volume), ctypes.byref(arr))
+        try:
+            return [VolumeRevision.from_buffer_copy(arr[i]) for i in range(n)]
+        finally:
+            free(arr)
+
+    def volume_revert(self, vm: str, volume: str, revision: int = -1) -> None:
+        self._call("dvm_volume_revert", _b(vm), _b(volume), revision)
+
+    def volume_export(self, vm: str, volume: str) -> str:
+        buf = ctypes.create_string_buffer(DVM_VOLUME_PATH_MAX)
+        self._call("dvm_volume_export", _b(vm), _b(volume), buf)
+        return text(buf.value)
+
+    def volume_export_end(self, vm: str, volume: str, path: str) -> None:
+        self._call("dvm_volume_export_end", _b(vm), _b(volume), _b(path))
+
+    def volume_import_begin(self, vm: str, volume: str, size: int) -> str:
+        buf = ctypes.create_string_buffer(DVM_VOLUME_PATH_MAX)
+        self._call("dvm_volume_import_begin", _b(vm), _b(volume), size, buf)
+        return text(buf.value)
+
+    def volume_import_end(self, vm: str, volume: str, commit: bool) -> None:
+        self._call("dvm_volume_import_end", _b(vm), _b(volume), commit)
+
+    def volume_resize(self, vm: str, volume: str, size: int) -> None:
+        self._call("dvm_volume_resize", _b(vm), _b(volume), size)
 
 
 def name_check(kind: str, name: str) -> str | None:

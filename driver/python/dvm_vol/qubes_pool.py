@@ -8,6 +8,8 @@ volume ("<pool>:<vm>/<volume>") or the pool, with the library's message.
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import os
 from typing import Any
 
@@ -188,3 +190,314 @@ class DvmVolPool(qubes.storage.Pool):
         i = self._info()
         return {"data_size": i.data_total, "data_usage": i.data_used,
                 "metadata_size": i.metadata_total, "metadata_usage": i.metadata_used}
+
+    # ---- volumes ---------------------------------------------------------------------------
+
+    def init_volume(self, vm: Any, volume_config: dict[str, Any]) -> "DvmVolVolume":
+        """A Volume object from its qubes.xml config (touches nothing on disk). Its vid is
+        "<vm>/<volume>": dvm-vol's own name of the volume in this pool."""
+        cfg = dict(volume_config)
+        name = cfg.get("name")
+        if name not in VOLUME_NAMES:
+            raise NotImplementedError(
+                f"pool {self.name}: dvm_vol holds root, private and volatile volumes, not {name!r}")
+        cfg.setdefault("revisions_to_keep", self.revisions_to_keep)
+        if "vid" not in cfg:
+            vm_name = getattr(vm, "name", None)
+            if not vm_name:
+                raise StoragePoolException(f"pool {self.name}: volume {name} without a qube")
+            cfg["vid"] = f"{vm_name}/{name}"
+        cfg["pool"] = self
+        vol = DvmVolVolume(**cfg)
+        self._volumes[vol.vid] = vol
+        return vol
+
+    def get_volume(self, vid: str) -> "DvmVolVolume":
+        """The volume @vid: the object init_volume made, else one described by the catalog.
+        KeyError when the pool has no such volume."""
+        if vid in self._volumes:
+            return self._volumes[vid]
+        vm, vol = split_vid(vid)
+        try:
+            info = L.call(lambda: self._open().volume_get(vm, vol))
+        except L.DvmError as e:
+            if e.errno == errno.ENOENT:
+                raise KeyError(vid) from None
+            raise self._err(f"volume {vid}", e) from None
+        return self._from_info(info)
+
+    def _from_info(self, info: L.VolumeInfo) -> "DvmVolVolume":
+        vid = f"{L.text(info.vm)}/{L.text(info.name)}"
+        source = L.text(info.source)
+        return DvmVolVolume(
+            name=L.text(info.name), pool=self, vid=vid, size=info.size,
+            rw=bool(info.flags & L.VOL_RW),
+            snap_on_start=bool(info.flags & L.VOL_SNAP_ON_START),
+            save_on_stop=bool(info.flags & L.VOL_SAVE_ON_STOP),
+            revisions_to_keep=info.revisions_to_keep,
+            source=self.get_volume(source) if source else None)
+
+    def list_volumes(self) -> list["DvmVolVolume"]:
+        infos = self._sync("list volumes", L.PoolHandle.volume_list)
+        out = []
+        for info in infos:
+            vid = f"{L.text(info.vm)}/{L.text(info.name)}"
+            out.append(self._volumes.get(vid) or self._from_info(info))
+        return out
+
+
+VOLUME_NAMES = ("root", "private", "volatile")
+
+
+def split_vid(vid: str) -> tuple[str, str]:
+    """"<vm>/<volume>" as its two parts."""
+    vm, sep, vol = str(vid).partition("/")
+    if not sep or not vm or vol not in VOLUME_NAMES:
+        raise StoragePoolException(f"volume id {vid!r}: expected <qube>/root, /private or /volatile")
+    return vm, vol
+
+
+def _sparse_copy(src: str, dst: str, size: int) -> None:
+    """Copy @size bytes of @src onto the fresh (all-zero, unprovisioned) layer @dst, leaving
+    all-zero blocks unwritten so they stay unprovisioned (dd conv=sparse)."""
+    bs = 1 << 20
+    zero = bytes(bs)
+    with open(src, "rb", buffering=0) as fi, open(dst, "r+b", buffering=0) as fo:
+        off = 0
+        while off < size:
+            chunk = fi.read(min(bs, size - off))
+            if not chunk:
+                break
+            if chunk != zero[:len(chunk)]:
+                fo.seek(off)
+                fo.write(chunk)
+            off += len(chunk)
+        os.fsync(fo.fileno())
+
+
+class DvmVolVolume(qubes.storage.Volume):
+    """One volume of a qube in a dvm-vol pool, driven one call at a time as qubesd does.
+
+    volatile (neither flag): a fresh layer under a new ephemeral key at every start, wiped at
+    stop; snap_on_start: a fresh snapshot of the source's committed layer at every start;
+    save_on_stop: start snapshots the committed layer, stop commits it (the replaced one kept
+    as a revision, up to revisions_to_keep)."""
+
+    pool: DvmVolPool
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.vm_name, self.volume_name = split_vid(self.vid)
+        self._exports: dict[str, tuple[str, str]] = {}
+
+    # ---- the library ---------------------------------------------------------------------
+
+    def _err(self, what: str, e: L.DvmError) -> StoragePoolException:
+        x = StoragePoolException(f"volume {self.pool.name}:{self.vid}: {what}: {e}")
+        x.errno = e.errno  # type: ignore[attr-defined]
+        return x
+
+    async def _lib(self, what: str, method: Any, *args: Any, ok: tuple[int, ...] = (),
+                   vm: str | None = None, volume: str | None = None) -> Any:
+        """PoolHandle.@method(vm, volume, *args) on the library's thread; the errnos in @ok
+        give None instead of an error."""
+        v, n = vm or self.vm_name, volume or self.volume_name
+        try:
+            return await L.run(lambda: method(self.pool._open(), v, n, *args))
+        except L.DvmError as e:
+            if e.errno in ok:
+                return None
+            raise self._err(what, e) from None
+
+    def _info(self) -> L.VolumeInfo | None:
+        """The catalog's description, None when the volume is not created (yet)."""
+        try:
+            return L.call(lambda: self.pool._open().volume_get(self.vm_name, self.volume_name))
+        except L.DvmError as e:
+            if e.errno == errno.ENOENT:
+                return None
+            raise self._err("describe", e) from None
+
+    def _config(self) -> L.VolumeConfig:
+        cfg = L.VolumeConfig()
+        cfg.size = self._size
+        cfg.flags = ((L.VOL_SNAP_ON_START if self.snap_on_start else 0)
+                     | (L.VOL_SAVE_ON_STOP if self.save_on_stop else 0)
+                     | (L.VOL_RW if self.rw else 0))
+        cfg.source = str(self.source.vid).encode() if self.source is not None else None
+        # -1 (Qubes' snapshots_disabled) keeps no revision here: see the README
+        cfg.revisions_to_keep = max(int(self.revisions_to_keep), 0)
+        cfg.ephemeral = self.ephemeral
+        return cfg
+
+    # ---- properties ------------------------------------------------------------------------
+
+    @property
+    def ephemeral(self) -> bool:
+        """dvm-vol runs every volatile volume under a new ephemeral key (its own dm-crypt
+        layer, no cryptsetup): true for each one, whatever the pool's ephemeral_volatile."""
+        return not (self.snap_on_start or self.save_on_stop)
+
+    @ephemeral.setter
+    def ephemeral(self, value: bool) -> None:
+        qubes.storage.Volume.ephemeral.fset(self, value)  # type: ignore[attr-defined]
+
+    @property
+    def path(self) -> str:  # type: ignore[override]
+        """The device the qube gets: the same name whether started or not."""
+        return f"/dev/mapper/DVM-{self.pool.dvm_pool}-{self.vm_name}-{self.volume_name}"
+
+    @property
+    def size(self) -> int:
+        info = self._info()
+        return info.size if info is not None else self._size
+
+    @property
+    def usage(self) -> int:  # type: ignore[override]
+        info = self._info()
+        return info.used if info is not None else 0
+
+    @property
+    def revisions(self) -> dict[str, str]:
+        if not self.save_on_stop:
+            return {}
+        try:
+            revs = L.call(lambda: self.pool._open().volume_revisions(self.vm_name, self.volume_name))
+        except L.DvmError as e:
+            if e.errno == errno.ENOENT:
+                return {}
+            raise self._err("revisions", e) from None
+        return {str(r.id): qubes.storage.isodate(r.time) for r in revs}
+
+    def is_dirty(self) -> bool:
+        if not self.save_on_stop:
+            return False
+        info = self._info()
+        return bool(info is not None and info.dirty)
+
+    def is_outdated(self) -> bool:
+        if not self.snap_on_start:
+            return False
+        info = self._info()
+        return bool(info is not None and info.outdated)
+
+    def block_device(self) -> qubes.storage.BlockDevice:
+        return qubes.storage.BlockDevice(self.path, self.name, None, self.rw, self.domain, self.devtype)
+
+    # the ephemeral key is dvm-vol's own: Qubes' cryptsetup layer is not stacked on top
+    def encrypted_volume_path(self, qube_name: str, device_name: str) -> str:
+        return self.path
+
+    def make_encrypted_device(self, device: qubes.storage.BlockDevice, qube_name: str) -> qubes.storage.BlockDevice:
+        return device
+
+    async def start_encrypted(self, name: str) -> "DvmVolVolume":
+        return await self.start()
+
+    async def stop_encrypted(self, name: str) -> "DvmVolVolume":
+        return await self.stop()
+
+    # ---- the Volume contract ---------------------------------------------------------------
+
+    @qubes.storage.Volume.locked
+    async def create(self) -> "DvmVolVolume":
+        await self._lib("create", L.PoolHandle.volume_create, self._config())
+        return self
+
+    @qubes.storage.Volume.locked
+    async def remove(self) -> None:
+        # an absent volume is removed already (lvm_thin: nothing to do)
+        await self._lib("remove", L.PoolHandle.volume_remove, ok=(errno.ENOENT,))
+        self.pool._volumes.pop(self.vid, None)
+
+    @qubes.storage.Volume.locked
+    async def start(self) -> "DvmVolVolume":
+        started = await self._lib("start", L.PoolHandle.volume_start, ok=(errno.EALREADY,))
+        if started is None and not self.save_on_stop:
+            # a running layer from before (a qubesd that died): lvm_thin's start makes a
+            # snapshot or volatile volume afresh, so this one goes (wiped) and a new one comes
+            await self._lib("stop", L.PoolHandle.volume_stop)
+            await self._lib("start", L.PoolHandle.volume_start)
+        # save_on_stop: the running layer stays, with what the run wrote (lvm_thin activates it)
+        return self
+
+    @qubes.storage.Volume.locked
+    async def stop(self) -> "DvmVolVolume":
+        await self._lib("stop", L.PoolHandle.volume_stop, ok=(errno.ENOENT,))
+        return self
+
+    async def verify(self) -> bool:
+        if not self.snap_on_start and not self.save_on_stop:
+            return True
+        for vol in (self, self.source) if self.source is not None else (self,):
+            try:
+                await L.run(lambda v=vol: self.pool._open().volume_get(v.vm_name, v.volume_name))
+            except L.DvmError as e:
+                raise self._err(f"verify: volume {vol.vid} missing" if e.errno == errno.ENOENT
+                                else "verify", e) from None
+        return True
+
+    def _export_target(self) -> tuple[str, str]:
+        # a snapshot volume has no committed layer of its own: its content is its source's
+        if self.snap_on_start and self.source is not None and not self.save_on_stop:
+            return self.source.vm_name, self.source.volume_name  # type: ignore[attr-defined]
+        return self.vm_name, self.volume_name
+
+    async def export(self) -> str:
+        vm, vol = self._export_target()
+        path = await self._lib("export", L.PoolHandle.volume_export, vm=vm, volume=vol)
+        self._exports[path] = (vm, vol)
+        return path
+
+    async def export_end(self, path: str) -> None:
+        vm, vol = self._exports.pop(path, self._export_target())
+        await self._lib("export end", L.PoolHandle.volume_export_end, path, vm=vm, volume=vol)
+
+    @qubes.storage.Volume.locked
+    async def import_data(self, size: int) -> str:
+        return await self._lib("import", L.PoolHandle.volume_import_begin, int(size))
+
+    @qubes.storage.Volume.locked
+    async def import_data_end(self, success: bool) -> None:
+        await self._lib("import end", L.PoolHandle.volume_import_end, bool(success))
+
+    @qubes.storage.Volume.locked
+    async def import_volume(self, src_volume: qubes.storage.Volume) -> "DvmVolVolume":
+        if not src_volume.save_on_stop:
+            return self  # lvm_thin: nothing to carry over from a volume that saves nothing
+        size = int(src_volume.size)
+        dst = await self._lib("import", L.PoolHandle.volume_import_begin, size)
+        ok = False
+        try:
+            src = await qubes.utils.coro_maybe(src_volume.export())
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, _sparse_copy, src, dst, size)
+                ok = True
+            except OSError as e:
+                raise StoragePoolException(
+                    f"volume {self.pool.name}:{self.vid}: import from {src_volume!r}: {e}") from None
+            finally:
+                await qubes.utils.coro_maybe(src_volume.export_end(src))
+        finally:
+            await self._lib("import end", L.PoolHandle.volume_import_end, ok)
+        return self
+
+    @qubes.storage.Volume.locked
+    async def resize(self, size: int) -> None:
+        if not self.rw:
+            raise StoragePoolException(f"volume {self.pool.name}:{self.vid}: cannot resize a read-only volume")
+        size = int(size)
+        if size == self.size:
+            return
+        await self._lib("resize", L.PoolHandle.volume_resize, size)
+        self._size = size
+
+    @qubes.storage.Volume.locked
+    async def revert(self, revision: str | None = None) -> "DvmVolVolume":
+        try:
+            rev = -1 if revision is None else int(revision)
+        except ValueError:
+            raise StoragePoolException(
+                f"volume {self.pool.name}:{self.vid}: no revision {revision!r}") from None
+        await self._lib("revert", L.PoolHandle.volume_revert, rev)
+        return self
