@@ -5,7 +5,7 @@
 # 64 KiB blocks), all at once, then runs the phases in order and leaves raw samples in RAW
 # (samples.csv, logs).
 # Usage: bench/guest.sh BUILD RAW      env: DVM_BENCH_PHASES (default "spawn teardown scale io
-#        inspect"), DVM_BENCH_BUDGET (seconds for all phases, default 1020), and the knobs below.
+#        inspect qubes"), DVM_BENCH_BUDGET (seconds for all phases, default 1020), and the knobs below.
 # Each phase stops repeating when its share of the budget is spent (after a minimum of
 # repeats); the scale phase gets what the others leave. It runs after the phases that time
 # LVM, whose commands would scan its thousands of device nodes; the I/O phase and the
@@ -17,7 +17,7 @@ BUILD=$(cd "${1:?usage: bench/guest.sh BUILD RAW}" && pwd)
 RAW=${2:?usage: bench/guest.sh BUILD RAW}
 BENCH_T0=$SECONDS
 BENCH_BUDGET=${DVM_BENCH_BUDGET:-1020}
-PHASES=${DVM_BENCH_PHASES:-spawn teardown scale io inspect}
+PHASES=${DVM_BENCH_PHASES:-spawn teardown scale io inspect qubes}
 SPAWN_ROUNDS=${DVM_BENCH_ROUNDS:-8}
 SPAWN_PAIRS=${DVM_BENCH_PAIRS:-3}
 TEARDOWN_REPS=${DVM_BENCH_TEARDOWN_REPS:-3}
@@ -46,6 +46,8 @@ SEED=$WORK/seed
 . "$BENCH_DIR/phase_scale.sh"
 # shellcheck source=bench/phase_inspect.sh
 . "$BENCH_DIR/phase_inspect.sh"
+# shellcheck source=bench/phase_qubes.sh
+. "$BENCH_DIR/phase_qubes.sh"
 
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 
@@ -120,6 +122,7 @@ main() {
 	has_phase scale && phase_scale
 	has_phase io && phase_io
 	has_phase inspect && phase_inspect
+	has_phase qubes && phase_qubes
 	echo "guest_load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/meta.txt"
 	echo "guest_seconds=$((SECONDS - BENCH_T0))" >> "$RAW/meta.txt"
 	log "all phases done in $((SECONDS - BENCH_T0)) s"

@@ -165,6 +165,15 @@ print(" ".join(f"{e.name}={e.value}" for e in m.entry_points(group="qubes.storag
 	want="dvm_vol=dvm_vol.qubes_pool:DvmVolPool"
 	[ "$got" = "$want" ] || fail "entry points of group qubes.storage: '$got', expected '$want'"
 	check
+	# the entry point loads the installed driver (the tests' stand-in of qubes.storage under it)
+	got=$(cd / && PYTHONPATH=$d$site:$TOP/tests/python/stand_in "$py" -c '
+import importlib.metadata as m
+(ep,) = m.entry_points(group="qubes.storage", name="dvm_vol")
+cls = ep.load()
+print(cls.__module__, cls.__name__, cls.driver, __import__(cls.__module__).__file__)' 2>&1)
+	want="dvm_vol.qubes_pool DvmVolPool dvm_vol $d$site/dvm_vol/__init__.py"
+	[ "$got" = "$want" ] || fail "loading the entry point dvm_vol: '$got', expected '$want'"
+	check
 	got=$(cd / && PYTHONPATH=$d$site "$py" -c 'from dvm_vol import _config; print(_config.LIBDVM)')
 	[ "$got" = "$prefix/lib/libdvm.so.0" ] || fail "dvm_vol/_config.py: LIBDVM '$got', expected $prefix/lib/libdvm.so.0"
 	check

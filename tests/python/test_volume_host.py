@@ -39,6 +39,14 @@ class VolumeHost(unittest.TestCase):
         w = self.vol("root", vid="other/root", revisions_to_keep=0)
         self.assertEqual((w.vid, w.revisions_to_keep), ("other/root", 0))
 
+    def test_a_source_in_another_pool_is_refused(self):
+        other = DvmVolPool(name="elsewhere", dvm_pool="dp2", state_dir=self.tmp.name)
+        src = other.init_volume(types.SimpleNamespace(name="tpl"), {"name": "root", "save_on_stop": True})
+        with self.assertRaises(StoragePoolException) as cm:
+            self.vol("root", snap_on_start=True, source=src)
+        self.assertIn("qp:work/root", str(cm.exception))
+        self.assertIn("another pool", str(cm.exception))
+
     def test_only_the_three_volumes(self):
         with self.assertRaises(NotImplementedError) as cm:
             self.vol("kernel")

@@ -207,6 +207,11 @@ class DvmVolPool(qubes.storage.Pool):
             if not vm_name:
                 raise StoragePoolException(f"pool {self.name}: volume {name} without a qube")
             cfg["vid"] = f"{vm_name}/{name}"
+        src = cfg.get("source")
+        if src is not None and getattr(src, "pool", None) != self:
+            raise StoragePoolException(
+                f"volume {self.name}:{cfg['vid']}: its source {src!r} is in another pool; "
+                "a dvm_vol volume snapshots volumes of its own pool only")
         cfg["pool"] = self
         vol = DvmVolVolume(**cfg)
         self._volumes[vol.vid] = vol
@@ -487,7 +492,8 @@ class DvmVolVolume(qubes.storage.Volume):
         if not self.rw:
             raise StoragePoolException(f"volume {self.pool.name}:{self.vid}: cannot resize a read-only volume")
         size = int(size)
-        if size == self.size:
+        info = await self._lib("describe", L.PoolHandle.volume_get, ok=(errno.ENOENT,))
+        if size == (info.size if info is not None else self._size):
             return
         await self._lib("resize", L.PoolHandle.volume_resize, size)
         self._size = size
