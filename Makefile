@@ -11,7 +11,7 @@
 BUILD   ?= build
 CC      ?= gcc
 PKGS    := devmapper sqlite3 blkid
-# the Xen hand-off: driver/xen_light.c (libxenlight), driver/xen_store.c (libxenstore)
+# the Xen hand-off: driver/xen/xen_light.c (libxenlight), driver/xen/xen_store.c (libxenstore)
 PKGS    += xenlight xenstore
 # Read when make parses this file: on a machine without the -dev packages they answer nothing,
 # so the targets that install them (check, demo, bench) run tests/deps.sh and only then a
@@ -41,7 +41,7 @@ ifeq ($(FAULT),1)
 ALL_CFLAGS += -DDVM_FAULT_INJECTION
 endif
 
-DRIVER_SRC := $(sort $(wildcard driver/*.c))
+DRIVER_SRC := $(sort $(wildcard driver/*/*.c))
 DRIVER_OBJ := $(DRIVER_SRC:%.c=$(BUILD)/%.o)
 # dvm-udev-id runs on every udev event of our devices: it links nothing but libc (rule below)
 LIBC_TOOLS := dvm-udev-id

@@ -93,7 +93,7 @@ header() {
 	- Storage: every stack on loop devices over sparse files in the guest's tmpfs, thin pools of 8 GiB data with 64 KiB blocks (dm-snapshot: 64 KiB chunks).
 	- Host: $(meta host_cpus) cores shared with other work. Load average (1/5/15 min) before: $(meta host_load_before); after: $(meta host_load_after); during (1-min, every 30 s): $(meta host_load_during).
 	- Wall time of bench/run.sh: $(meta wall_seconds) s (guest phases: $(meta guest_seconds) s); \`make bench\` adds the build.
-	- Code measured: commit $(meta commit) with $(meta uncommitted) uncommitted changed files in driver/, include/, tools/ (work in progress of the team); driver/wipe.c: "$(meta wipe)" (a commit, "??" when not yet committed, "M" when changed since).
+	- Code measured: commit $(meta commit) with $(meta uncommitted) uncommitted changed files in driver/, include/, tools/ (work in progress of the team); driver/lifecycle/wipe.c: "$(meta wipe)" (a commit, "??" when not yet committed, "M" when changed since).
 
 	All figures are medians of interleaved repeats from this one run; ratios are taken between them.
 	EOF

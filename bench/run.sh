@@ -86,7 +86,7 @@ main() {
 		# what was measured: the tree is shared with work in progress
 		echo "commit=$(git -C "$TOP" rev-parse --short HEAD)"
 		echo "uncommitted=$(git -C "$TOP" status --porcelain --untracked-files=no -- driver include tools | wc -l)"
-		echo "wipe=$(git -C "$TOP" log -1 --format='%h' -- driver/wipe.c)$(git -C "$TOP" status --porcelain -- driver/wipe.c | cut -c1-2)"
+		echo "wipe=$(git -C "$TOP" log -1 --format='%h' -- driver/lifecycle/wipe.c)$(git -C "$TOP" status --porcelain -- driver/lifecycle/wipe.c | cut -c1-2)"
 	} >> "$OUT/meta.txt"
 	cp "$RAW/samples.csv" "$OUT/samples.csv"
 	"$HERE/report.sh" "$RAW" "$OUT"

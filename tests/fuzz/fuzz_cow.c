@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * libFuzzer target of the COW store reader (driver/cow.c): a disposable writes its own
+ * libFuzzer target of the COW store reader (driver/format/cow.c): a disposable writes its own
  * store, so every byte of it is hostile. Input: le64 origin size, a control byte (bits 0-4:
  * stop a second walk after that many exceptions; bit 7: write a fresh header over the store
  * afterwards, with the chunk size bits 5-6 pick), then the store in the form of image.h.
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cow.h"
+#include "format/cow.h"
 #include "image.h"
 
 #define CHECK(cond)                                                                    \

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * libFuzzer target of the thin-pool metadata reader (driver/thin_meta*.c): a disposable
+ * libFuzzer target of the thin-pool metadata reader (driver/format/thin_meta*.c): a disposable
  * shapes the mapping trees of its devices, and a pool's metadata can be damaged. Input: a
  * flags byte, two device picks, then the metadata in the form of image.h. The checksum
  * of every written block is fixed first (unless told not to), since an attacker who can
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "format/thin_meta.h"
 #include "image.h"
-#include "thin_meta.h"
 
 #define CHECK(cond)                                                                     \
         do {                                                                            \

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * libFuzzer target of the hook's parameter parser (driver/xen_params.c): the target, the
+ * libFuzzer target of the hook's parameter parser (driver/xen/xen_params.c): the target, the
  * backend path and the mode come from xenstore and the environment libxl sets. Input: up
  * to four NUL-separated fields (target, backend path, mode, vdev base) and a count byte at
  * the end; each is copied into a buffer of its exact length, so a read past it is seen.
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "image.h"
-#include "xen_params.h"
+#include "xen/xen_params.h"
 
 #define CHECK(cond)                                                                      \
         do {                                                                             \

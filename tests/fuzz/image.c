@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "image.h"
-#include "le.h"
+#include "util/le.h"
 
 #define GAP 16u          /* zero bytes kept inside a record rather than starting a new one */
 

@@ -17,10 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cow.h"
+#include "format/cow.h"
+#include "format/thin_meta.h"
 #include "image.h"
 #include "thin_fixture.h"
-#include "thin_meta.h"
 
 static const char *out_dir;
 

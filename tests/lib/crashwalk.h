@@ -9,7 +9,7 @@
 
 #include "vmtest.h"
 
-/* Exit status of a dvm-vol stopped at a fault point (driver/fault.h). */
+/* Exit status of a dvm-vol stopped at a fault point (driver/util/fault.h). */
 #define CW_FAULT_EXIT 86
 
 /* The pool of the walk, set up by cw_setup(). */

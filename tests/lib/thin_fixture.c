@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/thin_meta.h"
 #include "thin_fixture.h"
-#include "thin_meta.h"
 
 struct tfx_device *tfx_pool_add(struct tfx_pool *p, uint64_t id, uint64_t transaction,
                                 uint32_t creation_time, uint32_t snap_time)

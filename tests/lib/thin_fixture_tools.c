@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "format/thin_meta.h"
 #include "thin_fixture.h"
-#include "thin_meta.h"
 
 #define DIR_PREFIX "dvm-thin-meta-"
 

@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "catalog.h"
-#include "ctx.h"
+#include "store/catalog.h"
+#include "util/ctx.h"
 
 #define ID_LIMIT (1 << 24)
 

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "catalog.h"
-#include "ctx.h"
+#include "store/catalog.h"
+#include "util/ctx.h"
 
 static char dir[64];
 static dvm_ctx *ctx;

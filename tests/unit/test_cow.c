@@ -10,8 +10,8 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
-#include "cow.h"
-#include "macro.h"
+#include "format/cow.h"
+#include "util/macro.h"
 
 #define CS 8u            /* chunk sectors of most stores here */
 #define CB 4096u         /* their chunk bytes */

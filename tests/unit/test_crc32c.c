@@ -7,8 +7,8 @@
 #include <criterion/parameterized.h>
 #include <inttypes.h>
 
-#include "crc32c.h"
-#include "macro.h"
+#include "format/crc32c.h"
+#include "util/macro.h"
 
 struct vector {
         char name[16];

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crypt.h"
-#include "macro.h"
+#include "kernel/crypt.h"
+#include "util/macro.h"
 
 static uint8_t key[CRYPT_KEY_BYTES];
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctx.h"
 #include "dvm.h"
+#include "util/ctx.h"
 
 static void clean_env(void)
 {

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "holders.h"
+#include "kernel/holders.h"
 
 /* /dev/full: a device almost nobody keeps open */
 #define DEV_FULL makedev(1, 7)

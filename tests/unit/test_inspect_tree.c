@@ -13,8 +13,8 @@
 
 #include "dvm.h"
 #include "extents.h"
-#include "macro.h"
 #include "path.h"
+#include "util/macro.h"
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "layer_chain.h"
+#include "lifecycle/layer_chain.h"
 
 #define SNAP DVM_VOL_SNAP_ON_START
 #define SAVE DVM_VOL_SAVE_ON_STOP

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "layer_view.h"
+#include "lifecycle/layer_view.h"
 
 Test(layer_view, names_parse_back)
 {

@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "linear.h"
-#include "macro.h"
-#include "snapshot.h"
+#include "kernel/linear.h"
+#include "kernel/snapshot.h"
+#include "util/macro.h"
 
 struct table_case {
         struct snapshot_table t;

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "macro.h"
-#include "thin.h"
+#include "kernel/thin.h"
+#include "util/macro.h"
 
 /* ---- table parameters ----------------------------------------------------------------- */
 

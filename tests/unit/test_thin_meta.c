@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "format/thin_meta.h"
 #include "thin_fixture.h"
-#include "thin_meta.h"
 
 #define NONE THIN_META_NO_ORIGIN
 

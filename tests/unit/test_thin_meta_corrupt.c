@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "format/thin_meta.h"
 #include "thin_fixture.h"
-#include "thin_meta.h"
 
 #define META_SIZE (4u << 20)
 

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "format/thin_meta.h"
 #include "thin_fixture.h"
-#include "thin_meta.h"
 
 #define HALF (4u << 20)                 /* the old pool goes to the upper half */
 #define K ((uint64_t)HALF / TFX_BLOCK)  /* where its blocks land */

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "backend/thin_owned.h"
 #include "thin_fixture.h"
-#include "thin_owned.h"
 
 #define NONE THIN_META_NO_ORIGIN
 #define BLOCK (128u * 512u) /* tfx_build's data block size */

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "macro.h"
-#include "thin_pool.h"
+#include "kernel/thin_pool.h"
+#include "util/macro.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "dvm.h"
-#include "macro.h"
+#include "util/macro.h"
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)

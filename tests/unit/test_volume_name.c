@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "dvm.h"
-#include "macro.h"
+#include "util/macro.h"
 
 struct name_case {
         const char *dm_name;

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "xen_params.h"
+#include "xen/xen_params.h"
 
 /* ---- targets ------------------------------------------------------------------------- */
 

@@ -12,9 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "claim.h"
-#include "dev_identity.h"
+#include "kernel/dev_identity.h"
 #include "vmtest.h"
+#include "xen/claim.h"
 
 static struct vt vt;
 static dvm_ctx *ctx;

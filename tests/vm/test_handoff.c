@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dev_identity.h"
+#include "kernel/dev_identity.h"
 #include "vmtest.h"
 
 static struct vt vt;

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "canary.h"
-#include "macro.h"
+#include "util/macro.h"
 
 #define MiB (1ULL << 20)
 static struct vt vt;

@@ -20,10 +20,10 @@
 #include <unistd.h>
 
 #include "canary.h"
-#include "claim.h"
 #include "vminspect.h"
 #include "vminvariants.h"
 #include "vmtest.h"
+#include "xen/claim.h"
 
 #define MiB (1ULL << 20)
 #define EXIT_EXISTS 4

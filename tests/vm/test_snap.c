@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "cow.h"
-#include "volume.h"
+#include "backend/backend.h"
+#include "format/cow.h"
+#include "lifecycle/volume.h"
 #include "vmtest.h"
 
 #define KiB (1ULL << 10)

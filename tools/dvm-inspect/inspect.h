@@ -13,8 +13,8 @@
 
 #include "dvm.h"
 #include "extents.h"
-#include "macro.h"
 #include "path.h"
+#include "util/macro.h"
 
 enum exit_code {
         EXIT_OK = 0,

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * device-mapper ioctls, through libdevmapper. This is the only file that includes
+ * <libdevmapper.h>; targets build parameter strings and never see a dm_task.
+ */
+#ifndef DVM_DM_H
+#define DVM_DM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/ctx.h"
+
+/** Prefix of the dm UUID of every device we own; listing and cleanup match only this. */
+#define DM_UUID_PREFIX "DVM-"
+
+struct dm_table_line {
+        uint64_t start;     /* sectors */
+        uint64_t length;    /* sectors */
+        const char *type;   /* target name */
+        const char *params; /* target parameters */
+};
+
+struct dm_dev_info {
+        uint32_t major;
+        uint32_t minor;
+        int32_t open_count;
+        bool suspended;
+        bool read_only;
+        bool live_table;
+};
+
+/**
+ * dm_create() - create device @name with @uuid, load @table and resume it, waiting for
+ * its node (udev cookie, or libdevmapper makes the node itself when udevd is not running).
+ * Returns 0 and fills @ret_info (may be NULL), or -errno (-EEXIST: name or uuid taken).
+ */
+int dm_create(dvm_ctx *ctx, const char *name, const char *uuid, const struct dm_table_line *table,
+              unsigned n_lines, bool read_only, struct dm_dev_info *ret_info);
+
+/**
+ * dm_create_secret() - like dm_create() (read-write, no info) for a table that holds a key:
+ * the ioctl buffers are wiped (DM_SECURE_DATA_FLAG), libdevmapper's log lines about the task
+ * are dropped, and an error message names the target but not its parameters.
+ * Returns 0 or -errno (-EEXIST: name or uuid taken).
+ */
+int dm_create_secret(dvm_ctx *ctx, const char *name, const char *uuid, const struct dm_table_line *table,
+                     unsigned n_lines);
+
+/**
+ * dm_remove() - remove device @name; a busy device is retried with backoff.
+ * Returns 0, -ENXIO if there is no such device, -EBUSY (message names the open count).
+ */
+int dm_remove(dvm_ctx *ctx, const char *name);
+
+/** dm_suspend() - suspend @name (flushing I/O). Returns 0 or -errno. */
+int dm_suspend(dvm_ctx *ctx, const char *name);
+
+/** dm_resume() - resume @name. Returns 0 or -errno. */
+int dm_resume(dvm_ctx *ctx, const char *name);
+
+/** dm_message() - send @msg to sector 0 of @name (thin-pool messages). Returns 0 or -errno. */
+int dm_message(dvm_ctx *ctx, const char *name, const char *msg);
+
+/**
+ * dm_info() - whether @name exists, and its numbers. Returns 0 and fills @ret_info,
+ * -ENXIO if there is no such device, or -errno.
+ */
+int dm_info(dvm_ctx *ctx, const char *name, struct dm_dev_info *ret_info);
+
+/**
+ * dm_status() - the status line of the first target of @name.
+ * Returns 0 with malloc'd @ret_type and @ret_params, -ENXIO if missing, or -errno.
+ */
+int dm_status(dvm_ctx *ctx, const char *name, char **ret_type, char **ret_params);
+
+/**
+ * dm_table() - the table line of the first target of @name (a crypt table shows its key:
+ * never log it). Returns 0 with malloc'd @ret_type and @ret_params, -ENXIO if missing, or -errno.
+ */
+int dm_table(dvm_ctx *ctx, const char *name, char **ret_type, char **ret_params);
+
+/**
+ * dm_list() - names of the devices whose UUID starts with @uuid_prefix, sorted.
+ * Returns the count and a NULL-terminated array (dvm_strv_free()), or -errno.
+ */
+int dm_list(dvm_ctx *ctx, const char *uuid_prefix, char ***ret_names);
+
+/**
+ * dm_target_version() - version of a kernel target (loads its module if it can).
+ * Returns 0 and @ret_version, -ENOENT if the kernel lacks it, -ENODEV without dm.
+ */
+int dm_target_version(dvm_ctx *ctx, const char *target, uint32_t ret_version[3]);
+
+/** dm_available() - Returns 0 if /dev/mapper/control works, else -ENODEV with a message. */
+int dm_available(dvm_ctx *ctx);
+
+/** dm_changes() - Returns how many changes of kernel state this process has made through us. */
+unsigned long dm_changes(void);
+
+#endif

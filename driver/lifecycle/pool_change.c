@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * A change of a pool: under its lock, recovery first when the pool needs it, then the pool
+ * is marked dirty until the change is done (pool_change_begin() and _end() in pool.h).
+ */
+#include "backend/backend.h"
+#include "kernel/dm.h"
+#include "lifecycle/recover.h"
+#include "util/fault.h"
+
+int pool_change_begin(dvm_pool *pool)
+{
+        int r;
+
+        if (pool->lock_depth != 1 || pool->changing)
+                return 0;
+        r = recover_if_needed(pool);
+        if (r >= 0)
+                r = recover_mark_dirty(pool, pool->change_in_ram, &pool->change_txn);
+        if (r < 0)
+                return r;
+        pool->changing = true;
+        pool->change_mark = dm_changes();
+        FAULT_POINT("change.begin");
+        return 0;
+}
+
+void pool_change_end(dvm_pool *pool, int result)
+{
+        if (pool->lock_depth != 1 || !pool->changing)
+                return;
+        pool->changing = false;
+        pool->change_in_ram = false;
+        if (result < 0 && dm_changes() == pool->change_mark) {
+                /* refused before it touched the kernel: as if it never began */
+                recover_unmark_dirty(pool, pool->change_txn);
+                return;
+        }
+        if (result >= 0 && recover_mark_clean(pool, pool->change_txn) >= 0)
+                FAULT_POINT("change.end");
+}

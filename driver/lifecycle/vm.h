@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Internal VM helpers shared by the verbs (vm.c) and template import (import.c).
+ */
+#ifndef DVM_VM_H
+#define DVM_VM_H
+
+#include "backend/pool.h"
+
+/**
+ * vm_template_add() - catalog rows and empty origins of a new TemplateVM, inside the
+ * caller's transaction; on failure the new thin ids are deleted again.
+ * Returns 0 and the root and private rows in @ret_vols, or -errno.
+ */
+int vm_template_add(dvm_pool *pool, const char *name, uint64_t root_size, uint64_t private_size,
+                    struct cat_volume ret_vols[2]);
+
+/**
+ * vm_spawn() - dvm_spawn() inside the caller's transaction: a disposable of @dvm named
+ * @name (NULL: the next free "disp<N>"), started. Returns 0 and its name, or -errno
+ * (the kernel as it was; the caller rolls the catalog back).
+ */
+int vm_spawn(dvm_pool *pool, const char *dvm, const char *name, char ret_name[DVM_NAME_MAX + 1]);
+
+/** vm_in_ram() - whether VM @name's layers live in a RAM pool of its own (spawn --in-ram). */
+bool vm_in_ram(dvm_pool *pool, const char *name);
+
+/** vm_start() - dvm_vm_start() inside the caller's transaction. Returns 0 or -errno. */
+int vm_start(dvm_pool *pool, const char *name);
+
+/**
+ * vm_finish() - carry out a recorded stop or destroy of @name in its own transaction (the
+ * pool locked by the caller): its layers go down, the intent with its rows, then the
+ * layers nothing uses any more are deleted. A VM that is gone, or stopped already for a
+ * stop, only loses the intent. Returns 0 or -errno (the intent then stays).
+ */
+int vm_finish(dvm_pool *pool, const char *name, enum cat_intent_op op);
+
+#endif

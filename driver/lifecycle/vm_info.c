@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Describing VMs: the catalog's rows joined with what the kernel says (active devices,
+ * bytes mapped) and whether a running layer's source has moved on (outdated).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel/dm.h"
+#include "lifecycle/volume.h"
+
+static void describe_volume(dvm_pool *pool, const struct cat_volume *v, struct dvm_volume_info *out)
+{
+        struct cat_volume src;
+        char name[VOLUME_DM_NAME_MAX];
+
+        *out = (struct dvm_volume_info){ .size = v->size, .flags = v->flags };
+        snprintf(out->name, sizeof(out->name), "%s", v->name);
+        out->backend_id = v->run_id >= 0 ? v->run_id : v->thin_id;
+        if (v->source_vm[0])
+                snprintf(out->source, sizeof(out->source), "%s/%s", v->source_vm, v->source_vol);
+        /* Qubes' is_outdated: the layer was taken from a source that has committed since. */
+        if (v->run_id >= 0 && v->source_vm[0] &&
+            catalog_volume_get(pool->cat, v->source_vm, v->source_vol, &src) == 0)
+                out->outdated = src.thin_id != v->source_id;
+        if (v->run_id >= 0 && dm_info(pool->ctx, volume_dm_name(pool, v->vm, v->name, name, sizeof(name)), NULL) == 0) {
+                struct layer l = volume_running_layer(v);
+                out->active = true;
+                volume_path(pool, v->vm, v->name, out->path, sizeof(out->path));
+                volume_usage(pool, v, &l, &out->used);
+                if (pool->ops->cow_state && l.origin >= 0) {
+                        struct layer_cow cow;
+                        if (pool->ops->cow_state(pool, name, &l, &cow) >= 0) {
+                                out->cow_used = cow.used;
+                                out->cow_size = cow.size;
+                                out->invalid = cow.invalid;
+                        }
+                }
+        }
+}
+
+static int describe(dvm_pool *pool, const struct cat_vm *vm, struct dvm_vm_info *out)
+{
+        struct cat_volume vols[ARRAY_SIZE(out->volumes)];
+        int n = catalog_volume_list(pool->cat, vm->name, vols, ARRAY_SIZE(vols));
+
+        if (n < 0)
+                return n;
+        *out = (struct dvm_vm_info){ .kind = vm->kind, .running = vm->running, .named = vm->named,
+                                     .n_volumes = (unsigned)n };
+        snprintf(out->name, sizeof(out->name), "%s", vm->name);
+        snprintf(out->template, sizeof(out->template), "%s", vm->template);
+        for (int i = 0; i < n; i++) {
+                describe_volume(pool, &vols[i], &out->volumes[i]);
+                out->outdated |= out->volumes[i].outdated;
+        }
+        return 0;
+}
+
+int dvm_vm_get(dvm_pool *pool, const char *name, struct dvm_vm_info *ret_info)
+{
+        struct cat_vm vm;
+        int r = catalog_vm_get(pool->cat, name, &vm);
+
+        if (r == -ENOENT)
+                return ctx_error(pool->ctx, -ENOENT, "VM %s does not exist in pool %s", name, pool->name);
+        if (r < 0)
+                return r;
+        return describe(pool, &vm, ret_info);
+}
+
+int dvm_vm_list(dvm_pool *pool, struct dvm_vm_info **ret_vms)
+{
+        _cleanup_free_ struct cat_vm *vms = NULL;
+        _cleanup_free_ struct dvm_vm_info *out = NULL;
+        int n = catalog_vm_list(pool->cat, &vms);
+
+        if (n < 0)
+                return n;
+        out = calloc((size_t)n + 1, sizeof(*out));
+        if (!out)
+                return -ENOMEM;
+        for (int i = 0; i < n; i++) {
+                int r = describe(pool, &vms[i], &out[i]);
+                if (r < 0)
+                        return r;
+        }
+        *ret_vms = TAKE_PTR(out);
+        return n;
+}
