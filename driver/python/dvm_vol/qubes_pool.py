@@ -262,6 +262,19 @@ def split_vid(vid: str) -> tuple[str, str]:
     return vm, vol
 
 
+#: bytes zeroed at the head of a fresh ephemeral volume (Qubes' BYTES_TO_ZERO)
+ZERO_HEAD = 64 << 10
+
+
+def _zero_head(path: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.pwrite(fd, bytes(ZERO_HEAD), 0)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _sparse_copy(src: str, dst: str, size: int) -> None:
     """Copy @size bytes of @src onto the fresh (all-zero, unprovisioned) layer @dst, leaving
     all-zero blocks unwritten so they stay unprovisioned (dd conv=sparse)."""
@@ -417,13 +430,18 @@ class DvmVolVolume(qubes.storage.Volume):
 
     @qubes.storage.Volume.locked
     async def start(self) -> "DvmVolVolume":
-        started = await self._lib("start", L.PoolHandle.volume_start, ok=(errno.EALREADY,))
-        if started is None and not self.save_on_stop:
-            # a running layer from before (a qubesd that died): lvm_thin's start makes a
-            # snapshot or volatile volume afresh, so this one goes (wiped) and a new one comes
-            await self._lib("stop", L.PoolHandle.volume_stop)
-            await self._lib("start", L.PoolHandle.volume_start)
-        # save_on_stop: the running layer stays, with what the run wrote (lvm_thin activates it)
+        # as lvm_thin: a save_on_stop volume started already (or left dirty by a crash) keeps
+        # its running layer; a snapshot or volatile one left running is made afresh
+        info = await self._lib("start", L.PoolHandle.volume_start)
+        if self.ephemeral:
+            # a fresh layer under a new key reads as noise: its head is zeroed, as Qubes'
+            # ephemeral start does, so that the qube finds no stale partition table there
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    None, _zero_head, L.text(info.path) or self.path)
+            except OSError as e:
+                raise StoragePoolException(
+                    f"volume {self.pool.name}:{self.vid}: start: zeroing its head: {e}") from None
         return self
 
     @qubes.storage.Volume.locked
