@@ -65,5 +65,15 @@ class Layout(unittest.TestCase):
                     self.assertIn(t, _libdvm.STRUCTS, f"{name}: {t.__name__} is not layout-checked")
 
 
+class Symbols(unittest.TestCase):
+    def test_every_bound_function_is_exported(self):
+        # a function of the header the library does not export (a source file left out of
+        # the build) would make the binding fail at the first call instead of here
+        import ctypes as c
+        lib = c.CDLL(os.environ["DVM_LIBDVM"])
+        missing = [n for n in _libdvm._PROTOTYPES if not hasattr(lib, n)]
+        self.assertEqual(missing, [], f"{os.environ['DVM_LIBDVM']} does not export these")
+
+
 if __name__ == "__main__":
     unittest.main()

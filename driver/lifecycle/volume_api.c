@@ -3,7 +3,7 @@
  * The per-volume calls of the public API (dvm_volume_*), for a Qubes OS pool driver: each
  * volume of a qube is made, started, stopped and removed on its own.
  */
-#include "pool.h"
+#include "backend/pool.h"
 
 #define NOT_YET(pool, vm, volume) \
         ctx_error((pool)->ctx, -ENOSYS, "%s/%s: %s is not implemented yet", vm, volume, __func__)
