@@ -13,6 +13,7 @@ PKGS=(
 	fuse3 valgrind qemu-system-x86 thin-provisioning-tools e2fsprogs cpio zstd xz-utils kmod udev
 	file util-linux lvm2 dmsetup sqlite3 gnuplot-nox fio bc
 	libxen-dev xen-hypervisor-4.17-amd64 xen-utils-4.17
+	ceph-mon ceph-osd ceph-common librbd-dev librados-dev uuid-runtime
 )
 export DEBIAN_FRONTEND=noninteractive
 APT_UPDATED=0

@@ -12,7 +12,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 SUITE_TIMEOUT=${DVM_SUITE_TIMEOUT:-900}
-PASSED=0 FAILED=0 FAILED_NAMES=() SUITE_PID=
+PASSED=0 FAILED=0 FAILED_NAMES=() SUITE_PID= CEPH_DIR=
 
 die() { printf 'vm tier: error: %s\n' "$*" >&2; exit 2; }
 
@@ -38,6 +38,7 @@ report_leftovers() {
 # timeout(1) puts the suite in its own process group, where the terminal's ^C does not reach
 interrupted() {
 	[ -n "$SUITE_PID" ] && kill -TERM "$SUITE_PID" 2>/dev/null && wait "$SUITE_PID"
+	[ -n "$CEPH_DIR" ] && "$TOP/tests/lib/ceph-cluster.sh" stop "$CEPH_DIR"
 	printf 'vm tier: interrupted\n' >&2
 	exit 130
 }
@@ -94,10 +95,53 @@ run_criterion() {
 		[ -f "$bin" ] && [ -x "$bin" ] || continue
 		n=$((n + 1))
 		name=$(basename "$bin")
+		case $name in test_rbd*) continue ;; esac
 		selected "$name" || continue
 		run_suite "$name" "$bin" -j"$(suite_jobs "$name")" --short-filename --verbose
 	done
 	[ "$n" -gt 0 ] || die "no test binaries in $build/tests/vm: build them with 'make tests'"
+}
+
+# fail_suites REASON NAME...: count suites that could not run
+fail_suites() {
+	local reason=$1 name
+	shift
+	for name in "$@"; do
+		printf '=== %s\nerror: %s\n=== FAIL %s\n' "$name" "$reason" "$name"
+		FAILED=$((FAILED + 1))
+		FAILED_NAMES+=("$name")
+	done
+}
+
+# The rbd suites, one at a time, in one cluster; its start time and memory go to the log.
+run_rbd_suites() {
+	local build=$1 bin names=() bins=() i
+	for bin in "$build"/tests/vm/test_rbd*; do
+		[ -f "$bin" ] && [ -x "$bin" ] && selected "$(basename "$bin")" || continue
+		names+=("$(basename "$bin")")
+		bins+=("$bin")
+	done
+	[ ${#bins[@]} -gt 0 ] || return 0
+	if ! modprobe rbd; then
+		fail_suites "modprobe rbd failed: the kernel's rbd driver is needed" "${names[@]}"
+		return 0
+	fi
+	CEPH_DIR=$(mktemp -d /tmp/dvm-ceph.XXXXXX)
+	if ! "$TOP/tests/lib/ceph-cluster.sh" start "$CEPH_DIR"; then
+		tail -n 20 "$CEPH_DIR"/log/*.log 2>/dev/null || true
+		"$TOP/tests/lib/ceph-cluster.sh" stop "$CEPH_DIR"
+		CEPH_DIR=
+		fail_suites "the Ceph cluster did not start" "${names[@]}"
+		return 0
+	fi
+	for i in "${!bins[@]}"; do
+		DVM_CEPH_CONF=$CEPH_DIR/ceph.conf run_suite "${names[$i]}" "${bins[$i]}" -j1 --short-filename --verbose
+	done
+	printf 'ceph-cluster: RSS of mon + osd after the rbd suites: %s KiB\n' \
+		"$("$TOP/tests/lib/ceph-cluster.sh" mem "$CEPH_DIR")"
+	"$TOP/tests/lib/ceph-cluster.sh" stop "$CEPH_DIR"
+	rm -rf "$CEPH_DIR"
+	CEPH_DIR=
 }
 
 run_shell_suites() {
@@ -119,6 +163,7 @@ main() {
 	check_kernel
 	run_criterion "$build"
 	run_shell_suites "$build"
+	run_rbd_suites "$build"
 	[ $((PASSED + FAILED)) -gt 0 ] || die "DVM_SUITES \"$DVM_SUITES\" names no suite"
 	[ "$FAILED" = 0 ] || printf 'failed: %s\n' "${FAILED_NAMES[*]}"
 	printf 'vm-tier: %d passed, %d failed\n' "$PASSED" "$FAILED"
