@@ -52,9 +52,32 @@ async def main() -> int:
            vol("qd", "private", PRIVATE, save_on_stop=True)]
     for v in tpl + dvm:
         await v.create()
-    samples: dict[str, list[float]] = {k: [] for k in ("spawn", "destroy", "start", "stop", "create", "remove")}
+    samples: dict[str, list[float]] = {k: [] for k in ("spawn", "destroy", "start", "stop", "create",
+                                                       "remove", "api_start", "api_stop")}
     for i in range(rounds):
-        for method in (("lib", "drv") if i % 2 == 0 else ("drv", "lib")):
+        order = [("lib", "drv", "api"), ("drv", "api", "lib"), ("api", "lib", "drv")][i % 3]
+        for method in order:
+            if method == "api":
+                # the same three volumes through the binding alone (no driver): splits the
+                # driver's own cost from that of the library's per-volume calls
+                name = f"qapi{i}"
+                cfgs = {"root": L.VolumeConfig(size=ROOT, flags=L.VOL_SNAP_ON_START | L.VOL_RW, source=b"qt/root"),
+                        "private": L.VolumeConfig(size=PRIVATE, flags=L.VOL_SNAP_ON_START | L.VOL_RW,
+                                                  source=b"qd/private"),
+                        "volatile": L.VolumeConfig(size=1024 * MiB, flags=L.VOL_RW, ephemeral=True)}
+                for n, c in cfgs.items():
+                    await L.run(h.volume_create, name, n, c)
+                t0 = time.perf_counter()
+                for n in cfgs:
+                    await L.run(h.volume_start, name, n)
+                samples["api_start"].append(ms(t0))
+                t0 = time.perf_counter()
+                for n in cfgs:
+                    await L.run(h.volume_stop, name, n)
+                samples["api_stop"].append(ms(t0))
+                for n in cfgs:
+                    await L.run(h.volume_remove, name, n)
+                continue
             if method == "lib":
                 t0 = time.perf_counter()
                 info = await L.run(h.spawn, "ld", None)
@@ -87,6 +110,8 @@ async def main() -> int:
         r = med[a] / med[b]
         print(f"figure: driver {a} x3 / library {b} = {r:.2f}x ({med[a]:.1f} / {med[b]:.1f} ms, "
               f"medians of {rounds}; goal 1.3x: {'met' if r <= 1.3 else 'not met'})")
+    print(f"figure: binding alone start x3 / library spawn = {med['api_start'] / med['spawn']:.2f}x, "
+          f"stop x3 / destroy = {med['api_stop'] / med['destroy']:.2f}x (the driver's own share is the rest)")
     r = (med["create"] + med["start"]) / med["spawn"]
     print(f"figure: driver create+start / library spawn = {r:.2f}x; "
           f"stop+remove / destroy = {(med['stop'] + med['remove']) / med['destroy']:.2f}x")
