@@ -284,8 +284,8 @@ DVM_PUBLIC int dvm_vm_list(dvm_pool *pool, struct dvm_vm_info **ret_vms);
  * at each start. A running layer that is dropped is wiped first, like a disposable's.
  * Errors name the volume as "<vm>/<volume>" in the last error.
  *
- * Implemented so far: none; every call below returns -ENOSYS with a message (the API is
- * fixed first so that the Python binding can be written against it).
+ * Implemented (thin backend): all of them. Not like lvm_thin yet: a volume with a running
+ * layer (started or dirty) is not resized; the usage of a halted volume reads 0.
  * On a snap-backend pool every dvm_volume_* call returns -EOPNOTSUPP.
  */
 
@@ -327,8 +327,9 @@ DVM_PUBLIC int dvm_volume_create(dvm_pool *pool, const char *vm, const char *vol
 /**
  * dvm_volume_remove() - remove the volume with its committed layer, revisions, an import
  * under way and a running layer left by a crash (wiped first); the qube goes with its last
- * volume. Returns 0, -ENOENT, -EBUSY while it is started (its device exists: stop it first)
- * or while another volume snapshots it at start, or -errno.
+ * volume. A volume whose running layer another snapshots keeps that layer until it stops.
+ * Returns 0, -ENOENT, -EBUSY while it is started (its device exists: stop it first) or
+ * importing, or -errno.
  */
 DVM_PUBLIC int dvm_volume_remove(dvm_pool *pool, const char *vm, const char *volume);
 
@@ -338,9 +339,10 @@ DVM_PUBLIC int dvm_volume_remove(dvm_pool *pool, const char *vm, const char *vol
  * changes of a run whose stop never came are picked up, as lvm_thin does); snap_on_start,
  * a fresh snapshot of its source's committed layer (one left by a crash is wiped and
  * dropped first); volatile, a fresh empty layer under a new ephemeral key. Read-only unless
- * DVM_VOL_RW. Returns 0 and the volume in @ret_info (may be NULL; its path is the device
- * to hand to the VM), -EALREADY when it is started, -EBUSY during an import, -ENOSPC (the
- * pool's space guard), or -errno; nothing changes on failure.
+ * DVM_VOL_RW. A save_on_stop volume that is started already stays as it is (0). Returns 0
+ * and the volume in @ret_info (may be NULL; its path is the device to hand to the VM),
+ * -EBUSY during an import or while the device of a snap_on_start or volatile volume left
+ * running is open, -ENOSPC (the pool's space guard), or -errno; nothing changes on failure.
  */
 DVM_PUBLIC int dvm_volume_start(dvm_pool *pool, const char *vm, const char *volume,
                                 struct dvm_volume_info *ret_info);
@@ -417,7 +419,8 @@ DVM_PUBLIC int dvm_volume_import_end(dvm_pool *pool, const char *vm, const char 
 /**
  * dvm_volume_resize() - grow the volume to @size bytes (the same size: nothing to do).
  * Returns 0, -EINVAL when @size is smaller (the message names the volume and both sizes)
- * or the volume is read-only, -EBUSY while it is started, or -errno.
+ * or the volume is read-only, -EBUSY while it has a running layer (started or dirty), or
+ * -errno.
  */
 DVM_PUBLIC int dvm_volume_resize(dvm_pool *pool, const char *vm, const char *volume, uint64_t size);
 
@@ -566,7 +569,9 @@ struct dvm_recover_report {
         unsigned layers_deleted;    /* layers (thin ids) no catalog row accounts for */
         unsigned rows_repaired;     /* catalog rows that named layers the pool no longer has */
         unsigned loops_detached;    /* loop devices over the pool's files that nothing used */
-        unsigned vms_reaped;        /* running VMs whose devices or domain were gone */
+        unsigned vms_reaped;        /* running VMs whose devices or domain were gone, and
+                                       qube volumes (not save_on_stop) whose running layer
+                                       was dropped for that */
         unsigned intents_finished;  /* interrupted or deferred stops and destroys carried out */
         unsigned pending;           /* what has to wait: devices still held open */
 };

@@ -145,7 +145,7 @@ int dvm_layer_open(dvm_pool *pool, const char *vm, const char *volume, int64_t i
 
 /* A committed layer whose last user went while our view held it could not be deleted
  * then (the kernel refuses to delete an open thin device): finish that deletion. */
-static void reap_orphan(dvm_pool *pool, int64_t id)
+void layer_view_reap_orphan(dvm_pool *pool, int64_t id)
 {
         int users = catalog_layer_users(pool->cat, id);
 
@@ -165,7 +165,7 @@ dvm_layer *dvm_layer_close(dvm_layer *layer)
         if (layer->view && pool_lock(layer->pool) >= 0) {
                 struct layer l = layer_of(&layer->info);
                 if (layer->pool->ops->deactivate(layer->pool, layer->dm_name, &l) >= 0)
-                        reap_orphan(layer->pool, layer->info.id);
+                        layer_view_reap_orphan(layer->pool, layer->info.id);
                 else
                         ctx_warn(layer->pool->ctx, "view device %s stays: %s", layer->dm_name,
                                  dvm_ctx_last_error(layer->pool->ctx));

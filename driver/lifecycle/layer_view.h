@@ -26,6 +26,12 @@ char *layer_view_dm_name(const dvm_pool *pool, int64_t id, char *buf, size_t len
  */
 int layer_view_name_parse(const char *dm_name, const char *pool_name, int64_t *ret_id, int *ret_pid);
 
+/**
+ * layer_view_reap_orphan() - delete layer @id if no volume uses it any more: its last user
+ * went while a view held it open (the kernel refuses to delete an open thin device).
+ */
+void layer_view_reap_orphan(dvm_pool *pool, int64_t id);
+
 DEFINE_CLEANUP(dvm_layer *, dvm_layer_close)
 
 #endif

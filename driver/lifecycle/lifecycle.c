@@ -271,3 +271,31 @@ void lifecycle_reap(dvm_pool *pool, const struct lifecycle_doomed *doomed)
                                  (long long)doomed->ids[i], dvm_ctx_last_error(pool->ctx));
         }
 }
+
+int lifecycle_volume_start(dvm_pool *pool, struct cat_volume *v)
+{
+        struct layer l;
+        int r = layer_build(pool, v);
+
+        if (r < 0)
+                return r;
+        l = volume_running_layer(v);
+        r = volume_activate(pool, v, &l);
+        if (r < 0) {
+                volume_layer_delete(pool, v, l.id);
+                v->run_id = -1;
+        }
+        return r;
+}
+
+int lifecycle_volume_stop(dvm_pool *pool, struct cat_volume *v, bool keep, struct lifecycle_doomed *ret_doomed)
+{
+        int r = check_closed(pool, v, 1);
+
+        /* keeps(v, !keep): a save_on_stop layer that is not kept (a removal) is wiped too */
+        if (r >= 0)
+                r = wipe_dropped(pool, v, 1, !keep);
+        if (r >= 0)
+                r = stop_volume(pool, v, keep && (v->flags & DVM_VOL_SAVE_ON_STOP), ret_doomed);
+        return r < 0 ? r : catalog_volume_put(pool->cat, v);
+}

@@ -40,6 +40,21 @@ int lifecycle_start(dvm_pool *pool, struct cat_vm *vm);
 int lifecycle_stop(dvm_pool *pool, struct cat_vm *vm, bool remove, struct lifecycle_doomed *ret_doomed);
 
 /**
+ * lifecycle_volume_start() - lifecycle_start() for volume @v alone (the per-volume calls):
+ * its running layer built, activated and stored in its row. Returns 0 or -errno (the
+ * kernel as it was).
+ */
+int lifecycle_volume_start(dvm_pool *pool, struct cat_volume *v);
+
+/**
+ * lifecycle_volume_stop() - lifecycle_stop() for volume @v alone, whose device must exist:
+ * with @keep, a save_on_stop volume commits its running layer (the replaced committed
+ * layer goes into @ret_doomed); otherwise the running layer is wiped and dropped. The row
+ * is stored. Returns 0 or -errno (-EBUSY: the device is open; then nothing changed).
+ */
+int lifecycle_volume_stop(dvm_pool *pool, struct cat_volume *v, bool keep, struct lifecycle_doomed *ret_doomed);
+
+/**
  * lifecycle_reap() - delete each layer in @doomed that no volume uses any more, and tidy
  * (backend layer_tidy) those still used. Failures are warnings: recovery collects what is
  * left.

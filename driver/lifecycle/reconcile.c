@@ -20,6 +20,7 @@
 #include "lifecycle/reconcile.h"
 #include "lifecycle/vm.h"
 #include "lifecycle/volume.h"
+#include "lifecycle/volume_api.h"
 #include "util/text.h"
 #include "xen/claim.h"
 
@@ -41,8 +42,9 @@ static bool has_id(const int64_t *ids, int n, int64_t id)
 static int main_pool_ids(dvm_pool *pool, int64_t **ret)
 {
         _cleanup_free_ struct cat_vm *vms = NULL;
-        _cleanup_free_ int64_t *ids = NULL;
-        int n = catalog_vm_list(pool->cat, &vms), k = 0;
+        _cleanup_free_ int64_t *ids = NULL, *more = NULL;
+        int64_t *all;
+        int n = catalog_vm_list(pool->cat, &vms), k = 0, held;
 
         if (n < 0)
                 return n;
@@ -64,6 +66,16 @@ static int main_pool_ids(dvm_pool *pool, int64_t **ret)
                                 ids[k++] = vols[j].source_id;
                 }
         }
+        /* and the revisions and imports of volumes (dvm_volume_*) */
+        held = catalog_held_layers(pool->cat, &more);
+        if (held < 0)
+                return held;
+        all = realloc(ids, ((size_t)k + (size_t)held + 1) * sizeof(*ids));
+        if (!all)
+                return -ENOMEM;
+        ids = all;
+        for (int i = 0; i < held; i++)
+                ids[k++] = more[i];
         *ret = TAKE_PTR(ids);
         return k;
 }
@@ -334,6 +346,8 @@ static int vms(dvm_pool *pool, struct dvm_recover_report *rep)
         for (int i = 0; i < n && r >= 0; i++)
                 if (list[i].running)
                         r = running_vm(pool, &list[i], rep, &dropped);
+                else if (list[i].kind == DVM_VM_QUBE && (r = volume_api_recover(pool, list[i].name, &dropped)) > 0)
+                        rep->vms_reaped += (unsigned)r;
         if (r >= 0)
                 r = catalog_commit(pool->cat);
         if (r < 0) {

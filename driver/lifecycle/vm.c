@@ -233,6 +233,8 @@ int vm_start(dvm_pool *pool, const char *name)
                 return r;
         if (vm.running)
                 return ctx_error(pool->ctx, -EALREADY, "%s is running already", name);
+        if (vm.kind == DVM_VM_QUBE)
+                return ctx_error(pool->ctx, -EINVAL, "%s is a qube: its volumes start one by one (dvm_volume_start)", name);
         if (vm.kind == DVM_VM_DISPOSABLE && !vm.named)
                 return ctx_error(pool->ctx, -EINVAL, "%s is an unnamed disposable: spawn a new one", name);
         if ((r = space_guard_check(pool, "start", 0)) < 0)
@@ -258,6 +260,9 @@ static int stop_check(dvm_pool *pool, const char *name, bool destroy, struct cat
                 return r;
         if (!destroy)
                 return ret_vm->running ? 0 : ctx_error(pool->ctx, -EALREADY, "%s is not running", name);
+        if (ret_vm->kind == DVM_VM_QUBE)
+                return ctx_error(pool->ctx, -EINVAL, "cannot destroy qube %s: remove its volumes one by one "
+                                 "(dvm_volume_remove)", name);
         r = catalog_vm_dependents(pool->cat, name, dep);
         if (r < 0)
                 return r;

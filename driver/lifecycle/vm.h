@@ -36,4 +36,10 @@ int vm_start(dvm_pool *pool, const char *name);
  */
 int vm_finish(dvm_pool *pool, const char *name, enum cat_intent_op op);
 
+/**
+ * vm_describe_volume() - @v as the public API shows it: the row joined with what the kernel
+ * says (its device, bytes used) and its revisions and import.
+ */
+void vm_describe_volume(dvm_pool *pool, const struct cat_volume *v, struct dvm_volume_info *out);
+
 #endif

@@ -7,15 +7,28 @@
 #include <string.h>
 
 #include "kernel/dm.h"
+#include "lifecycle/vm.h"
 #include "lifecycle/volume.h"
 
-static void describe_volume(dvm_pool *pool, const struct cat_volume *v, struct dvm_volume_info *out)
+void vm_describe_volume(dvm_pool *pool, const struct cat_volume *v, struct dvm_volume_info *out)
 {
+        _cleanup_free_ struct cat_revision *revs = NULL;
         struct cat_volume src;
         char name[VOLUME_DM_NAME_MAX];
+        int64_t import_id;
+        uint64_t import_size;
+        int n;
 
         *out = (struct dvm_volume_info){ .size = v->size, .flags = v->flags };
         snprintf(out->name, sizeof(out->name), "%s", v->name);
+        snprintf(out->vm, sizeof(out->vm), "%s", v->vm);
+        /* Qubes' is_dirty: a save_on_stop layer runs, or a stop never came to commit it */
+        out->dirty = (v->flags & DVM_VOL_SAVE_ON_STOP) && v->run_id >= 0;
+        out->ephemeral = volume_ephemeral(v);
+        out->importing = catalog_import_get(pool->cat, v->vm, v->name, &import_id, &import_size) == 0;
+        catalog_volume_keep_get(pool->cat, v->vm, v->name, &out->revisions_to_keep);
+        n = catalog_revision_list(pool->cat, v->vm, v->name, &revs);
+        out->n_revisions = n > 0 ? (unsigned)n : 0;
         out->backend_id = v->run_id >= 0 ? v->run_id : v->thin_id;
         if (v->source_vm[0])
                 snprintf(out->source, sizeof(out->source), "%s/%s", v->source_vm, v->source_vol);
@@ -51,7 +64,7 @@ static int describe(dvm_pool *pool, const struct cat_vm *vm, struct dvm_vm_info 
         snprintf(out->name, sizeof(out->name), "%s", vm->name);
         snprintf(out->template, sizeof(out->template), "%s", vm->template);
         for (int i = 0; i < n; i++) {
-                describe_volume(pool, &vols[i], &out->volumes[i]);
+                vm_describe_volume(pool, &vols[i], &out->volumes[i]);
                 out->outdated |= out->volumes[i].outdated;
         }
         return 0;

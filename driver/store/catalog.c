@@ -40,6 +40,28 @@ static const char schema[] =
         "CREATE TABLE IF NOT EXISTS intents("
         "  vm TEXT PRIMARY KEY, op INTEGER NOT NULL, since INTEGER NOT NULL, error TEXT NOT NULL DEFAULT '');";
 
+/* The per-volume calls (dvm_volume_*): a volume's settings beyond its row, the committed
+ * layers its commits replaced (revisions), and an import under way. Their own statements,
+ * created like the tables above at every open (a catalog from before gains them). */
+static const char schema_volume_layers[] =
+        "CREATE TABLE IF NOT EXISTS volume_settings("
+        "  vm TEXT NOT NULL, name TEXT NOT NULL, revisions_to_keep INTEGER NOT NULL DEFAULT 0,"
+        "  PRIMARY KEY(vm, name));"
+        "CREATE TABLE IF NOT EXISTS revisions("
+        "  layer_id INTEGER PRIMARY KEY, vm TEXT NOT NULL, name TEXT NOT NULL,"
+        "  time INTEGER NOT NULL, size INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS imports("
+        "  vm TEXT NOT NULL, name TEXT NOT NULL, layer_id INTEGER NOT NULL UNIQUE, size INTEGER NOT NULL,"
+        "  PRIMARY KEY(vm, name));";
+
+/* The layer ids a volume row needs (committed, running, and the origin of a running
+ * snap_on_start layer), and those its revisions and imports hold: ?1 is the id. */
+#define LAYER_USERS_SQL                                                                         \
+        "SELECT (SELECT COUNT(*) FROM volumes WHERE thin_id = ?1 OR run_id = ?1 "               \
+        "OR (source_id = ?1 AND run_id IS NOT NULL AND flags & 1)) + "                          \
+        "(SELECT COUNT(*) FROM revisions WHERE layer_id = ?1) + "                               \
+        "(SELECT COUNT(*) FROM imports WHERE layer_id = ?1)"
+
 DEFINE_CLEANUP(sqlite3_stmt *, sqlite3_finalize)
 #define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
 
@@ -89,6 +111,8 @@ int catalog_open(dvm_ctx *ctx, const char *path, catalog **ret_cat)
         r = exec(cat, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
         if (r >= 0)
                 r = exec(cat, schema);
+        if (r >= 0)
+                r = exec(cat, schema_volume_layers);
         if (r < 0) {
                 catalog_close(cat);
                 return r;
@@ -263,6 +287,8 @@ int catalog_vm_put(catalog *cat, const struct cat_vm *vm)
 int catalog_vm_delete(catalog *cat, const char *name)
 {
         static const char *const sql[] = { "DELETE FROM volumes WHERE vm = ?", "DELETE FROM domains WHERE vm = ?",
+                                           "DELETE FROM volume_settings WHERE vm = ?",
+                                           "DELETE FROM revisions WHERE vm = ?", "DELETE FROM imports WHERE vm = ?",
                                            "DELETE FROM attachments WHERE vm = ?",
                                            "DELETE FROM vms WHERE name = ?" };
         for (size_t i = 0; i < ARRAY_SIZE(sql); i++) {
@@ -449,10 +475,7 @@ static int count_rows(catalog *cat, const char *sql, int64_t arg)
 
 int catalog_layer_users(catalog *cat, int64_t id)
 {
-        return count_rows(cat,
-                          "SELECT COUNT(*) FROM volumes WHERE thin_id = ?1 OR run_id = ?1 "
-                          "OR (source_id = ?1 AND run_id IS NOT NULL AND flags & 1)",
-                          id);
+        return count_rows(cat, LAYER_USERS_SQL, id);
 }
 
 int catalog_volume_count(catalog *cat)
@@ -474,10 +497,7 @@ int catalog_thin_id_alloc(catalog *cat, int64_t *ret_id)
         for (unsigned tries = 0; tries < THIN_ID_LIMIT; tries++, next = (next + 1) % THIN_ID_LIMIT) {
                 /* nor an id a running snapshot still names as its origin: an outdated
                  * disposable's source_id is the only row that names it */
-                r = count_rows(cat,
-                               "SELECT COUNT(*) FROM volumes WHERE thin_id = ?1 OR run_id = ?1 "
-                               "OR (source_id = ?1 AND run_id IS NOT NULL AND flags & 1)",
-                               (int64_t)next);
+                r = count_rows(cat, LAYER_USERS_SQL, (int64_t)next);
                 if (r < 0)
                         return r;
                 if (r == 0) {
@@ -499,7 +519,8 @@ int catalog_thin_ids(catalog *cat, int64_t **ret_ids)
         size_t n = 0;
         int rc, r = prepare(cat,
                             "SELECT thin_id FROM volumes WHERE thin_id IS NOT NULL UNION "
-                            "SELECT run_id FROM volumes WHERE run_id IS NOT NULL ORDER BY 1",
+                            "SELECT run_id FROM volumes WHERE run_id IS NOT NULL UNION "
+                            "SELECT layer_id FROM revisions UNION SELECT layer_id FROM imports ORDER BY 1",
                             &st);
 
         if (r < 0)
@@ -705,5 +726,183 @@ int catalog_intent_list(catalog *cat, struct cat_intent **ret)
         if (rc != SQLITE_DONE)
                 return db_error(cat, rc, "list intents");
         *ret = TAKE_PTR(v);
+        return (int)n;
+}
+
+/* ---- per-volume settings, revisions and imports (dvm_volume_*) ---------------------------- */
+
+/* Prepare @sql and bind the volume's @vm and @vol as ?1 and ?2. */
+static int prepare_volume(catalog *cat, const char *sql, const char *vm, const char *vol, sqlite3_stmt **ret)
+{
+        int r = prepare(cat, sql, ret);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(*ret, 1, vm, -1, SQLITE_STATIC);
+        sqlite3_bind_text(*ret, 2, vol, -1, SQLITE_STATIC);
+        return 0;
+}
+
+int catalog_volume_keep_get(catalog *cat, const char *vm, const char *vol, unsigned *ret_keep)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int rc, r = prepare_volume(cat, "SELECT revisions_to_keep FROM volume_settings WHERE vm = ?1 AND name = ?2",
+                                   vm, vol, &st);
+
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE) {
+                *ret_keep = 0;
+                return 0;
+        }
+        if (rc != SQLITE_ROW)
+                return db_error(cat, rc, "read volume settings");
+        *ret_keep = (unsigned)sqlite3_column_int(st, 0);
+        return 0;
+}
+
+int catalog_volume_keep_set(catalog *cat, const char *vm, const char *vol, unsigned keep)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare_volume(cat, "INSERT OR REPLACE INTO volume_settings(vm, name, revisions_to_keep) VALUES(?1, ?2, ?3)",
+                               vm, vol, &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 3, keep);
+        return step_done(cat, st, "write volume settings");
+}
+
+int catalog_revision_add(catalog *cat, const char *vm, const char *vol, const struct cat_revision *rev)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare_volume(cat, "INSERT INTO revisions(vm, name, layer_id, time, size) VALUES(?1, ?2, ?3, ?4, ?5)",
+                               vm, vol, &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 3, rev->id);
+        sqlite3_bind_int64(st, 4, rev->time);
+        sqlite3_bind_int64(st, 5, (int64_t)rev->size);
+        return step_done(cat, st, "write revision");
+}
+
+int catalog_revision_list(catalog *cat, const char *vm, const char *vol, struct cat_revision **ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_free_ struct cat_revision *v = NULL;
+        size_t n = 0;
+        int rc, r = prepare_volume(cat, "SELECT layer_id, time, size FROM revisions WHERE vm = ?1 AND name = ?2 "
+                                        "ORDER BY time DESC, rowid DESC", vm, vol, &st);
+
+        if (r < 0)
+                return r;
+        v = calloc(1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                struct cat_revision *nv = realloc(v, (n + 2) * sizeof(*v));
+                if (!nv)
+                        return -ENOMEM;
+                v = nv;
+                v[n++] = (struct cat_revision){ .id = sqlite3_column_int64(st, 0), .time = sqlite3_column_int64(st, 1),
+                                                .size = (uint64_t)sqlite3_column_int64(st, 2) };
+        }
+        if (rc != SQLITE_DONE)
+                return db_error(cat, rc, "list revisions");
+        *ret = TAKE_PTR(v);
+        return (int)n;
+}
+
+int catalog_revision_delete(catalog *cat, int64_t id)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(cat, "DELETE FROM revisions WHERE layer_id = ?", &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, id);
+        return step_done(cat, st, "delete revision");
+}
+
+int catalog_import_get(catalog *cat, const char *vm, const char *vol, int64_t *ret_id, uint64_t *ret_size)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int rc, r = prepare_volume(cat, "SELECT layer_id, size FROM imports WHERE vm = ?1 AND name = ?2", vm, vol, &st);
+
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return db_error(cat, rc, "read import");
+        *ret_id = sqlite3_column_int64(st, 0);
+        *ret_size = (uint64_t)sqlite3_column_int64(st, 1);
+        return 0;
+}
+
+int catalog_import_put(catalog *cat, const char *vm, const char *vol, int64_t id, uint64_t size)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare_volume(cat, "INSERT INTO imports(vm, name, layer_id, size) VALUES(?1, ?2, ?3, ?4)", vm, vol, &st);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 3, id);
+        sqlite3_bind_int64(st, 4, (int64_t)size);
+        return step_done(cat, st, "write import");
+}
+
+int catalog_import_delete(catalog *cat, const char *vm, const char *vol)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare_volume(cat, "DELETE FROM imports WHERE vm = ?1 AND name = ?2", vm, vol, &st);
+
+        return r < 0 ? r : step_done(cat, st, "delete import");
+}
+
+int catalog_volume_forget(catalog *cat, const char *vm, const char *vol)
+{
+        static const char *const sql[] = {
+                "DELETE FROM volumes WHERE vm = ?1 AND name = ?2",
+                "DELETE FROM volume_settings WHERE vm = ?1 AND name = ?2",
+                "DELETE FROM revisions WHERE vm = ?1 AND name = ?2",
+                "DELETE FROM imports WHERE vm = ?1 AND name = ?2",
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(sql); i++) {
+                _cleanup_stmt_ sqlite3_stmt *st = NULL;
+                int r = prepare_volume(cat, sql[i], vm, vol, &st);
+                if (r >= 0)
+                        r = step_done(cat, st, "delete volume");
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int catalog_held_layers(catalog *cat, int64_t **ret_ids)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_free_ int64_t *v = NULL;
+        size_t n = 0;
+        int rc, r = prepare(cat, "SELECT layer_id FROM revisions UNION SELECT layer_id FROM imports ORDER BY 1", &st);
+
+        if (r < 0)
+                return r;
+        v = calloc(1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                int64_t *nv = realloc(v, (n + 2) * sizeof(*v));
+                if (!nv)
+                        return -ENOMEM;
+                v = nv;
+                v[n++] = sqlite3_column_int64(st, 0);
+        }
+        if (rc != SQLITE_DONE)
+                return db_error(cat, rc, "list held layers");
+        *ret_ids = TAKE_PTR(v);
         return (int)n;
 }
