@@ -41,6 +41,7 @@ extern const struct verb pool_verbs[];
 extern const struct verb vm_verbs[];
 extern const struct verb recover_verbs[];
 extern const struct verb xen_verbs[];
+extern const struct verb volume_verbs[];
 
 /** cli_fail() - print "dvm-vol: <what>: <library message>" and map @r to an exit code. */
 int cli_fail(struct cli *cli, int r, const char *what);

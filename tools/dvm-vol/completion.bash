@@ -41,12 +41,13 @@ _dvm_vol() {
 	case $verb in
 	'')
 		_dvm_vol_reply "--state-dir --pool --lock-timeout --json --verbose --help pool template dvm spawn
-			start stop destroy list info recover reap"
+			start stop destroy list info recover reap volume"
 		return ;;
-	pool | template | dvm)
+	pool | template | dvm | volume)
 		if [ ${#_dvm_vol_verb[@]} = 1 ]; then
 			case $verb in
 			pool) opts="init list info activate set" ;;
+			volume) opts="revisions revert resize" ;;
 			template) opts="create import" ;;
 			dvm) opts="create" ;;
 			esac

@@ -17,7 +17,7 @@ static void usage(FILE *f)
 {
         fprintf(f, "Usage: dvm-vol [--state-dir DIR] [--pool NAME] [--lock-timeout S] [-jv] VERB ...\n"
                    "Copy-on-write volumes for disposable VMs on device-mapper.\n\nVerbs:\n");
-        const struct verb *tables[] = { pool_verbs, vm_verbs, recover_verbs, xen_verbs };
+        const struct verb *tables[] = { pool_verbs, vm_verbs, recover_verbs, xen_verbs, volume_verbs };
         for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
                 for (const struct verb *v = tables[t]; v->name; v++)
                         fprintf(f, "  %-16s %s\n", v->name, v->help);
@@ -94,7 +94,7 @@ static void log_stderr(void *userdata, enum dvm_log_level level, const char *msg
 
 static const struct verb *find_verb(int argc, char **argv, int *ret_words)
 {
-        const struct verb *tables[] = { pool_verbs, vm_verbs, recover_verbs, xen_verbs };
+        const struct verb *tables[] = { pool_verbs, vm_verbs, recover_verbs, xen_verbs, volume_verbs };
         char two[64] = "";
 
         if (argc >= 2)
