@@ -192,5 +192,7 @@ clean:
 	rm -rf build build-*
 
 include mk/install.mk
+# the installed dvm-vol that a destroy starts as its worker (driver/lifecycle/later_kick.c)
+$(BUILD)/%later_kick.o: ALL_CFLAGS += -DDVM_SBINDIR='"$(SBINDIR)"'
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

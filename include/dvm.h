@@ -263,6 +263,43 @@ DVM_PUBLIC int dvm_vm_stop(dvm_pool *pool, const char *name);
  */
 DVM_PUBLIC int dvm_vm_destroy(dvm_pool *pool, const char *name);
 
+/** Flags of dvm_vm_destroy_ex(). */
+enum dvm_destroy_flags {
+        /* return once the VM is cut off; its wipe and removal happen in a worker */
+        DVM_DESTROY_LATER = 1 << 0,
+};
+
+/**
+ * dvm_vm_destroy_ex() - dvm_vm_destroy(); with DVM_DESTROY_LATER, a running disposable
+ * that is not in RAM is only cut off before this returns: the intent to wipe it is in the
+ * catalog, the devices a domain could open are gone (a volatile volume's key with them),
+ * and no domain or disk row hands it out any more. Its wipe, the removal of its layer
+ * devices and the release of its layers are done by a worker this call starts
+ * (`dvm-vol worker`, dvm_pool_work()); until then its name and layer ids stay taken, a
+ * stop of it is refused with -EALREADY, and a destroy without the flag finishes it at
+ * once. A crash leaves the intent, which recovery (`dvm-vol recover`, the boot unit)
+ * carries out. Other VMs, and a VM in RAM, are destroyed as by dvm_vm_destroy(). A
+ * template's destroy first finishes the wipes queued for its disposables.
+ * Returns 0 or -errno as dvm_vm_destroy() (-EINVAL: unknown flags).
+ */
+DVM_PUBLIC int dvm_vm_destroy_ex(dvm_pool *pool, const char *name, unsigned flags);
+
+/** Flags of dvm_pool_work(). */
+enum dvm_work_flags {
+        /* return at once when another worker holds the pool's worker lock (it drains) */
+        DVM_WORK_TRY = 1 << 0,
+};
+
+/**
+ * dvm_pool_work() - the worker: finish every wipe queued by dvm_vm_destroy_ex() with
+ * DVM_DESTROY_LATER, oldest first, each one a change of its own under the pool lock. One
+ * worker per pool at a time (a lock in the pool's directory): without DVM_WORK_TRY this
+ * waits for the one that runs and then drains what is left. A wipe that fails stays
+ * queued with its reason (shown by `dvm-vol recover`). Returns the number finished, or
+ * -errno.
+ */
+DVM_PUBLIC int dvm_pool_work(dvm_pool *pool, unsigned flags);
+
 /** dvm_vm_get() - describe VM @name. Returns 0, -ENOENT or -errno. */
 DVM_PUBLIC int dvm_vm_get(dvm_pool *pool, const char *name, struct dvm_vm_info *ret_info);
 

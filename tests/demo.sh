@@ -81,9 +81,12 @@ say "6. all disposables destroyed"
 for d in "${DISPS[@]}"; do
 	t0=${EPOCHREALTIME/./}
 	dvm destroy "$d"
-	printf '%s destroyed in %s ms\n' "$d" "$(ms_since "$t0")"
+	printf '%s destroyed in %s ms (its wipe left to the worker)\n' "$d" "$(ms_since "$t0")"
 done
 DISPS=()
+t0=${EPOCHREALTIME/./}
+dvm worker
+printf 'the worker finished the wipes %s ms later\n' "$(ms_since "$t0")"
 left=$(dmsetup ls | grep -c '^DVM-default-disp' || true)
 [ "$left" = 0 ] || fail "$left disposable devices left"
 after=$(data_used)

@@ -133,7 +133,8 @@ static void note(dvm_pool *pool, struct cat_intent *in, const char *why)
  * in @txn), so that a crash inside one leaves a pool the next verb recovers in full,
  * not a clean-looking one holding a half-done intent. Returns 0 or -errno; @ret_failed:
  * whether one failed after it had begun (the pool must then stay dirty). */
-static int intents(dvm_pool *pool, struct dvm_recover_report *rep, bool *dirty, uint64_t *txn, bool *ret_failed)
+static int intents(dvm_pool *pool, struct dvm_recover_report *rep, bool wipes, bool *dirty, uint64_t *txn,
+                   bool *ret_failed)
 {
         _cleanup_free_ struct cat_intent *list = NULL;
         int n = catalog_intent_list(pool->cat, &list);
@@ -142,8 +143,12 @@ static int intents(dvm_pool *pool, struct dvm_recover_report *rep, bool *dirty, 
         if (n < 0)
                 return n;
         for (int i = 0; i < n; i++) {
-                const char *doing = list[i].op == CAT_INTENT_DESTROY ? "destroy" : "stop";
-                int r = busy_check(pool, list[i].vm, doing);
+                const char *doing = list[i].op != CAT_INTENT_STOP ? "destroy" : "stop";
+                int r;
+                /* a queued wipe is the worker's, unless a crash or a full recovery says otherwise */
+                if (list[i].op == CAT_INTENT_WIPE && !wipes)
+                        continue;
+                r = busy_check(pool, list[i].vm, doing);
                 if (r >= 0 && !*dirty) {
                         /* the catalog's mark: an in-RAM VM's stop leaves the pool's metadata alone */
                         r = recover_mark_dirty(pool, true, txn);
@@ -186,11 +191,11 @@ int recover_run(dvm_pool *pool, bool full, struct dvm_recover_report *ret_report
                 FAULT_POINT("recover.reconciled");
                 /* a hotplug hook leaves other VMs' deferred work to recover and the boot unit */
                 if (r >= 0 && !pool->defer_intents)
-                        r = intents(pool, &rep, &dirty, &txn, &failed);
+                        r = intents(pool, &rep, true, &dirty, &txn, &failed);
                 if (r >= 0 && rep.pending == 0)
                         r = recover_mark_clean(pool, txn);
         } else if (!pool->defer_intents) {
-                r = intents(pool, &rep, &dirty, &txn, &failed);
+                r = intents(pool, &rep, false, &dirty, &txn, &failed);
                 if (r >= 0 && dirty && !failed)
                         r = recover_mark_clean(pool, txn);
         }
@@ -210,6 +215,9 @@ int recover_if_needed(dvm_pool *pool)
         n = catalog_intent_list(pool->cat, &list);
         if (n < 0)
                 return n;
+        /* wipes queued for the worker are no reason to recover (a dirty pool is) */
+        for (int i = 0, k = n; i < k; i++)
+                n -= list[i].op == CAT_INTENT_WIPE;
         /* in a hook, only a pool that is not clean needs recovery: intents wait */
         if (is_clean && (n == 0 || pool->defer_intents))
                 return 0;

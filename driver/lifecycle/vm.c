@@ -10,6 +10,7 @@
 
 #include "backend/ram.h"
 #include "lifecycle/busy.h"
+#include "lifecycle/later.h"
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/space.h"
 #include "lifecycle/vm.h"
@@ -283,7 +284,10 @@ static int finish(dvm_pool *pool, const char *name, enum cat_intent_op op, struc
 
         if (r == -ENOENT || (r >= 0 && op == CAT_INTENT_STOP && !vm.running))
                 return catalog_intent_delete(pool->cat, name);
-        if (r < 0 || (r = lifecycle_stop(pool, &vm, op == CAT_INTENT_DESTROY, doomed)) < 0)
+        /* a destroy left to the worker took down the devices its wipe goes through */
+        if (r >= 0 && op == CAT_INTENT_WIPE)
+                r = later_unfence(pool, &vm);
+        if (r < 0 || (r = lifecycle_stop(pool, &vm, op != CAT_INTENT_STOP, doomed)) < 0)
                 return r;
         /* a stopped VM no longer belongs to the domain it was started for */
         if (op == CAT_INTENT_STOP && (r = catalog_domain_delete(pool->cat, name)) < 0)
@@ -334,14 +338,15 @@ static bool destroy_deferred(dvm_pool *pool, const char *name)
  * A stop or destroy records its intent before it touches the kernel: one that is cut
  * short (a crash, a device that stays busy half way) is finished by recovery, never
  * rolled back. A destroy of a VM whose devices are held open stays recorded and happens
- * once they are free; a stop of one is refused and changes nothing.
+ * once they are free; a stop of one is refused and changes nothing. With @later, a
+ * running disposable is only cut off, and its wipe is left to the worker (later.h).
  */
-static int stop_or_destroy(dvm_pool *pool, const char *name, bool destroy)
+static int stop_or_destroy(dvm_pool *pool, const char *name, bool destroy, bool later)
 {
         const char *doing = destroy ? "destroy" : "stop";
         enum cat_intent_op op = CAT_INTENT_STOP;
         struct cat_vm vm;
-        bool deferred;
+        bool deferred, queued = false;
         int r = pool_lock(pool), q;
 
         if (r < 0)
@@ -353,6 +358,20 @@ static int stop_or_destroy(dvm_pool *pool, const char *name, bool destroy)
         /* the recovery that ran first may have carried out a destroy deferred earlier */
         if (r >= 0 && deferred && catalog_vm_get(pool->cat, name, &vm) == -ENOENT)
                 goto done;
+        /* a VM whose wipe is queued is on its way out already (a destroy that waits
+         * finishes it now); a template goes after the wipes of its disposables */
+        if (r >= 0 && destroy) {
+                bool pending = later_pending(pool, name);
+                if (pending && later) {
+                        queued = true;
+                        goto done;
+                }
+                r = later_finish_for(pool, name);
+                if (r >= 0 && pending)
+                        goto done;
+        } else if (r >= 0 && later_pending(pool, name)) {
+                r = ctx_error(pool->ctx, -EALREADY, "%s is being destroyed: its wipe is queued", name);
+        }
         if (r >= 0)
                 r = POOL_TRANSACTION(pool, stop_check(pool, name, destroy, &vm));
         if (r >= 0) {
@@ -366,6 +385,9 @@ static int stop_or_destroy(dvm_pool *pool, const char *name, bool destroy)
                         r = ctx_error(pool->ctx, -EBUSY, "%s; %s stays marked to be destroyed, which "
                                       "'dvm-vol recover' (or the next change of pool %s) does once it is free",
                                       dvm_ctx_last_error(pool->ctx), name, pool->name);
+        } else if (r >= 0 && later && op == CAT_INTENT_DESTROY && later_eligible(pool, &vm)) {
+                r = later_queue(pool, &vm);
+                queued = r >= 0;
         } else if (r >= 0) {
                 r = put_intent(pool, name, op, "");
                 if (r >= 0 && (r = vm_finish(pool, name, op)) < 0)
@@ -376,15 +398,24 @@ done:
         /* a change refused before it touched the kernel leaves the pool as clean as it was */
         pool_change_end(pool, r);
         pool_unlock(pool);
+        if (queued)
+                later_kick(pool);
         return r;
 }
 
 int dvm_vm_stop(dvm_pool *pool, const char *name)
 {
-        return stop_or_destroy(pool, name, false);
+        return stop_or_destroy(pool, name, false, false);
 }
 
 int dvm_vm_destroy(dvm_pool *pool, const char *name)
 {
-        return stop_or_destroy(pool, name, true);
+        return stop_or_destroy(pool, name, true, pool->destroy_later);
+}
+
+int dvm_vm_destroy_ex(dvm_pool *pool, const char *name, unsigned flags)
+{
+        if (flags & ~DVM_DESTROY_LATER)
+                return ctx_error(pool->ctx, -EINVAL, "destroy of %s: unknown flags %#x", name, flags & ~DVM_DESTROY_LATER);
+        return stop_or_destroy(pool, name, true, flags & DVM_DESTROY_LATER);
 }

@@ -52,8 +52,10 @@ struct cat_attachment {
         bool rw;
 };
 
-/** What an interrupted stop or destroy was doing to a VM: recovery finishes it. */
-enum cat_intent_op { CAT_INTENT_STOP = 1, CAT_INTENT_DESTROY = 2 };
+/** What an interrupted stop or destroy was doing to a VM: recovery finishes it. A destroy
+ * left to the worker (CAT_INTENT_WIPE) has its VM cut off from every domain already; its
+ * wipe and removal wait for `dvm-vol worker` (or recovery), not for the next change. */
+enum cat_intent_op { CAT_INTENT_STOP = 1, CAT_INTENT_DESTROY = 2, CAT_INTENT_WIPE = 3 };
 
 /** An operation recorded before it changed the kernel, dropped when it is done. */
 struct cat_intent {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lifecycle/later.h"
 #include "lifecycle/vm.h"
 #include "xen/claim.h"
 
@@ -122,6 +123,9 @@ static int add_locked(dvm_pool *pool, const struct xen_target *t, const struct c
                 r = catalog_vm_get(pool->cat, t->vm, &vm);
                 if (r == -ENOENT)
                         return ctx_error(pool->ctx, -ENOENT, "VM %s does not exist in pool %s", t->vm, pool->name);
+                if (r >= 0 && later_pending(pool, t->vm))
+                        return ctx_error(pool->ctx, -ENOENT, "VM %s of pool %s is being destroyed (its wipe is queued)",
+                                         t->vm, pool->name);
                 /* checked before the VM starts, so that a refusal leaves it as it was */
                 if (r >= 0)
                         r = volume_of(pool, t->vm, t->volume, &v);

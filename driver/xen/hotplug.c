@@ -194,7 +194,11 @@ static int remove_disk(struct hotplug *h)
                 ctx_info(h->ctx, "%s: nothing of ours to release (%s)", h->be, dvm_ctx_last_error(h->ctx));
                 return 0;
         }
-        if ((r = dvm_pool_open(h->ctx, t.pool, &pool)) < 0 || (r = claim_remove(pool, h->id.domid, h->id.devid, vm)) < 0)
+        if ((r = dvm_pool_open(h->ctx, t.pool, &pool)) < 0)
+                return r;
+        /* the toolstack waits for this hook: a disposable it destroys is wiped by the worker */
+        pool->destroy_later = true;
+        if ((r = claim_remove(pool, h->id.domid, h->id.devid, vm)) < 0)
                 return r;
         ctx_info(h->ctx, "%s: released%s%s", h->be, vm[0] ? " a volume of " : " (it held nothing)", vm);
         return 0;

@@ -172,7 +172,7 @@ static void spawn_after(const char *when, const char *snap)
                 return;
         cr_assert(vt_has_pattern(vt_dev(&vt, "victim", "root"), 0, 4 * MiB, 1), "%s: the disposable's root lacks the "
                   "template data", when);
-        VT_CLI_OK(&vt, "destroy", "victim");
+        VT_CLI_OK(&vt, "destroy", "--wait", "victim");
 }
 
 static const char *const spawn_argv[8] = { "spawn", "dvm", "--name", "victim" };
@@ -200,11 +200,75 @@ static void destroy_after(const char *when, const char *snap)
                 cw_victim();
 }
 
-static const char *const destroy_argv[8] = { "destroy", "victim" };
+static const char *const destroy_argv[8] = { "destroy", "--wait", "victim" };
 
 void cw_walk_destroy(void)
 {
         walk(destroy_argv, cw_victim, destroy_after);
+}
+
+/* The walks of a destroy left to the worker run with $DVM_VOL_BIN pointing nowhere: no
+ * worker starts by itself, so the queue is what the killed command left. */
+#define NO_WORKER "/nonexistent/dvm-vol"
+
+/* Whether VM @name exists, by `info`. */
+static bool exists_now(const char *name)
+{
+        struct vt_run r = vt_cli(&vt, "info", name, NULL);
+        bool e = r.status == 0;
+        vt_run_free(&r);
+        return e;
+}
+
+/* destroy (left to the worker): the wipe a finished one queued is drained by `worker`,
+ * then the pool must be at rest; the victim is gone, or whole (killed before the intent) */
+static void destroy_later_after(const char *when, const char *snap)
+{
+        char again[400];
+
+        (void)snap;
+        VT_CLI_OK(&vt, "worker");
+        snprintf(again, sizeof(again), "%s, then worker", when);
+        free(vt_check_invariants(&vt, again));
+        if (exists_now("victim"))
+                cr_assert(vt_has_pattern(vt_dev(&vt, "victim", "volatile"), 0, MiB, 9), "%s: the disposable survived "
+                          "but lost its data: a destroy was half done", when);
+        else
+                cw_victim();
+}
+
+static const char *const destroy_later_argv[8] = { "destroy", "victim" };
+
+void cw_walk_destroy_later(void)
+{
+        setenv("DVM_VOL_BIN", NO_WORKER, 1);
+        walk(destroy_later_argv, cw_victim, destroy_later_after);
+        unsetenv("DVM_VOL_BIN");
+}
+
+/* worker: a victim that wrote, destroyed, its wipe queued */
+static void queued_victim(void)
+{
+        cw_victim();
+        VT_CLI_OK(&vt, "destroy", "victim");
+        cr_assert(exists_now("victim"), "destroy without a worker did not leave the wipe queued");
+}
+
+static void worker_after(const char *when, const char *snap)
+{
+        cr_assert(!snap || !vt_has_vm(snap, "victim"), "%s: the queued wipe of victim was not finished", when);
+        queued_victim();
+}
+
+static const char *const worker_argv[8] = { "worker" };
+
+void cw_walk_worker(void)
+{
+        setenv("DVM_VOL_BIN", NO_WORKER, 1);
+        walk(worker_argv, queued_victim, worker_after);
+        /* the baseline the last step put back */
+        VT_CLI_OK(&vt, "worker");
+        unsetenv("DVM_VOL_BIN");
 }
 
 /* import: afterwards the TemplateVM holds the whole image, or does not exist */
@@ -218,7 +282,7 @@ static void import_after(const char *when, const char *snap)
         uint64_t h = vt_hash(vt_dev(&vt, "imp", "root"), 0, 16 * MiB);
         cr_assert_eq(h, image_hash, "%s: the imported root differs from the image", when);
         VT_CLI_OK(&vt, "stop", "imp");
-        VT_CLI_OK(&vt, "destroy", "imp");
+        VT_CLI_OK(&vt, "destroy", "--wait", "imp");
 }
 
 void cw_walk_import(void)
@@ -252,7 +316,7 @@ static void time_victim(double *ret_spawn, double *ret_destroy)
         VT_CLI_OK(&vt, "spawn", "dvm", "--name", "victim");
         *ret_spawn = seconds() - t;
         t = seconds();
-        VT_CLI_OK(&vt, "destroy", "victim");
+        VT_CLI_OK(&vt, "destroy", "--wait", "victim");
         *ret_destroy = seconds() - t;
 }
 
@@ -268,8 +332,8 @@ void cw_random_kill(int rounds)
         time_victim(&span[0], &span[1]);
         for (int i = 0; i < rounds; i++) {
                 char *argv[] = { vt.dvm_vol, "--state-dir", vt.state, "--pool", vt.pool,
-                                 exists ? "destroy" : "spawn", exists ? "victim" : "dvm", exists ? NULL : "--name",
-                                 "victim", NULL };
+                                 exists ? "destroy" : "spawn", exists ? "victim" : "dvm", exists ? "--wait" : "--name",
+                                 exists ? NULL : "victim", NULL };
                 pid_t pid = fork();
                 int st;
 

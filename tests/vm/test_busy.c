@@ -92,7 +92,7 @@ Test(busy, destroy_waits_for_the_holder)
         pid_t pid = hold(vt_dev(&vt, "d1", "private"));
         char want[64];
 
-        struct vt_run r = vt_cli(&vt, "destroy", "d1", NULL);
+        struct vt_run r = vt_cli(&vt, "destroy", "--wait", "d1", NULL);
         snprintf(want, sizeof(want), "process %d (", pid);
         cr_assert_eq(r.status, 5, "destroy of a held disposable: exit %d: %s", r.status, r.err);
         cr_assert(strstr(r.err, want) && strstr(r.err, "stays marked to be destroyed"),
@@ -123,7 +123,7 @@ static void destroy_deferred_by_holder(const char *volume)
 {
         VT_CLI_OK(&vt, "spawn", "dvm", "--name", "d1");
         pid_t pid = hold(vt_dev(&vt, "d1", volume));
-        struct vt_run r = vt_cli(&vt, "destroy", "d1", NULL);
+        struct vt_run r = vt_cli(&vt, "destroy", "--wait", "d1", NULL);
         cr_assert_eq(r.status, 5, "destroy of a disposable whose %s is held: exit %d: %s", volume, r.status, r.err);
         vt_run_free(&r);
         let_go(pid);
@@ -149,11 +149,11 @@ Test(busy, a_repeated_destroy_succeeds_once_free)
         struct vt_run r;
 
         destroy_deferred_by_holder("root");
-        VT_CLI_OK(&vt, "destroy", "d1");
+        VT_CLI_OK(&vt, "destroy", "--wait", "d1");
         r = vt_cli(&vt, "info", "d1", NULL);
         cr_assert_eq(r.status, 3, "d1 after the repeated destroy: exit %d: %s", r.status, r.out);
         vt_run_free(&r);
-        r = vt_cli(&vt, "destroy", "d1", NULL);
+        r = vt_cli(&vt, "destroy", "--wait", "d1", NULL);
         cr_assert_eq(r.status, 3, "a destroy of a VM destroyed already: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
         free(vt_check_invariants(&vt, "after the repeated destroy"));
@@ -214,7 +214,7 @@ Test(busy, a_held_pool_lock_times_out)
                   "more than one line: %s", r.err);
         cr_assert(took >= 0.9 && took < 10, "gave up after %.1f s, not about 1 s", took);
         vt_run_free(&r);
-        r = vt_cli(&vt, "--lock-timeout", "1", "destroy", "d1", NULL);
+        r = vt_cli(&vt, "--lock-timeout", "1", "destroy", "--wait", "d1", NULL);
         cr_assert_eq(r.status, 5, "destroy with the pool locked elsewhere: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
         after = state();
@@ -222,7 +222,7 @@ Test(busy, a_held_pool_lock_times_out)
         free(before);
         free(after);
         let_go(pid);
-        VT_CLI_OK(&vt, "--lock-timeout", "1", "destroy", "d1");
+        VT_CLI_OK(&vt, "--lock-timeout", "1", "destroy", "--wait", "d1");
 }
 
 Test(busy, a_bad_lock_timeout_is_refused)

@@ -176,7 +176,7 @@ ParameterizedTest(const struct vt_backend *b, canary, teardown_leaves_none)
                 free(cows);
         }
 
-        CLI_OK("destroy", d);
+        CLI_OK("destroy", "--wait", d);
         CLI_OK("stop", named);
         CLI_OK("stop", "tmpl");
         snprintf(what, sizeof(what), "%s: canary after destroy and stop", b->name);
@@ -192,7 +192,7 @@ ParameterizedTest(const struct vt_backend *b, canary, teardown_leaves_none)
                   b->name, named);
         cr_expect(!canary_reads_back(vt_dev(&vt, named, "root"), 20 * MiB, 4096, &can), "%s: restarted %s kept its data",
                   b->name, named);
-        CLI_OK("destroy", named);
+        CLI_OK("destroy", "--wait", named);
         free(d);
         free(named);
 }
@@ -312,7 +312,7 @@ ParameterizedTest(const struct vt_backend *b, canary, guest_discards_leave_none)
         guest_discard(vola, "volatile");
         guest_fstrim(priv, "private");
 
-        CLI_OK("destroy", d);
+        CLI_OK("destroy", "--wait", d);
         snprintf(what, sizeof(what), "%s: canary after the guest's discards and destroy", b->name);
         n = canary_scan(disk, &can, what);
         cr_expect_eq(n, 0, "%s: %llu copies of a canary the guest discarded survive destroy on %s", b->name,

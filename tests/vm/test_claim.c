@@ -259,3 +259,37 @@ Test(claim, identity_refuses_impostors)
         free(vt_sh(&st, "dmsetup remove %s", name));
         claim_remove(pool, 5, 51712, NULL);
 }
+
+/*
+ * The hook's remove (pool->destroy_later): the disposable is cut off when the last release
+ * returns (its devices a domain could open gone, its domain and disk rows with them, so the
+ * same domain gets a new one), and the worker wipes and removes it.
+ */
+Test(claim, hook_release_leaves_the_wipe_to_the_worker)
+{
+        struct claim_result root = claim_ok(XEN_TARGET_SPAWN, "dvm", "root", 5, 51712, UUID_A, true);
+        int st;
+
+        setenv("DVM_VOL_BIN", "/nonexistent/dvm-vol", 1);
+        pool->destroy_later = true;
+        int r = claim_remove(pool, 5, 51712, NULL);
+        pool->destroy_later = false;
+        unsetenv("DVM_VOL_BIN");
+        cr_assert_eq(r, 0, "release: %d (%s)", r, dvm_ctx_last_error(ctx));
+        cr_assert_eq(vm_state(root.vm), 1, "%s is gone before its wipe: %d", root.vm, vm_state(root.vm));
+        cr_assert_eq(access(root.path, F_OK), -1, "%s is still there after the release", root.path);
+        struct claim_result again = claim_ok(XEN_TARGET_SPAWN, "dvm", "root", 5, 51712, UUID_A, true);
+        cr_assert(again.made && strcmp(again.vm, root.vm) != 0, "domain 5 got %s again, whose wipe is queued", again.vm);
+        struct xen_target t = target(XEN_TARGET_VOLUME, root.vm, "root");
+        struct claim_disk d = disk(6, 51712, UUID_B, false);
+        struct claim_result c;
+        r = claim_add(pool, &t, &d, &c);
+        cr_assert_eq(r, -ENOENT, "a disk of %s/root while its wipe is queued: %d (%s)", root.vm, r, dvm_ctx_last_error(ctx));
+
+        r = dvm_pool_work(pool, 0);
+        cr_assert_eq(r, 1, "the worker finished %d wipe(s): %s", r, dvm_ctx_last_error(ctx));
+        cr_assert_eq(vm_state(root.vm), -ENOENT, "%s after the worker: %d", root.vm, vm_state(root.vm));
+        char *left = vt_sh(&st, "dmsetup ls | grep '^DVM-%s-%s-' || true", vt.pool, root.vm);
+        cr_assert_str_empty(left, "devices of %s left after the worker: %s", root.vm, left);
+        free(left);
+}

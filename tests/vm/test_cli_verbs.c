@@ -114,7 +114,7 @@ Test(cli_verbs, named_disposable_gets_fresh_layers_each_start)
         vt_run_free(&r);
         cr_assert(!vt_has_pattern(vt_dev(&vt, "work", "root"), 0, MiB, 77), "root kept the last run's write");
         cr_assert(!vt_has_pattern(vt_dev(&vt, "work", "private"), 0, MiB, 78), "private kept the last run's write");
-        r = ok(vt_cli(&vt, "destroy", "work", NULL), "destroy work");
+        r = ok(vt_cli(&vt, "destroy", "--wait", "work", NULL), "destroy work");
         vt_run_free(&r);
 }
 

@@ -45,7 +45,7 @@ static void killed_at(const char *const argv[8], const char *fault)
 Test(crash_snap, destroy_killed_after_unlink)
 {
         static const char *const faults[] = { "snap.unlink:1", "snap.unlink:3" };
-        static const char *const argv[8] = { "destroy", "victim" };
+        static const char *const argv[8] = { "destroy", "--wait", "victim" };
 
         for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
                 char when[96];
@@ -60,7 +60,7 @@ Test(crash_snap, destroy_killed_after_unlink)
         cw_victim();
         cr_assert(vt_has_pattern(vt_dev(&vt, "victim", "root"), 0, 4 * MiB, 1), "the next disposable lacks the "
                   "template data");
-        VT_CLI_OK(&vt, "destroy", "victim");
+        VT_CLI_OK(&vt, "destroy", "--wait", "victim");
         free(vt_check_invariants(&vt, "after the last destroy"));
 }
 

@@ -89,7 +89,7 @@ ParameterizedTest(const struct vt_backend *b, in_ram, images_untouched)
         cr_expect_str_eq(during, before, "%s: the pool's images changed while an in-RAM disposable ran:\n%s\nwas:\n%s",
                          b->name, during, before);
 
-        CLI_OK("destroy", d);
+        CLI_OK("destroy", "--wait", d);
         char *after = pool_images(), *zram_after = zram_devices();
         cr_expect_str_eq(after, before, "%s: the pool's images changed:\n%s\nwas:\n%s", b->name, after, before);
         fprintf(stderr, "in_ram: %s: the pool's %d files byte-identical while it ran: %s, after its destroy: %s\n",
@@ -154,7 +154,7 @@ Test(in_ram, limits)
                      (unsigned long long)(done / MiB), strerror(err));
         cr_expect(done >= 4 * MiB && done <= 8 * MiB, "the limit of 8M let %llu MiB in",
                   (unsigned long long)(done / MiB));
-        CLI_OK("destroy", d);
+        CLI_OK("destroy", "--wait", d);
         /* issue 12 defect 9: the ram_limit:<vm> setting used to outlive its VM */
         char *limits = ram_limit_rows();
         cr_expect_str_eq(limits, "0", "ram_limit rows left after destroy of %s: %s", d, limits);

@@ -149,7 +149,7 @@ Test(inspect, tree_follows_the_catalog)
                   "mount line: %s", line);
         free(line);
 
-        CLI_OK("destroy", "dvm");
+        CLI_OK("destroy", "--wait", "dvm");
         cr_assert_str_eq(s = list(vi_path(&vi, "")), "tmpl", "a destroyed VM is still listed: %s", s);
         free(s);
         vi_unmount(&vi);
@@ -306,7 +306,7 @@ Test(inspect, delta_and_changed_of_an_in_ram_disposable)
         cr_assert(vt_has_pattern(vi_path(&vi, rel), 2 * MiB, MiB, 31), "in-RAM delta lacks the write at 2 MiB");
         cr_assert(all_zero(vi_path(&vi, rel), 0, 2 * MiB), "in-RAM delta shows the template's data");
         vi_unmount(&vi);
-        CLI_OK("destroy", d);
+        CLI_OK("destroy", "--wait", d);
         free(d);
 }
 

@@ -181,7 +181,7 @@ Test(inspect_safety, destroyed_disposable_disappears_cleanly)
         cr_assert(dirfd >= 0, "open %s: %m", rel);
         cr_assert_eq(stat(vi_path(&vi, d), &st), 0, "stat %s before destroy: %m", d);
 
-        CLI_OK("destroy", d);
+        CLI_OK("destroy", "--wait", d);
         char *names = vt_sh(NULL, "ls %s", vi_path(&vi, ""));
         cr_assert(!strstr(names, d), "%s still listed after destroy: %s", d, names);
         free(names);
@@ -208,14 +208,14 @@ Test(inspect_safety, an_open_image_holds_off_destroy)
         int fd = open(vi_path(&vi, rel), O_RDONLY | O_CLOEXEC);
         cr_assert(fd >= 0, "open %s: %m", rel);
         char *before = vt_kernel_state(&vt);
-        struct vt_run r = vt_cli(&vt, "destroy", d, NULL);
+        struct vt_run r = vt_cli(&vt, "destroy", "--wait", d, NULL);
         cr_assert_eq(r.status, 5, "destroy while %s is open: exit %d (want 5, busy): %s", rel, r.status, r.err);
         cr_assert(strstr(r.err, "in use"), "destroy does not say the volume is in use: %s", r.err);
         vt_run_free(&r);
         char *after = vt_kernel_state(&vt);
         cr_assert_str_eq(after, before, "a refused destroy changed the kernel state:\n%s", after);
         close(fd);
-        CLI_OK("destroy", d);
+        CLI_OK("destroy", "--wait", d);
         vi_unmount(&vi);
         free(before); free(after); free(d);
 }

@@ -150,7 +150,7 @@ BACKEND_TEST(destroy_leaves_only_origins)
         char *during = vt_layers(&vt);
         cr_assert_str_neq(during, origins, "%s: spawn created no layers: %s", vt.backend, during);
 
-        struct vt_run r = vt_cli(&vt, "destroy", a, b, NULL);
+        struct vt_run r = vt_cli(&vt, "destroy", "--wait", a, b, NULL);
         cr_assert_eq(r.status, 0, "destroy: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
         char *devs = vt_sh(&st, "dmsetup info -c --noheadings -o name,uuid | grep -e '^DVM-%s-%s-' -e '^DVM-%s-named1-' "
@@ -208,7 +208,7 @@ BACKEND_TEST(template_update_under_running_disposable)
 
         /* the revision the old disposable runs on stays while it runs, and goes with it */
         char *during = vt_layers(&vt);
-        r = vt_cli(&vt, "destroy", old, fresh, NULL);
+        r = vt_cli(&vt, "destroy", "--wait", old, fresh, NULL);
         cr_assert_eq(r.status, 0, "destroy: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
         char *after = vt_layers(&vt);
@@ -236,7 +236,7 @@ BACKEND_TEST(spawn_destroy_timing)
         spawn_s = (vt_now() - t0) / N;
         for (int i = 0; i < N; i++) {
                 double t = vt_now();
-                CLI_OK("destroy", names[i]);
+                CLI_OK("destroy", "--wait", names[i]);
                 destroy_s += vt_now() - t;
                 free(names[i]);
         }

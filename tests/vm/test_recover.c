@@ -102,7 +102,7 @@ Test(recover, keeps_origin_of_outdated_disposable, .init = canary_setup, .fini =
         cr_assert(has_thin_id(&vt, origin), "the origin %s of %s went with the template's stop", origin, d);
         CLI_OK("recover");
         cr_expect(has_thin_id(&vt, origin), "recovery deleted layer %s, the origin of running %s", origin, d);
-        CLI_OK("destroy", d);
+        CLI_OK("destroy", "--wait", d);
         free(vt_check_invariants(&vt, "after the destroy of the outdated disposable"));
         cr_expect_eq(canary_scan(scratch_disk(), &canary, "outdated disposable destroyed after a recovery"), 0,
                      "%s's data survived its destroy", d);
@@ -121,7 +121,7 @@ Test(recover, keeps_origin_of_outdated_in_ram_disposable, .init = setup, .fini =
         CLI_OK("recover");
         CLI_OK("start", "tmpl");
         CLI_OK("stop", "tmpl");
-        CLI_OK("destroy", d);
+        CLI_OK("destroy", "--wait", d);
         free(vt_check_invariants(&vt, "after the destroy of the outdated in-RAM disposable"));
         free(d);
 }
@@ -144,7 +144,7 @@ Test(recover, busy_leftover_layer_is_pending, .init = setup, .fini = teardown)
         cr_expect(strstr(r.out, "1 pending") != NULL, "recover reports it pending: %s", r.out);
         vt_run_free(&r);
         char *d = vt_spawn(&vt, "dvm", NULL);
-        CLI_OK("destroy", d);
+        CLI_OK("destroy", "--wait", d);
         free(d);
         cr_expect(has_thin_id(&vt, "4242"), "the busy layer was deleted under its device");
         free(vt_sh(&st, "dmsetup remove %s", holder));
@@ -196,7 +196,7 @@ Test(recover, pool_of_same_name_from_another_state_dir, .init = setup, .fini = t
         dump = sql(&other, "select count(*) from volumes");
         cr_expect_str_eq(dump, "0", "the other catalog gained rows: %s", dump);
         free(dump);
-        CLI_OK("destroy", d);
+        CLI_OK("destroy", "--wait", d);
         free(vt_check_invariants(&vt, "after the other state directory's attempts"));
         free(d);
         free(before);
@@ -236,7 +236,7 @@ static char *deferred_destroy(void)
         struct vt_run r;
 
         cr_assert(fd >= 0, "open %s: %m", vt_dev(&vt, d, "root"));
-        r = vt_cli(&vt, "destroy", d, NULL);
+        r = vt_cli(&vt, "destroy", "--wait", d, NULL);
         cr_assert_eq(r.status, EXIT_BUSY, "destroy of a held %s: exit %d: %s", d, r.status, r.err);
         vt_run_free(&r);
         close(fd);

@@ -282,7 +282,7 @@ Test(snap, cow_exhaustion_harms_only_that_disposable)
                   "the other disposable is called invalid");
         json_object_put(o);
 
-        CLI_OK(&vt, "destroy", "full", "other");
+        CLI_OK(&vt, "destroy", "--wait", "full", "other");
         char *after = vt_layers(&vt);
         cr_assert_str_eq(after, before, "layers after destroying both: %s, before: %s", after, before);
         out = vt_sh(&st, "dmsetup ls | grep -e '^DVM-%s-full-' -e '^DVM-%s-other-' || true", vt.pool, vt.pool);
@@ -326,7 +326,7 @@ Test(snap, origin_loops_are_shared_and_go_with_their_users)
         cr_assert_eq(count_lines(loops), 1, "loops on the template root image (want one, read-only): %s", loops);
         cr_assert(strstr(loops, " 1\n") || strstr(loops, "  1\n"), "the origin loop is not read-only: %s", loops);
         free(loops);
-        CLI_OK(&vt, "destroy", "disp1", "disp2", "disp3");
+        CLI_OK(&vt, "destroy", "--wait", "disp1", "disp2", "disp3");
         loops = vt_loops(&vt);
         cr_assert_str_empty(loops, "loops left after the last disposable went: %s", loops);
         free(loops);
@@ -364,9 +364,9 @@ Test(snap, thin_and_snap_pools_side_by_side)
         cr_assert(strstr(r.out, "(snap, active)"), "pool info of the snap pool:\n%s", r.out);
         vt_run_free(&r);
 
-        CLI_OK(&vt, "destroy", "a");
+        CLI_OK(&vt, "destroy", "--wait", "a");
         cr_assert(vt_has_pattern(vt_dev(&vt2, "a", "root"), 0, MiB, 22), "destroying the thin one hurt the snap one");
-        CLI_OK(&vt2, "destroy", "a");
+        CLI_OK(&vt2, "destroy", "--wait", "a");
         char *thin_after = vt_layers(&vt), *snap_after = vt_layers(&vt2);
         cr_assert_str_eq(thin_after, thin_before, "thin layers: %s, before %s", thin_after, thin_before);
         cr_assert_str_eq(snap_after, snap_before, "snap layers: %s, before %s", snap_after, snap_before);
@@ -401,7 +401,7 @@ Test(snap, loops_use_direct_io_where_the_file_system_has_it)
         cr_assert(vt_has_pattern(vt_dev(&vt, "d1", "root"), 0, MiB, 1) &&
                           vt_has_pattern(vt_dev(&vt, "d1", "root"), MiB, MiB, 5),
                   "a disposable on direct-I/O loops reads back wrong data");
-        CLI_OK(&vt, "destroy", "d1");
+        CLI_OK(&vt, "destroy", "--wait", "d1");
         free(loops);
 }
 

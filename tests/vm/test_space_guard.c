@@ -186,7 +186,7 @@ Test(space_guard, full_pool_corrupts_nothing)
         cr_assert_eq(r.status, 6, "spawn on a full pool: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
 
-        CLI_OK("destroy", "d1", "d2");
+        CLI_OK("destroy", "--wait", "d1", "d2");
         status = vt_sh(&st, "dmsetup status DVM-%s", vt.pool);
         cr_assert(!strstr(status, "out_of_data_space") && strstr(status, " rw "),
                   "the pool stays out of space after its disposables went: %s", status);

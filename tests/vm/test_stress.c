@@ -119,6 +119,8 @@ static void worker(int id, double deadline, int out)
                         unsigned k = (unsigned)rand() % n;
                         argv[5] = "destroy";
                         argv[6] = names[k];
+                        argv[7] = "--wait";
+                        argv[8] = NULL;
                         st = run(argv, err, sizeof(err));
                         if (st == 0) {
                                 t.destroys++;

@@ -148,7 +148,7 @@ test_no_probe() {
 }
 
 test_destroy_removes_links() {
-	cli destroy my-disp.1
+	cli destroy --wait my-disp.1
 	if wait_for test ! -e "/dev/dvm/$POOL/my-disp.1/root" -a ! -e "/dev/dvm/$POOL/my-disp.1/volatile"; then
 		pass "destroy: the links are gone"
 	else
@@ -255,7 +255,7 @@ time_one() {
 	name=$(cli spawn my-dvm.t | head -n 1)
 	T_SPAWN=$(($(now_ms) - t0))
 	t0=$(now_ms)
-	cli destroy "$name"
+	cli destroy --wait "$name"
 	T_DESTROY=$(($(now_ms) - t0))
 }
 

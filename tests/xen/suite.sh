@@ -36,6 +36,8 @@ BUILD=$(cd "${1:?usage: suite.sh BUILD SCRATCH_DISK}" && pwd)
 SCRATCH=${2:?usage: suite.sh BUILD SCRATCH_DISK}
 DVM=("$BUILD/dvm-vol" --pool xt)
 export DVM_STATE_DIR=/var/lib/dvm-vol
+# the worker that the hook's remove starts for the wipe (it runs as block-dvm, not dvm-vol)
+export DVM_VOL_BIN=$BUILD/dvm-vol
 WORK=/tmp/xen-test
 CACHE=${DVM_TEST_CACHE:-/var/cache/dvm-vol-test}
 DOMU_KERNEL=$WORK/vmlinux
@@ -157,6 +159,8 @@ test_a_spawn() {
 		return 0
 	fi
 	domu_gone "$DOMID" "$GONE_WAIT" || fail A.poweroff "domain $DOMID still exists after $GONE_WAIT s"
+	# the hook's remove left the wipe to the worker: wait for it (it runs, or this drains)
+	"${DVM[@]}" worker || fail A.worker "dvm-vol worker"
 	wait_no_devices "-${disp[0]:-none}-" "$GONE_WAIT"
 	check_domu_view dispA
 	check A.devices-gone "" "$(dvm_devices "-${disp[0]:-none}-")" "DVM- devices of ${disp[0]:-}"
@@ -230,6 +234,7 @@ test_b_attach() {
 	check B.detach.committed "$MARK" "$(head -c ${#MARK} /dev/mapper/DVM-xt-work-private)" "start of work/private"
 	"${DVM[@]}" stop work
 	domu_gone "$DOMID" "$GONE_WAIT" || fail B.poweroff "domain $DOMID still exists after $GONE_WAIT s"
+	"${DVM[@]}" worker || fail B.worker "dvm-vol worker"
 	wait_no_devices "-disp" "$GONE_WAIT"
 	time_note "B: hook remove ms (xvda xvdb xvdc): $(hook_times "$DOMID" remove)"
 	check B.domains-forgotten "" "$(sqlite3 "$DVM_STATE_DIR/xt/catalog.db" 'SELECT vm FROM domains')" "domain rows"

@@ -41,7 +41,7 @@ _dvm_vol() {
 	case $verb in
 	'')
 		_dvm_vol_reply "--state-dir --pool --lock-timeout --json --verbose --help pool template dvm spawn
-			start stop destroy list info recover reap volume"
+			start stop destroy list info recover worker reap volume"
 		return ;;
 	pool | template | dvm | volume)
 		if [ ${#_dvm_vol_verb[@]} = 1 ]; then
@@ -63,6 +63,8 @@ _dvm_vol() {
 		;;
 	spawn) opts="--name --domain" ;;
 	recover) opts="--all" ;;
+	worker) opts="--try" ;;
+	destroy) opts="--wait" ;;
 	reap) opts="--domain --xenbus-path" ;;
 	esac
 	case $verb in
@@ -70,7 +72,7 @@ _dvm_vol() {
 		_dvm_vol_reply "$opts $(dvm-vol "${_dvm_vol_global[@]}" list 2>/dev/null |
 			awk 'NR > 1 && $2 == "dvm-template" { print $1 }')" ;;
 	start | stop | destroy | info)
-		_dvm_vol_reply "$(dvm-vol "${_dvm_vol_global[@]}" list 2>/dev/null |
+		_dvm_vol_reply "$opts $(dvm-vol "${_dvm_vol_global[@]}" list 2>/dev/null |
 			awk 'NR > 1 { print $1 }')" ;;
 	*)
 		_dvm_vol_reply "$opts --help" ;;

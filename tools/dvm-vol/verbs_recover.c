@@ -223,10 +223,49 @@ static int reap(struct cli *cli, int argc, char **argv)
         return EXIT_OK;
 }
 
+/* The worker a deferred destroy starts (and anyone may run): drain the queued wipes. */
+static int worker(struct cli *cli, int argc, char **argv)
+{
+        static const struct option opts[] = { { "try", no_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' }, {} };
+        const struct verb *verb = self("worker");
+        dvm_pool *pool;
+        bool try = false;
+        int c, r;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 't')
+                        try = true;
+                else if (c == 'h')
+                        return cli_verb_help(verb, "  --try    exit at once when another worker of the pool runs\n");
+                else
+                        return cli_usage_error(verb, "unknown option \"%s\"", argv[optind - 1]);
+        }
+        if (argc - optind > 1)
+                return cli_usage_error(verb, "too many arguments");
+        if (argc - optind == 1)
+                cli->pool = argv[optind];
+        if ((r = cli_open_pool(cli, &pool)))
+                return r;
+        r = dvm_pool_work(pool, try ? DVM_WORK_TRY : 0);
+        dvm_pool_close(pool);
+        if (r < 0)
+                return cli_fail(cli, r, "worker");
+        if (cli->json) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "finished", json_object_new_int(r));
+                cli_print_json(o);
+        } else if (cli->verbose) {
+                printf("pool %s: %d queued wipe(s) finished\n", cli->pool ? cli->pool : DVM_DEFAULT_POOL, r);
+        }
+        return EXIT_OK;
+}
+
 const struct verb recover_verbs[] = {
         { "recover", "[NAME | --all]", "finish or roll back what a crash left in flight", recover },
         { "reap", "--xenbus-path backend/vbd/DOMID/DEVID | --domain DOMID",
           "release the disks of a Xen domain that died (the udev rule runs this)", reap },
+        { "worker", "[NAME] [--try]", "finish the wipes that destroys left queued, then exit", worker },
         { "pool set", "[NAME] space-guard PERCENT",
           "refuse spawn, start and import that would leave less than PERCENT of the pool free", pool_set },
         {}

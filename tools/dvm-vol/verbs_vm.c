@@ -13,13 +13,14 @@ struct vm_args {
         const char *name;
         const char *vdev_base;
         bool xl_disks;
+        bool wait;
         uint64_t root_size;
         uint64_t private_size;
         struct dvm_spawn_config spawn;
 };
 
 enum { OPT_TEMPLATE = 256, OPT_ROOT, OPT_PRIVATE, OPT_ROOT_SIZE, OPT_PRIVATE_SIZE, OPT_NAME, OPT_XL_DISKS, OPT_VDEV_BASE,
-       OPT_IN_RAM, OPT_RAM_LIMIT };
+       OPT_IN_RAM, OPT_RAM_LIMIT, OPT_WAIT };
 
 static const struct option vm_opts[] = {
         { "template", required_argument, NULL, OPT_TEMPLATE },
@@ -32,6 +33,7 @@ static const struct option vm_opts[] = {
         { "vdev-base", required_argument, NULL, OPT_VDEV_BASE },
         { "in-ram", no_argument, NULL, OPT_IN_RAM },
         { "ram-limit", required_argument, NULL, OPT_RAM_LIMIT },
+        { "wait", no_argument, NULL, OPT_WAIT },
         { "help", no_argument, NULL, 'h' },
         {}
 };
@@ -55,7 +57,7 @@ static int parse(const struct verb *verb, const char *allowed, int argc, char **
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "h", vm_opts, NULL)) != -1) {
-                static const char letters[] = "trpRPnxviL";
+                static const char letters[] = "trpRPnxviLw";
                 if (c == 'h')
                         return cli_verb_help(verb, NULL) - 1;
                 if (c < OPT_TEMPLATE || !strchr(allowed, letters[c - OPT_TEMPLATE]))
@@ -76,6 +78,7 @@ static int parse(const struct verb *verb, const char *allowed, int argc, char **
                                 return r;
                         break;
                 case OPT_IN_RAM: a->spawn.in_ram = true; break;
+                case OPT_WAIT: a->wait = true; break;
                 case OPT_RAM_LIMIT:
                         if ((r = cli_parse_size(verb, "--ram-limit", optarg, &a->spawn.ram_limit)))
                                 return r;
@@ -196,9 +199,9 @@ static int stop(struct cli *cli, int argc, char **argv)
 
 static int destroy(struct cli *cli, int argc, char **argv)
 {
-        VM_VERB("destroy", "", 1, 1024, {
+        VM_VERB("destroy", "w", 1, 1024, {
                 for (int i = 0; i < argc; i++) {
-                        int q = dvm_vm_destroy(pool, argv[i]);
+                        int q = dvm_vm_destroy_ex(pool, argv[i], a.wait ? 0 : DVM_DESTROY_LATER);
                         if (q < 0 && !r)
                                 r = cli_fail(cli, q, "destroy");
                         else if (q < 0)
@@ -250,7 +253,8 @@ const struct verb vm_verbs[] = {
           "start a disposable, print its name and devices; or print xl disk lines that spawn one", spawn },
         { "start", "NAME", "start a template, DVM Template or named disposable", start },
         { "stop", "NAME", "stop a VM (an unnamed disposable is destroyed)", stop },
-        { "destroy", "NAME...", "remove VMs and their volumes", destroy },
+        { "destroy", "NAME... [--wait]", "remove VMs and their volumes (a disposable's wipe runs after, unless --wait)",
+          destroy },
         { "list", "", "list the VMs of the pool", list },
         { "info", "NAME", "show a VM's layers, sizes, state and usage", info },
         {}

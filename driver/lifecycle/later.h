@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Destroys left to a worker: the caller waits only until the disposable is cut off (its
+ * devices that a domain can open are gone, its domain and disk rows with them) and the
+ * intent to wipe it is in the catalog; `dvm-vol worker` then wipes it and removes what is
+ * left, one worker per pool at a time. A crash leaves the intent, which recovery finishes.
+ */
+#ifndef DVM_LATER_H
+#define DVM_LATER_H
+
+#include <stdbool.h>
+
+#include "store/catalog.h"
+#include "backend/pool.h"
+
+/**
+ * later_eligible() - whether the destroy of @vm may be left to the worker: it has running
+ * layers in the pool itself (an in-RAM VM or a halted one has no wipe worth deferring).
+ */
+bool later_eligible(dvm_pool *pool, const struct cat_vm *vm);
+
+/**
+ * later_queue() - cut @vm off and leave its wipe to the worker. Called under the pool lock
+ * inside a change, after the busy check. The intent (CAT_INTENT_WIPE), with the VM's
+ * domain and disk rows gone, is committed before any device goes; then the devices a
+ * domain could open go (the crypt device of a volatile volume, its key with it; the
+ * device of any other layer). A device that cannot go leaves a plain destroy intent
+ * (recover finishes it) and -EBUSY with a message. Returns 0 or -errno.
+ */
+int later_queue(dvm_pool *pool, const struct cat_vm *vm);
+
+/**
+ * later_unfence() - bring back the layer devices of @vm's running layers that
+ * later_queue() took down, so that the wipe can go through them. Returns 0 or -errno.
+ */
+int later_unfence(dvm_pool *pool, const struct cat_vm *vm);
+
+/** later_pending() - whether VM @name waits for its wipe (a CAT_INTENT_WIPE). */
+bool later_pending(dvm_pool *pool, const char *name);
+
+/**
+ * later_finish_for() - finish now the wipes pending for @name and for the VMs whose
+ * template it is (a template goes after its disposables). Called under the pool lock
+ * inside a change. Returns 0 or -errno.
+ */
+int later_finish_for(dvm_pool *pool, const char *name);
+
+/**
+ * later_kick() - start `dvm-vol worker --try POOL` detached (double fork, its own session,
+ * no descriptor of ours, stdio on /dev/null): the binary named by $DVM_VOL_BIN, else this
+ * program when it is dvm-vol, else the installed one. Failures are debug messages: the
+ * work stays queued for the next worker, `dvm-vol recover` and the boot unit.
+ */
+void later_kick(dvm_pool *pool);
+
+#endif

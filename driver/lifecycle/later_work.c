@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The worker's drain (later.h): the wipes left by destroys, one VM at a time, each a
+ * change of its own under the pool lock, so that a spawn waits for one wipe at most. One
+ * worker per pool holds <pool dir>/worker.lock; it looks at the queue once more after it
+ * lets go of the lock, for work queued while a worker it kept out gave up.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+
+#include "lifecycle/later.h"
+#include "lifecycle/vm.h"
+
+#define SKIP_MAX 64
+
+/* VMs whose wipe failed in this run: they wait for the next worker or recover. */
+struct skip {
+        unsigned n;
+        char names[SKIP_MAX][DVM_NAME_MAX + 1];
+};
+
+static bool skipped(const struct skip *s, const char *name)
+{
+        for (unsigned i = 0; i < s->n; i++)
+                if (strcmp(s->names[i], name) == 0)
+                        return true;
+        return false;
+}
+
+/* The oldest wipe left that this run has not failed; false when none is. */
+static bool next(dvm_pool *pool, const struct skip *s, char ret[DVM_NAME_MAX + 1])
+{
+        _cleanup_free_ struct cat_intent *list = NULL;
+        int n = catalog_intent_list(pool->cat, &list);
+
+        for (int i = 0; i < n; i++)
+                if (list[i].op == CAT_INTENT_WIPE && !skipped(s, list[i].vm)) {
+                        snprintf(ret, DVM_NAME_MAX + 1, "%s", list[i].vm);
+                        return true;
+                }
+        return false;
+}
+
+static void note(dvm_pool *pool, const char *name, const char *why)
+{
+        struct cat_intent in = { .op = CAT_INTENT_WIPE, .since = (int64_t)time(NULL) };
+
+        snprintf(in.vm, sizeof(in.vm), "%s", name);
+        snprintf(in.error, sizeof(in.error), "%s", why);
+        if (POOL_TRANSACTION(pool, catalog_intent_put(pool->cat, &in)) < 0)
+                ctx_debug(pool->ctx, "pool %s: %s: cannot note why its wipe waits", pool->name, name);
+}
+
+static int one(dvm_pool *pool, const char *name)
+{
+        int r = pool_lock(pool);
+
+        if (r < 0)
+                return r;
+        r = pool_change_begin(pool);
+        /* the recovery that ran first may have finished it */
+        if (r >= 0 && later_pending(pool, name))
+                r = vm_finish(pool, name, CAT_INTENT_WIPE);
+        pool_change_end(pool, r);
+        pool_unlock(pool);
+        return r;
+}
+
+int dvm_pool_work(dvm_pool *pool, unsigned flags)
+{
+        _cleanup_free_ char *path = pool_path(pool, "worker.lock");
+        char name[DVM_NAME_MAX + 1];
+        struct skip skip = {};
+        int done = 0;
+
+        if (!path)
+                return -ENOMEM;
+        for (;;) {
+                _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0)
+                        return ctx_error(pool->ctx, -errno, "pool %s: cannot open %s: %m", pool->name, path);
+                if (flock(fd, LOCK_EX | (flags & DVM_WORK_TRY ? LOCK_NB : 0)) < 0) {
+                        if (errno == EWOULDBLOCK)
+                                return done; /* the worker holding it looks again before it goes */
+                        return ctx_error(pool->ctx, -errno, "pool %s: cannot lock %s: %m", pool->name, path);
+                }
+                while (next(pool, &skip, name)) {
+                        int r = one(pool, name);
+                        if (r >= 0) {
+                                ctx_info(pool->ctx, "pool %s: wiped and removed %s", pool->name, name);
+                                done++;
+                                continue;
+                        }
+                        ctx_warn(pool->ctx, "pool %s: the wipe of %s waits: %s", pool->name, name,
+                                 dvm_ctx_last_error(pool->ctx));
+                        note(pool, name, dvm_ctx_last_error(pool->ctx));
+                        if (skip.n < SKIP_MAX)
+                                snprintf(skip.names[skip.n++], DVM_NAME_MAX + 1, "%s", name);
+                        else
+                                break;
+                }
+                flock(fd, LOCK_UN);
+                if (skip.n >= SKIP_MAX || !next(pool, &skip, name))
+                        return done;
+        }
+}
