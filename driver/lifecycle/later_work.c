@@ -54,19 +54,26 @@ static void note(dvm_pool *pool, const char *name, const char *why)
                 ctx_debug(pool->ctx, "pool %s: %s: cannot note why its wipe waits", pool->name, name);
 }
 
+/* Finish the wipe of @name. Returns 1 when it was done, 0 when someone else did it (a
+ * recovery, a destroy --wait) before this worker got the lock, or -errno. */
 static int one(dvm_pool *pool, const char *name)
 {
         int r = pool_lock(pool);
 
         if (r < 0)
                 return r;
+        /* no change at all, not even the dirty mark, for a wipe that is gone */
+        if (!later_pending(pool, name)) {
+                pool_unlock(pool);
+                return 0;
+        }
         r = pool_change_begin(pool);
         /* the recovery that ran first may have finished it */
         if (r >= 0 && later_pending(pool, name))
                 r = vm_finish(pool, name, CAT_INTENT_WIPE);
         pool_change_end(pool, r);
         pool_unlock(pool);
-        return r;
+        return r < 0 ? r : 1;
 }
 
 int dvm_pool_work(dvm_pool *pool, unsigned flags)
@@ -89,7 +96,9 @@ int dvm_pool_work(dvm_pool *pool, unsigned flags)
                 }
                 while (next(pool, &skip, name)) {
                         int r = one(pool, name);
-                        if (r >= 0) {
+                        if (r == 0)
+                                continue;
+                        if (r > 0) {
                                 ctx_info(pool->ctx, "pool %s: wiped and removed %s", pool->name, name);
                                 done++;
                                 continue;
