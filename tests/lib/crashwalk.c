@@ -207,7 +207,7 @@ void cw_walk_destroy(void)
         walk(destroy_argv, cw_victim, destroy_after);
 }
 
-/* The walks of a destroy left to the worker run with $DVM_VOL_BIN pointing nowhere: no
+/* The walk of a destroy left to the worker runs with $DVM_VOL_BIN pointing nowhere: no
  * worker starts by itself, so the queue is what the killed command left. */
 #define NO_WORKER "/nonexistent/dvm-vol"
 
@@ -243,31 +243,6 @@ void cw_walk_destroy_later(void)
 {
         setenv("DVM_VOL_BIN", NO_WORKER, 1);
         walk(destroy_later_argv, cw_victim, destroy_later_after);
-        unsetenv("DVM_VOL_BIN");
-}
-
-/* worker: a victim that wrote, destroyed, its wipe queued */
-static void queued_victim(void)
-{
-        cw_victim();
-        VT_CLI_OK(&vt, "destroy", "victim");
-        cr_assert(exists_now("victim"), "destroy without a worker did not leave the wipe queued");
-}
-
-static void worker_after(const char *when, const char *snap)
-{
-        cr_assert(!snap || !vt_has_vm(snap, "victim"), "%s: the queued wipe of victim was not finished", when);
-        queued_victim();
-}
-
-static const char *const worker_argv[8] = { "worker" };
-
-void cw_walk_worker(void)
-{
-        setenv("DVM_VOL_BIN", NO_WORKER, 1);
-        walk(worker_argv, queued_victim, worker_after);
-        /* the baseline the last step put back */
-        VT_CLI_OK(&vt, "worker");
         unsetenv("DVM_VOL_BIN");
 }
 

@@ -44,12 +44,10 @@ void cw_walk_spawn(void);
 void cw_walk_destroy(void);
 void cw_walk_import(void);
 /*
- * The walks of a destroy left to the worker (no worker starts by itself in them): each step
- * of `destroy victim`, then `worker` drains and the pool is checked again; each step of
- * `worker` draining the queued wipe of victim.
+ * The walk of a destroy left to the worker (no worker starts by itself in it): each step of
+ * `destroy victim`, then `worker` drains and the pool is checked again.
  */
 void cw_walk_destroy_later(void);
-void cw_walk_worker(void);
 void cw_random_kill(int rounds);
 
 #endif

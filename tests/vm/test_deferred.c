@@ -5,7 +5,7 @@
  * worker, started by the destroy or run by hand, leaves 0 copies and a pool at rest; the
  * name and layer ids stay taken until then; `destroy --wait` wipes before it returns; a
  * worker or destroy killed at a step of its own, or a "reboot" with the wipe queued, is
- * finished by recover with 0 copies; and the crash walks of both (crashwalk.c).
+ * finished by recover with 0 copies. The crash walk of the destroy: test_crash_later.c.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -223,23 +223,4 @@ Test(deferred, killed_worker_and_destroy_then_recover)
                 free(vt_check_invariants(&vt, what));
                 free(d);
         }
-}
-
-static void walk_teardown(void)
-{
-        unsetenv("DVM_VOL_BIN");
-        cw_teardown();
-}
-
-/* Every step of a destroy left to the worker, and of the worker's drain, stopped dead. */
-Test(deferred, crash_walk_destroy_later, .fini = walk_teardown, .timeout = 1800)
-{
-        cw_setup("thin");
-        cw_walk_destroy_later();
-}
-
-Test(deferred, crash_walk_worker, .fini = walk_teardown, .timeout = 1800)
-{
-        cw_setup("thin");
-        cw_walk_worker();
 }
