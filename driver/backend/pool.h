@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A pool handle: the pool's directory, catalog, lock and kernel device. Shared by the
- * files that implement the pool and VM verbs.
+ * A pool handle: the pool's directory, catalog, lock and kernel device, given to its backend
+ * and to every layer above. dvm_pool_open() (api/pool_open.c) makes one.
  */
 #ifndef DVM_POOL_H
 #define DVM_POOL_H
@@ -10,11 +10,14 @@
 #include "util/ctx.h"
 
 struct backend_ops;
+struct recover_actions;
 struct thin_meta;
 
 struct dvm_pool {
         dvm_ctx *ctx;
         const struct backend_ops *ops;
+        const struct recover_actions *recover; /* what its recovery finishes with, from the
+                                                * layers above (lifecycle/recover_actions.h) */
         char name[DVM_POOL_NAME_MAX + 1];
         char *dir;               /* <state dir>/<name> */
         catalog *cat;
@@ -44,49 +47,7 @@ int pool_lock(dvm_pool *pool);
 /** pool_unlock() - release one level of the lock. */
 void pool_unlock(dvm_pool *pool);
 
-/**
- * pool_change_begin() - with the pool locked, start a change of its kernel state: recover
- * first if the pool needs it (recover.h), then mark the pool dirty (its transaction id moves
- * ahead of the catalog's). Nested calls (the lock held more than once) do nothing.
- * Returns 0 or -errno.
- */
-int pool_change_begin(dvm_pool *pool);
-
-/**
- * pool_change_end() - end the change begun by pool_change_begin(): when it succeeded
- * (@result >= 0), the catalog records the pool's new transaction id, so the pool is clean
- * again; a failed change that changed nothing in the kernel puts the mark back; any other
- * failed change leaves the pool dirty for recovery to check.
- */
-void pool_change_end(dvm_pool *pool, int result);
-
 /** pool_message() - send a message to the thin-pool. Returns 0 or -errno. */
 int pool_message(dvm_pool *pool, const char *msg);
-
-/*
- * POOL_TRANSACTION() - evaluate @body (an int expression: 0 or -errno) under the pool
- * lock inside one catalog transaction, committed when @body succeeds and rolled back
- * otherwise. Kernel changes made by @body must be undone by @body itself on failure. The
- * outermost one is also a change of the pool (pool_change_begin() and _end(), txn.h).
- */
-#define POOL_TRANSACTION(pool, body)                                          \
-        ({                                                                    \
-                int _r = pool_lock(pool);                                     \
-                if (_r >= 0) {                                                \
-                        _r = pool_change_begin(pool);                         \
-                        if (_r >= 0)                                          \
-                                _r = catalog_begin((pool)->cat);              \
-                        if (_r >= 0) {                                        \
-                                _r = (body);                                  \
-                                if (_r >= 0)                                  \
-                                        _r = catalog_commit((pool)->cat);     \
-                                if (_r < 0)                                   \
-                                        catalog_rollback((pool)->cat);        \
-                        }                                                     \
-                        pool_change_end(pool, _r);                            \
-                        pool_unlock(pool);                                    \
-                }                                                             \
-                _r;                                                           \
-        })
 
 #endif

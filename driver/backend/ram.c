@@ -15,14 +15,14 @@
 #include "kernel/thin.h"
 #include "kernel/thin_pool.h"
 #include "kernel/zram.h"
-#include "lifecycle/volume.h"
 #include "util/text.h"
 
 #define RAM_BLOCK_SECTORS 128u /* 64 KiB: the smallest thin block */
 
-static char *ram_pool_name(const dvm_pool *pool, const char *vm, char *buf, size_t len)
+char *ram_dm_name(const dvm_pool *pool, const char *vm, char *buf, size_t len)
 {
-        return volume_dm_name(pool, vm, "ram", buf, len);
+        snprintf(buf, len, "%s-%s-ram", pool->dm_name, vm);
+        return buf;
 }
 
 static char *origin_name(const dvm_pool *pool, const struct cat_volume *v, char *buf, size_t len)
@@ -108,13 +108,13 @@ static int ram_pool_create(dvm_pool *pool, const char *vm, const struct zram_dev
                 .data_minor = data->minor, .block_sectors = RAM_BLOCK_SECTORS,
                 .low_water_blocks = data_size / block / 10, .error_if_no_space = true,
         };
-        char name[VOLUME_DM_NAME_MAX], params[160];
+        char name[DM_NAME_MAX], params[160];
         struct dm_table_line line = { 0, data_size >> SECTOR_SHIFT, "thin-pool", params };
         int r = thin_pool_table_params(&t, params, sizeof(params));
 
         if (r < 0)
                 return ctx_error(pool->ctx, r, "%s: cannot build the table of its RAM pool: %m", vm);
-        ram_pool_name(pool, vm, name, sizeof(name));
+        ram_dm_name(pool, vm, name, sizeof(name));
         return dm_create(pool->ctx, name, name, &line, 1, false, NULL);
 }
 
@@ -150,9 +150,9 @@ int ram_pool_start(dvm_pool *pool, const char *vm)
 int ram_pool_stop(dvm_pool *pool, const char *vm)
 {
         _cleanup_free_ char *type = NULL, *params = NULL;
-        char name[VOLUME_DM_NAME_MAX];
+        char name[DM_NAME_MAX];
         struct thin_pool_table t;
-        int r = dm_table(pool->ctx, ram_pool_name(pool, vm, name, sizeof(name)), &type, &params), meta, data;
+        int r = dm_table(pool->ctx, ram_dm_name(pool, vm, name, sizeof(name)), &type, &params), meta, data;
 
         if (r == -ENXIO)
                 return 0;
@@ -179,8 +179,8 @@ int ram_pool_stop(dvm_pool *pool, const char *vm)
 
 static int message(dvm_pool *pool, const struct cat_volume *v, int n, const char *msg)
 {
-        char name[VOLUME_DM_NAME_MAX];
-        return n < 0 ? n : dm_message(pool->ctx, ram_pool_name(pool, v->vm, name, sizeof(name)), msg);
+        char name[DM_NAME_MAX];
+        return n < 0 ? n : dm_message(pool->ctx, ram_dm_name(pool, v->vm, name, sizeof(name)), msg);
 }
 
 int ram_layer_create(dvm_pool *pool, const struct cat_volume *v, const struct layer *l)
@@ -191,19 +191,19 @@ int ram_layer_create(dvm_pool *pool, const struct cat_volume *v, const struct la
 
 int ram_layer_delete(dvm_pool *pool, const struct cat_volume *v, int64_t id)
 {
-        char name[VOLUME_DM_NAME_MAX], msg[64];
+        char name[DM_NAME_MAX], msg[64];
 
-        if (dm_info(pool->ctx, ram_pool_name(pool, v->vm, name, sizeof(name)), NULL) == -ENXIO)
+        if (dm_info(pool->ctx, ram_dm_name(pool, v->vm, name, sizeof(name)), NULL) == -ENXIO)
                 return 0;
         return message(pool, v, thin_msg_delete((uint32_t)id, msg, sizeof(msg)), msg);
 }
 
 int ram_activate(dvm_pool *pool, const struct cat_volume *v, const char *dm_name, const struct layer *l)
 {
-        char name[VOLUME_DM_NAME_MAX], origin[VOLUME_DM_NAME_MAX], params[96], uuid[VOLUME_DM_NAME_MAX + 24];
+        char name[DM_NAME_MAX], origin[DM_NAME_MAX], params[96], uuid[DM_NAME_MAX + 24];
         struct layer committed = { .id = l->origin, .origin = -1, .size = l->size };
         struct dm_dev_info rp, od;
-        int r = dm_info(pool->ctx, ram_pool_name(pool, v->vm, name, sizeof(name)), &rp);
+        int r = dm_info(pool->ctx, ram_dm_name(pool, v->vm, name, sizeof(name)), &rp);
 
         if (r < 0)
                 return ctx_error(pool->ctx, r, "%s/%s: its RAM pool %s is not there: %m", v->vm, v->name, name);
@@ -230,7 +230,7 @@ int ram_activate(dvm_pool *pool, const struct cat_volume *v, const char *dm_name
 
 int ram_deactivate(dvm_pool *pool, const struct cat_volume *v, const char *dm_name, const struct layer *l)
 {
-        char origin[VOLUME_DM_NAME_MAX];
+        char origin[DM_NAME_MAX];
         struct layer committed = { .id = l->origin, .origin = -1, .size = l->size };
         int r = dm_remove(pool->ctx, dm_name);
 
@@ -257,7 +257,7 @@ int ram_usage(dvm_pool *pool, const char *dm_name, uint64_t *ret_bytes)
 
 int ram_owned(dvm_pool *pool, const struct cat_volume *v, const struct layer *l, struct extent_list *ret)
 {
-        char name[VOLUME_DM_NAME_MAX];
-        return thin_owned(pool->ctx, ram_pool_name(pool, v->vm, name, sizeof(name)), (uint32_t)l->id, -1, l->size,
+        char name[DM_NAME_MAX];
+        return thin_owned(pool->ctx, ram_dm_name(pool, v->vm, name, sizeof(name)), (uint32_t)l->id, -1, l->size,
                           ret);
 }

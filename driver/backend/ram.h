@@ -18,6 +18,9 @@
 /** The smallest limit: a few blocks of the RAM pool. */
 #define RAM_LIMIT_MIN (4ULL << 20)
 
+/** ram_dm_name() - the dm name of @vm's RAM pool, DVM-<pool>-<vm>-ram, in @buf. Returns @buf. */
+char *ram_dm_name(const dvm_pool *pool, const char *vm, char *buf, size_t len);
+
 /** ram_limit_set() - record @vm's memory limit in the catalog. Returns 0 or -errno. */
 int ram_limit_set(dvm_pool *pool, const char *vm, uint64_t limit);
 /** ram_limit_forget() - drop @vm's memory limit, with the VM. Returns 0 or -errno. */

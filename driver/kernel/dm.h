@@ -14,6 +14,9 @@
 /** Prefix of the dm UUID of every device we own; listing and cleanup match only this. */
 #define DM_UUID_PREFIX "DVM-"
 
+/** Room for a dm device name, NUL included: the kernel's DM_NAME_LEN. */
+#define DM_NAME_MAX 128
+
 struct dm_table_line {
         uint64_t start;     /* sectors */
         uint64_t length;    /* sectors */

@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "lifecycle/pool_change.h"
 #include "lifecycle/space.h"
 #include "lifecycle/vm.h"
 #include "lifecycle/volume.h"

@@ -5,6 +5,7 @@
  */
 #include "backend/backend.h"
 #include "kernel/dm.h"
+#include "lifecycle/pool_change.h"
 #include "lifecycle/recover.h"
 #include "util/fault.h"
 

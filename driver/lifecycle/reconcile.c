@@ -3,8 +3,9 @@
  * Reconciliation: the catalog is the record, and the kernel is brought in line with it.
  * Devices (reconcile_devices.c) and layers no row accounts for are leftovers of an
  * interrupted operation and go; rows naming layers the pool no longer has are repaired;
- * disks of domains that are gone are released; running VMs whose devices are all gone
- * (the host went down) get a stop or destroy intent for recovery to carry out.
+ * disks of domains that are gone are released (by the Xen layer, through pool->recover);
+ * running VMs whose devices are all gone (the host went down) get a stop or destroy intent
+ * for recovery to carry out.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -14,15 +15,15 @@
 #include <time.h>
 
 #include "backend/backend.h"
+#include "backend/ram.h"
 #include "kernel/dm.h"
 #include "kernel/loop.h"
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/reconcile.h"
-#include "lifecycle/vm.h"
+#include "lifecycle/recover_actions.h"
 #include "lifecycle/volume.h"
 #include "lifecycle/volume_api.h"
 #include "util/text.h"
-#include "xen/claim.h"
 
 #define MAX_VOLUMES 3
 
@@ -250,7 +251,7 @@ static int running_vm(dvm_pool *pool, const struct cat_vm *vm, struct dvm_recove
                 char ram[VOLUME_DM_NAME_MAX];
                 if (layers == devices)
                         return 0;
-                if (dm_info(pool->ctx, volume_dm_name(pool, vm->name, "ram", ram, sizeof(ram)), NULL) == -ENXIO)
+                if (dm_info(pool->ctx, ram_dm_name(pool, vm->name, ram, sizeof(ram)), NULL) == -ENXIO)
                         for (int i = 0; i < n; i++)
                                 if (vols[i].run_id >= 0) {
                                         vols[i].run_id = -1;
@@ -299,37 +300,6 @@ static int running_vm(dvm_pool *pool, const struct cat_vm *vm, struct dvm_recove
                 return 0;
         return intend(pool, vm, devices == 0 ? "its devices were gone (the host went down?)"
                                              : "some of its running layers were gone", rep);
-}
-
-/* Whether the Xen backend of disk @devid of domain @domid still exists. */
-static bool vbd_exists(uint32_t domid, uint32_t devid)
-{
-        char path[96];
-        snprintf(path, sizeof(path), "/sys/bus/xen-backend/devices/vbd-%u-%u", domid, devid);
-        return access(path, F_OK) == 0;
-}
-
-/* Disks of domains that died without the toolstack's remove: released as block-dvm would. */
-static int dead_disks(dvm_pool *pool, struct dvm_recover_report *rep)
-{
-        _cleanup_free_ struct cat_attachment *atts = NULL;
-        int n = catalog_attachment_list(pool->cat, NULL, &atts), r;
-
-        if (n < 0)
-                return n;
-        for (int i = 0; i < n; i++) {
-                char vm[DVM_NAME_MAX + 1] = "";
-                if (vbd_exists(atts[i].domid, atts[i].devid))
-                        continue;
-                ctx_info(pool->ctx, "pool %s: domain %u let go of disk %u (%s/%s) without the toolstack", pool->name,
-                         atts[i].domid, atts[i].devid, atts[i].vm, atts[i].volume);
-                r = claim_remove(pool, atts[i].domid, atts[i].devid, vm);
-                if (r < 0)
-                        rep->pending++;
-                else if (vm[0])
-                        rep->vms_reaped++;
-        }
-        return 0;
 }
 
 static int vms(dvm_pool *pool, struct dvm_recover_report *rep)
@@ -396,6 +366,16 @@ static int loops(dvm_pool *pool, struct dvm_recover_report *rep)
         }
         closedir(d);
         return 0;
+}
+
+/* Disks of domains that died without the toolstack's remove: released by the Xen layer
+ * (pool->recover), before the running VMs are looked at, as a VM made for such a domain goes
+ * with its last disk. */
+static int dead_disks(dvm_pool *pool, struct dvm_recover_report *rep)
+{
+        if (!pool->recover || !pool->recover->dead_disks)
+                return 0;
+        return pool->recover->dead_disks(pool, rep);
 }
 
 int reconcile(dvm_pool *pool, struct dvm_recover_report *rep)

@@ -4,7 +4,7 @@
  * transaction id (or, without one, the catalog's dirty mark) says a change was under way,
  * when the host has rebooted since the pool was last seen, or when intents are left. The
  * kernel is reconciled with the catalog (reconcile.c), then every intent is carried out by
- * the ordinary stop and destroy code. Runs before every change of a pool, at boot, and by
+ * the ordinary stop and destroy code, which the pool's opener hands down (pool->recover). Runs before every change of a pool, at boot, and by
  * `dvm-vol recover`.
  */
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include "lifecycle/busy.h"
 #include "lifecycle/reconcile.h"
 #include "lifecycle/recover.h"
-#include "lifecycle/vm.h"
+#include "lifecycle/recover_actions.h"
 #include "util/fault.h"
 
 static int boot_id(char buf[64])
@@ -157,7 +157,7 @@ static int intents(dvm_pool *pool, struct dvm_recover_report *rep, bool wipes, b
                         *dirty = true;
                 }
                 if (r >= 0) {
-                        r = vm_finish(pool, list[i].vm, list[i].op);
+                        r = pool->recover->finish(pool, list[i].vm, list[i].op);
                         *ret_failed |= r < 0;
                 }
                 if (r >= 0) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "backend/backend.h"
+#include "lifecycle/pool_change.h"
 #include "lifecycle/space.h"
 
 static int guard_get(dvm_pool *pool, unsigned *ret_percent)

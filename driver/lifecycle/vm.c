@@ -12,6 +12,7 @@
 #include "lifecycle/busy.h"
 #include "lifecycle/later.h"
 #include "lifecycle/lifecycle.h"
+#include "lifecycle/pool_change.h"
 #include "lifecycle/space.h"
 #include "lifecycle/vm.h"
 #include "lifecycle/volume.h"
@@ -312,14 +313,6 @@ static int put_intent(dvm_pool *pool, const char *name, enum cat_intent_op op, c
         snprintf(in.vm, sizeof(in.vm), "%s", name);
         snprintf(in.error, sizeof(in.error), "%s", why);
         return POOL_TRANSACTION(pool, catalog_intent_put(pool->cat, &in));
-}
-
-bool vm_in_ram(dvm_pool *pool, const char *name)
-{
-        struct cat_volume v[3];
-        int n = catalog_volume_list(pool->cat, name, v, 3);
-
-        return n > 0 && v[0].flags & DVM_VOL_IN_RAM;
 }
 
 /* Whether a destroy of @name waits in the catalog for its devices to be free. */

@@ -22,9 +22,6 @@ int vm_template_add(dvm_pool *pool, const char *name, uint64_t root_size, uint64
  */
 int vm_spawn(dvm_pool *pool, const char *dvm, const char *name, char ret_name[DVM_NAME_MAX + 1]);
 
-/** vm_in_ram() - whether VM @name's layers live in a RAM pool of its own (spawn --in-ram). */
-bool vm_in_ram(dvm_pool *pool, const char *name);
-
 /** vm_start() - dvm_vm_start() inside the caller's transaction. Returns 0 or -errno. */
 int vm_start(dvm_pool *pool, const char *name);
 

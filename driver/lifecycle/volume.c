@@ -57,6 +57,14 @@ bool volume_in_ram(const struct cat_volume *v)
         return v->flags & DVM_VOL_IN_RAM;
 }
 
+bool vm_in_ram(dvm_pool *pool, const char *name)
+{
+        struct cat_volume v[3];
+        int n = catalog_volume_list(pool->cat, name, v, 3);
+
+        return n > 0 && v[0].flags & DVM_VOL_IN_RAM;
+}
+
 int volume_layer_create(dvm_pool *pool, const struct cat_volume *v, const struct layer *l, const char *origin_dm)
 {
         if (volume_in_ram(v))

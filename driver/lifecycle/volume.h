@@ -10,9 +10,10 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "kernel/dm.h"
 #include "store/catalog.h"
 
-#define VOLUME_DM_NAME_MAX 128
+#define VOLUME_DM_NAME_MAX DM_NAME_MAX
 
 /** volume_dm_name() - "DVM-<pool>-<vm>-<vol>" into @buf. Returns @buf. */
 char *volume_dm_name(const dvm_pool *pool, const char *vm, const char *vol, char *buf, size_t len);
@@ -74,6 +75,9 @@ int volume_owned_hold(dvm_pool *pool, bool hold);
 
 /** volume_in_ram() - whether the layers @v writes live in its VM's RAM pool (spawn --in-ram). */
 bool volume_in_ram(const struct cat_volume *v);
+
+/** vm_in_ram() - whether VM @name's layers live in a RAM pool of its own (spawn --in-ram). */
+bool vm_in_ram(dvm_pool *pool, const char *name);
 
 /**
  * volume_wipe_target() - where the backend wants the wipe of active layer @l of @v to go

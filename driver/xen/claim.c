@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Volumes claimed by Xen domains (block-dvm's bookkeeping): which domain a VM was made for,
- * which disks hold which volume, and the stop or destroy once a domain's last disk goes.
+ * which disks hold which volume, and the stop or destroy once a domain's last disk goes;
+ * in recovery, the release of disks whose domain died without the toolstack's remove.
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lifecycle/later.h"
+#include "lifecycle/pool_change.h"
 #include "lifecycle/vm.h"
 #include "xen/claim.h"
 
@@ -222,4 +225,34 @@ int claim_remove(dvm_pool *pool, uint32_t domid, uint32_t devid, char *ret_vm)
         if (r >= 0 && ret_vm)
                 snprintf(ret_vm, DVM_NAME_MAX + 1, "%s", vm);
         return r;
+}
+
+/* Whether the Xen backend of disk @devid of domain @domid still exists. */
+static bool vbd_exists(uint32_t domid, uint32_t devid)
+{
+        char path[96];
+        snprintf(path, sizeof(path), "/sys/bus/xen-backend/devices/vbd-%u-%u", domid, devid);
+        return access(path, F_OK) == 0;
+}
+
+int claim_reap_dead(dvm_pool *pool, struct dvm_recover_report *rep)
+{
+        _cleanup_free_ struct cat_attachment *atts = NULL;
+        int n = catalog_attachment_list(pool->cat, NULL, &atts), r;
+
+        if (n < 0)
+                return n;
+        for (int i = 0; i < n; i++) {
+                char vm[DVM_NAME_MAX + 1] = "";
+                if (vbd_exists(atts[i].domid, atts[i].devid))
+                        continue;
+                ctx_info(pool->ctx, "pool %s: domain %u let go of disk %u (%s/%s) without the toolstack", pool->name,
+                         atts[i].domid, atts[i].devid, atts[i].vm, atts[i].volume);
+                r = claim_remove(pool, atts[i].domid, atts[i].devid, vm);
+                if (r < 0)
+                        rep->pending++;
+                else if (vm[0])
+                        rep->vms_reaped++;
+        }
+        return 0;
 }

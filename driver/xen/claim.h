@@ -62,4 +62,12 @@ int claim_check_sharing(dvm_pool *pool, const struct cat_volume *v, const struct
  */
 int claim_remove(dvm_pool *pool, uint32_t domid, uint32_t devid, char *ret_vm);
 
+/**
+ * claim_reap_dead() - with the pool locked, in recovery: release every disk of the pool
+ * whose domain's Xen backend is gone (the domain died without the toolstack's remove), as
+ * block-dvm's remove would. Counts the VMs that went in rep->vms_reaped and the releases
+ * that failed in rep->pending. Returns 0 or -errno.
+ */
+int claim_reap_dead(dvm_pool *pool, struct dvm_recover_report *rep);
+
 #endif

@@ -2,13 +2,14 @@
 /*
  * Reaping after a Xen domain that died without the toolstack's cleanup: udev sees its block
  * backend (vbd) go away and runs `dvm-vol reap`, which releases that disk in every pool as
- * block-dvm's remove would; the VM made for the domain goes with its last disk.
+ * block-dvm's remove would; the VM made for the domain goes with its last disk. Recovery
+ * releases those of every domain whose backend is gone (claim_reap_dead()).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "api/reap.h"
 #include "xen/claim.h"
-#include "xen/reap.h"
 #include "xen/xen_params.h"
 
 /* Release disk @devid of domain @domid (every disk of it when @devid < 0) in @pool. */
