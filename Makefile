@@ -64,7 +64,7 @@ SONAME := libdvm.so.0
 LIBA   := $(BUILD)/libdvm.a
 LIBSO  := $(BUILD)/$(SONAME)
 
-.PHONY: all tests check check-all check-unit check-python check-vm check-xen check-valgrind check-san check-clang demo demo-run bench bench-run deps clean pkg-check pkg-check-tests fuzz fuzz-build fuzz-check
+.PHONY: all tests check check-all check-unit check-layering check-python check-vm check-xen check-valgrind check-san check-clang demo demo-run bench bench-run deps clean pkg-check pkg-check-tests fuzz fuzz-build fuzz-check
 all: $(LIBA) $(LIBSO) $(TOOL_BINS) $(LIBC_TOOLS:%=$(BUILD)/%)
 tests: pkg-check-tests all $(UNIT_BINS) $(VM_BINS) $(BENCH_BINS)
 
@@ -153,8 +153,14 @@ check-all:
 	$(MAKE) check-vm
 	$(MAKE) check-xen
 
-check-unit: tests
+check-unit: tests check-layering
 	@tests/run-unit.sh $(UNIT_BINS)
+
+# driver/'s layers (driver/README.md): no upward include, no include circle; and the
+# script's own proof that it refuses a bad include
+check-layering:
+	@tests/layering.sh
+	@tests/layering.sh --self-test
 
 # the Python binding and Qubes pool driver on the host (tests/python/): layouts, errors, options
 check-python: all
