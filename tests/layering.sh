@@ -13,7 +13,7 @@ export LC_ALL=C
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 
 # lower number, lower layer; folders of one rank may not include each other
-declare -A RANK=([util]=0 [format]=1 [kernel]=1 [store]=1 [backend]=2 [lifecycle]=3 [xen]=4 [api]=5)
+declare -A RANK=([util]=0 [format]=1 [kernel]=1 [ceph]=1 [store]=1 [backend]=2 [lifecycle]=3 [xen]=4 [api]=5)
 
 check() {
 	local dir=$1 bad=0 f rel layer line n inc tl unit tunit
