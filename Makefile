@@ -50,7 +50,7 @@ DRIVER_OBJ := $(DRIVER_SRC:%.c=$(BUILD)/%.o)
 LIBC_TOOLS := dvm-udev-id
 TOOLS      := $(filter-out $(LIBC_TOOLS),$(notdir $(wildcard tools/*)))
 TOOL_BINS  := $(TOOLS:%=$(BUILD)/%)
-UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_SRC   := $(sort $(wildcard tests/unit/*/test_*.c))
 UNIT_BINS  := $(UNIT_SRC:%.c=$(BUILD)/%)
 VM_SRC     := $(sort $(wildcard tests/vm/test_*.c))
 VM_BINS    := $(VM_SRC:%.c=$(BUILD)/%)
@@ -106,8 +106,8 @@ $(BUILD)/dvm-udev-id: $(call tool_objs,dvm-udev-id) $(LIBA)
 # unit tests of a tool's pure parts link those objects (extra prerequisites below)
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJ) $(LIBA)
 	$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(LIBA) $(PKG_LIBS) $(JSON_LIBS) $(CRIT_LIBS)
-$(BUILD)/tests/unit/test_inspect_tree: $(BUILD)/tools/dvm-inspect/path.o $(BUILD)/tools/dvm-inspect/extents.o
-$(BUILD)/tests/unit/test_inspect_tree.o: ALL_CFLAGS += -Itools/dvm-inspect
+$(BUILD)/tests/unit/tools/test_inspect_tree: $(BUILD)/tools/dvm-inspect/path.o $(BUILD)/tools/dvm-inspect/extents.o
+$(BUILD)/tests/unit/tools/test_inspect_tree.o: ALL_CFLAGS += -Itools/dvm-inspect
 
 $(VM_BINS): $(BUILD)/tests/vm/%: $(BUILD)/tests/vm/%.o $(TESTLIB_OBJ) $(LIBA)
 	$(CC) $(LDSAN) -o $@ $< $(TESTLIB_OBJ) $(LIBA) $(PKG_LIBS) $(JSON_LIBS) $(CRIT_LIBS)

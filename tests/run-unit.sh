@@ -84,7 +84,7 @@ run_one() {
 
 main() {
 	local bin
-	[ $# -gt 0 ] || die "no test binaries given (are there tests/unit/test_*.c?)"
+	[ $# -gt 0 ] || die "no test binaries given (are there tests/unit/*/test_*.c?)"
 	if [ "$VALGRIND" = 1 ]; then
 		command -v valgrind >/dev/null || die "VALGRIND=1 but valgrind is not installed: run tests/deps.sh"
 	fi

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Writes the seed corpora of the fuzz targets into DIR/<target>/: COW stores laid out as
- * tests/unit/test_cow.c builds them, thin-pool metadata restored by thin_restore from the
- * models of tests/unit/test_thin_meta*.c (tests/lib/thin_fixture.c), with and without a
- * held snapshot, and the hook's parameters of tests/unit/test_xen_params.c.
+ * tests/unit/format/test_cow.c builds them, thin-pool metadata restored by thin_restore from the
+ * models of tests/unit/format/test_thin_meta*.c (tests/lib/thin_fixture.c), with and without a
+ * held snapshot, and the hook's parameters of tests/unit/xen/test_xen_params.c.
  * Usage: seeds DIR      Exit 0, or 1 with a message (thin_restore missing: thin seeds are
  * skipped with a warning, the other corpora are still written).
  */

@@ -23,8 +23,8 @@ static void setup(void)
 
         cr_assert(n > 0, "readlink /proc/self/exe: %m");
         exe[n] = 0;
-        /* <build>/tests/unit/test_x -> <build>/dvm-vol */
-        snprintf(dvm_vol, sizeof(dvm_vol), "%s/../../dvm-vol", dirname(exe));
+        /* <build>/tests/unit/tools/test_x -> <build>/dvm-vol */
+        snprintf(dvm_vol, sizeof(dvm_vol), "%s/../../../dvm-vol", dirname(exe));
         cr_assert(access(dvm_vol, X_OK) == 0, "dvm-vol not found at %s", dvm_vol);
         snprintf(state, sizeof(state), "/tmp/dvm-cli-recover-XXXXXX");
         cr_assert(mkdtemp(state), "mkdtemp: %m");
