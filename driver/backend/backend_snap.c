@@ -21,10 +21,10 @@
 #include <sys/statvfs.h>
 
 #include "backend/backend.h"
+#include "backend/snap_cow.h"
 #include "backend/snap_image.h"
 #include "format/cow.h"
 #include "kernel/dm.h"
-#include "kernel/ephemeral.h"
 #include "kernel/linear.h"
 #include "kernel/loop.h"
 #include "kernel/snapshot.h"
@@ -40,18 +40,10 @@
  * files' data is not cached a second time under the guest-facing devices, and in
  * bench/snap-loop-dio.sh (ext4 on a virtio disk, vm tier) direct I/O on both loops gave
  * 2.7x the random reads, 3.1x the random writes and 2.1x the sequential writes of
- * buffered loops under a snapshot.
+ * buffered loops under a snapshot. The COW stores' loops: snap_cow.c.
  */
 #define LOOP_ORIGIN (LOOP_READ_ONLY | LOOP_AUTOCLEAR | LOOP_DIRECT_IO)
-#define LOOP_COW (LOOP_AUTOCLEAR | LOOP_DIRECT_IO)
 #define LOOP_IMAGE (LOOP_AUTOCLEAR | LOOP_DIRECT_IO)
-
-static char *layer_file(dvm_pool *pool, int64_t id, const char *suffix)
-{
-        char name[48];
-        snprintf(name, sizeof(name), "%" PRId64 "%s", id, suffix);
-        return pool_path(pool, name);
-}
 
 static int snap_pool_unit(dvm_ctx *ctx, const char *name, const struct dvm_pool_config *cfg, uint64_t *ret_sectors)
 {
@@ -120,7 +112,7 @@ static int snap_pool_info(dvm_pool *pool, struct dvm_pool_info *info)
 
 static int snap_layer_new(dvm_pool *pool, const struct layer *l)
 {
-        _cleanup_free_ char *img = layer_file(pool, l->id, ".img");
+        _cleanup_free_ char *img = snap_layer_file(pool, l->id, ".img");
         return img ? snap_image_create(pool->ctx, img, l->size) : -ENOMEM;
 }
 
@@ -140,7 +132,7 @@ static int cow_bytes(dvm_pool *pool, const struct layer *l, uint64_t *ret)
 
 static int snap_layer_snap(dvm_pool *pool, const struct layer *l, const char *origin_dm _unused_)
 {
-        _cleanup_free_ char *origin = layer_file(pool, l->origin, ".img"), *cow = layer_file(pool, l->id, ".cow");
+        _cleanup_free_ char *origin = snap_layer_file(pool, l->origin, ".img"), *cow = snap_layer_file(pool, l->id, ".cow");
         _cleanup_close_ int fd = -1;
         uint64_t size;
         int r;
@@ -160,113 +152,10 @@ static int snap_layer_snap(dvm_pool *pool, const struct layer *l, const char *or
         return 0;
 }
 
-/* The crypt device over the COW store of running layer @id, when it is not kept. */
-static char *cow_crypt_name(const dvm_pool *pool, int64_t id, char *buf, size_t len)
-{
-        snprintf(buf, len, "%s-cow-%" PRId64, pool->dm_name, id);
-        return buf;
-}
-
-/* A fresh store seen through a fresh key: its header, zeroed through the crypt device. */
-static int cow_crypt_init(dvm_pool *pool, const char *name)
-{
-        char path[112];
-        _cleanup_close_ int fd = -1;
-        int r;
-
-        snprintf(path, sizeof(path), "/dev/mapper/%s", name);
-        fd = open(path, O_RDWR | O_CLOEXEC);
-        r = fd < 0 ? -errno : cow_init_empty(fd, (uint32_t)pool->block_sectors);
-
-        return r < 0 ? ctx_error(pool->ctx, r, "cannot initialise the COW store under %s: %m", name) : 0;
-}
-
-/*
- * Where the COW store of running layer @l lives, and the device the snapshot table names
- * for it: the loop of its file, or, for a layer that is not kept (a disposable's), a crypt
- * device with an ephemeral key over that loop, so that the file only ever holds ciphertext
- * under a key that goes with the device.
- */
-static int cow_dev_attach(dvm_pool *pool, const struct layer *l, struct loop_dev *ret, bool *ret_made)
-{
-        _cleanup_free_ char *cow = layer_file(pool, l->id, ".cow");
-        struct loop_dev lo = { .fd = -1 };
-        struct dm_dev_info info;
-        char name[96];
-        uint64_t size;
-        int r;
-
-        if (!cow)
-                return -ENOMEM;
-        *ret_made = false;
-        cow_crypt_name(pool, l->id, name, sizeof(name));
-        /* Its crypt device outlived the snapshot above it: a stop cut short, which removes
-         * snapshots only after it wiped every store it drops (the wipe zeroes the file under
-         * the key, so the store no longer reads as one). Nothing of it can come back; its
-         * key goes now. */
-        if (!l->keep && dm_info(pool->ctx, name, &info) >= 0) {
-                r = dm_remove(pool->ctx, name);
-                if (r < 0)
-                        return r;
-                return ctx_error(pool->ctx, -ESTALE, "layer %" PRId64 ": its snapshot went in a stop that was cut "
-                                 "short after the wipe of its COW store %s", l->id, cow);
-        }
-        r = loop_attach(pool->ctx, cow, LOOP_COW, &lo);
-        if (r < 0 || l->keep) {
-                if (r >= 0)
-                        *ret = lo;
-                return r;
-        }
-        r = cow_file_size(lo.fd, &size);
-        if (r < 0)
-                r = ctx_error(pool->ctx, r, "cannot get the size of %s: %m", lo.path);
-        else
-                r = ephemeral_create(pool->ctx, name, name, size >> SECTOR_SHIFT, lo.major, lo.minor);
-        loop_release(&lo); /* the crypt table holds it now */
-        if (r < 0)
-                return r;
-        r = cow_crypt_init(pool, name);
-        if (r >= 0)
-                r = dm_info(pool->ctx, name, &info);
-        if (r < 0) {
-                dm_remove(pool->ctx, name);
-                return r;
-        }
-        *ret = (struct loop_dev){ .fd = -1, .major = info.major, .minor = info.minor };
-        snprintf(ret->path, sizeof(ret->path), "/dev/mapper/%s", name);
-        *ret_made = true;
-        return 0;
-}
-
-static int cow_store_open(dvm_pool *pool, const struct layer *l, int *ret_fd, uint64_t *ret_size)
-{
-        _cleanup_free_ char *cow = layer_file(pool, l->id, ".cow");
-        _cleanup_close_ int fd = -1;
-        int r;
-
-        if (!cow)
-                return -ENOMEM;
-        /* a store under an ephemeral key can only be read through its crypt device */
-        if (!l->keep) {
-                char name[96], path[112];
-                snprintf(path, sizeof(path), "/dev/mapper/%s", cow_crypt_name(pool, l->id, name, sizeof(name)));
-                fd = open(path, O_RDONLY | O_CLOEXEC);
-        }
-        if (fd < 0)
-                fd = open(cow, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return ctx_error(pool->ctx, -errno, "cannot open COW store %s: %m", cow);
-        r = cow_file_size(fd, ret_size);
-        if (r < 0)
-                return ctx_error(pool->ctx, r, "cannot get the size of COW store %s: %m", cow);
-        *ret_fd = TAKE_FD(fd);
-        return 0;
-}
-
 static int snap_layer_commit(dvm_pool *pool, const struct layer *l)
 {
-        _cleanup_free_ char *origin = layer_file(pool, l->origin, ".img"), *img = layer_file(pool, l->id, ".img"),
-                            *tmp = layer_file(pool, l->id, ".img.new"), *cow = layer_file(pool, l->id, ".cow");
+        _cleanup_free_ char *origin = snap_layer_file(pool, l->origin, ".img"), *img = snap_layer_file(pool, l->id, ".img"),
+                            *tmp = snap_layer_file(pool, l->id, ".img.new"), *cow = snap_layer_file(pool, l->id, ".cow");
         _cleanup_close_ int cow_fd = -1, dir = -1;
         uint64_t cow_size;
         int r;
@@ -276,7 +165,7 @@ static int snap_layer_commit(dvm_pool *pool, const struct layer *l)
         if (!origin || !img || !tmp || !cow)
                 return -ENOMEM;
         unlink(tmp); /* left by an interrupted commit */
-        r = cow_store_open(pool, l, &cow_fd, &cow_size);
+        r = snap_cow_open(pool, l, &cow_fd, &cow_size);
         if (r >= 0)
                 r = snap_image_clone(pool->ctx, origin, tmp);
         if (r < 0)
@@ -302,7 +191,7 @@ static int unlink_files(dvm_pool *pool, int64_t id, const char *const *suffix, s
         int r = 0;
 
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *f = layer_file(pool, id, suffix[i]);
+                _cleanup_free_ char *f = snap_layer_file(pool, id, suffix[i]);
                 if (!f)
                         return -ENOMEM;
                 if (unlink(f) >= 0)
@@ -337,7 +226,7 @@ static int snap_layer_tidy(dvm_pool *pool, const struct layer *l)
         } else {
                 /* a running snapshot's <id>.img is a commit the catalog did not record, redone
                  * at its stop; without the store it is all that is left of the layer: kept */
-                cow = layer_file(pool, l->id, ".cow");
+                cow = snap_layer_file(pool, l->id, ".cow");
                 if (!cow)
                         return -ENOMEM;
                 if (access(cow, F_OK) < 0)
@@ -419,7 +308,7 @@ static int snap_layer_list(dvm_pool *pool, int64_t **ret_ids)
 
 static int image_loop(dvm_pool *pool, int64_t id, unsigned flags, struct loop_dev *ret)
 {
-        _cleanup_free_ char *img = layer_file(pool, id, ".img");
+        _cleanup_free_ char *img = snap_layer_file(pool, id, ".img");
         return img ? loop_attach(pool->ctx, img, flags, ret) : -ENOMEM;
 }
 
@@ -439,7 +328,7 @@ static int snap_activate(dvm_pool *pool, const char *dm_name, const struct layer
                 line.type = "snapshot";
                 r = image_loop(pool, l->origin, LOOP_ORIGIN, &a);
                 if (r >= 0)
-                        r = cow_dev_attach(pool, l, &b, &made_crypt);
+                        r = snap_cow_attach(pool, l, &b, &made_crypt);
                 if (r >= 0)
                         r = snapshot_table_params(&(struct snapshot_table){ a.major, a.minor, b.major, b.minor,
                                                                              (uint32_t)pool->block_sectors },
@@ -452,7 +341,7 @@ static int snap_activate(dvm_pool *pool, const char *dm_name, const struct layer
         }
         if (r < 0 && made_crypt) {
                 char name[96];
-                dm_remove(pool->ctx, cow_crypt_name(pool, l->id, name, sizeof(name)));
+                dm_remove(pool->ctx, snap_cow_crypt_name(pool, l->id, name, sizeof(name)));
         }
         /* The table holds the loops now; autoclear detaches them with their last user. */
         loop_release(&a);
@@ -468,7 +357,7 @@ static int snap_deactivate(dvm_pool *pool, const char *dm_name, const struct lay
         if (r < 0 && r != -ENXIO)
                 return r;
         /* the key of its COW store goes with the crypt device */
-        if (l->origin >= 0 && !l->keep && (r = dm_remove(pool->ctx, cow_crypt_name(pool, l->id, name, sizeof(name)))) < 0 &&
+        if (l->origin >= 0 && !l->keep && (r = dm_remove(pool->ctx, snap_cow_crypt_name(pool, l->id, name, sizeof(name)))) < 0 &&
             r != -ENXIO)
                 return r;
         return 0;
@@ -493,7 +382,7 @@ static int snap_cow_state(dvm_pool *pool, const char *dm_name, const struct laye
                 return 0;
         }
         /* The kernel stops counting once it gives up on a store: count what it left on disk. */
-        r = cow_store_open(pool, l, &fd, &size);
+        r = snap_cow_open(pool, l, &fd, &size);
         if (r < 0)
                 return r;
         r = cow_usage(fd, size, &u);
@@ -515,7 +404,7 @@ static int snap_usage(dvm_pool *pool, const char *dm_name, const struct layer *l
                         *ret_bytes = cow.used;
                 return r;
         }
-        img = layer_file(pool, l->id, ".img");
+        img = snap_layer_file(pool, l->id, ".img");
         return img ? snap_image_allocated(img, ret_bytes) : -ENOMEM;
 }
 
@@ -528,10 +417,10 @@ static int snap_owned(dvm_pool *pool, const char *dm_name _unused_, const struct
         int r;
 
         if (l->origin < 0) {
-                img = layer_file(pool, l->id, ".img");
+                img = snap_layer_file(pool, l->id, ".img");
                 return img ? snap_image_data(pool->ctx, img, l->size, ret) : -ENOMEM;
         }
-        r = cow_store_open(pool, l, &fd, &size);
+        r = snap_cow_open(pool, l, &fd, &size);
         if (r < 0)
                 return r;
         r = cow_changed_ranges(fd, size, l->size, &ch);
@@ -556,7 +445,7 @@ static int snap_wipe_target(dvm_pool *pool, const char *dm_name _unused_, const 
 
         if (l->origin < 0 || l->keep)
                 return 0;
-        cow = layer_file(pool, l->id, ".cow");
+        cow = snap_layer_file(pool, l->id, ".cow");
         if (!cow)
                 return -ENOMEM;
         r = loop_find(pool->ctx, cow, &lo);
