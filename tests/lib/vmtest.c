@@ -129,6 +129,14 @@ char *vt_loops(struct vt *vt)
         return out;
 }
 
+int vt_count_lines(const char *s)
+{
+        int n = 0;
+        for (; *s; s++)
+                n += *s == '\n';
+        return n;
+}
+
 char *vt_layers(struct vt *vt)
 {
         int st;

@@ -128,6 +128,9 @@ char *vt_kernel_state(struct vt *vt);
 /** vt_thin_ids() - the thin ids in the pool metadata, as " id id ... " text. malloc'd. */
 char *vt_thin_ids(struct vt *vt);
 
+/** vt_count_lines() - the number of lines (newlines) in @s. */
+int vt_count_lines(const char *s);
+
 /**
  * vt_layers() - the layers the pool holds, as the kernel or the file system sees them:
  * thin, the thin ids in the pool metadata; snap, the ids of the image and COW files in

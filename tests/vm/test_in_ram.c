@@ -41,14 +41,6 @@ static char *pool_images(void)
         return out;
 }
 
-static int count_lines(const char *s)
-{
-        int n = 0;
-        for (; *s; s++)
-                n += *s == '\n';
-        return n;
-}
-
 static char *zram_devices(void)
 {
         int st;
@@ -93,7 +85,7 @@ ParameterizedTest(const struct vt_backend *b, in_ram, images_untouched)
         char *after = pool_images(), *zram_after = zram_devices();
         cr_expect_str_eq(after, before, "%s: the pool's images changed:\n%s\nwas:\n%s", b->name, after, before);
         fprintf(stderr, "in_ram: %s: the pool's %d files byte-identical while it ran: %s, after its destroy: %s\n",
-                b->name, count_lines(before), strcmp(during, before) ? "no" : "yes", strcmp(after, before) ? "no" : "yes");
+                b->name, vt_count_lines(before), strcmp(during, before) ? "no" : "yes", strcmp(after, before) ? "no" : "yes");
         cr_expect_str_eq(zram_after, zram_before, "%s: zram devices left: %s (before: %s)", b->name, zram_after,
                          zram_before);
         snprintf(what, sizeof(what), "%s: in-RAM canary after destroy", b->name);

@@ -81,14 +81,6 @@ static int64_t layer_id(struct vt *t, const char *vm, const char *vol)
         return id;
 }
 
-static int count_lines(const char *s)
-{
-        int n = 0;
-        for (; *s; s++)
-                n += *s == '\n';
-        return n;
-}
-
 static void file_of(struct vt *t, int64_t id, const char *suffix, char *buf, size_t len)
 {
         snprintf(buf, len, "%s/%s/%lld%s", t->state, t->pool, (long long)id, suffix);
@@ -323,7 +315,7 @@ Test(snap, origin_loops_are_shared_and_go_with_their_users)
         for (int i = 0; i < 3; i++)
                 CLI_OK(&vt, "spawn", "dvm");
         char *loops = vt_sh(&st, "losetup -nO NAME,RO -j %s", img);
-        cr_assert_eq(count_lines(loops), 1, "loops on the template root image (want one, read-only): %s", loops);
+        cr_assert_eq(vt_count_lines(loops), 1, "loops on the template root image (want one, read-only): %s", loops);
         cr_assert(strstr(loops, " 1\n") || strstr(loops, "  1\n"), "the origin loop is not read-only: %s", loops);
         free(loops);
         CLI_OK(&vt, "destroy", "--wait", "disp1", "disp2", "disp3");
@@ -395,7 +387,7 @@ Test(snap, loops_use_direct_io_where_the_file_system_has_it)
         CLI_OK(&vt, "spawn", "dvm", "--name", "d1");
         char *loops = vt_sh(&st, "losetup -nO DIO,BACK-FILE | grep -E '%s/.*/[0-9]+\\.(img|cow)$' | sort", vt.state);
         /* origins of root and private, their two COW stores, the volatile image */
-        cr_assert_eq(count_lines(loops), 5, "layer loops: %s", loops);
+        cr_assert_eq(vt_count_lines(loops), 5, "layer loops: %s", loops);
         cr_assert(!strstr(loops, "0 /"), "a layer loop without direct I/O on ext4:\n%s", loops);
         vt_pattern(vt_dev(&vt, "d1", "root"), MiB, MiB, 5);
         cr_assert(vt_has_pattern(vt_dev(&vt, "d1", "root"), 0, MiB, 1) &&
