@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# The layering of libdvm (driver/README.md): every #include "..." of driver/<layer>/*.[ch]
-# names its header as "<layer>/<file>.h" (or the public "dvm.h"), reaches only its own
-# layer or a lower one, and no include circle exists, between units (a file.c with its
-# file.h) nor between folders. Circles are found by tsort(1).
+# The layering of libdvm (driver/README.md): every C file is in a layer folder (the build
+# takes driver/*/*.c only); every #include "..." of driver/<layer>/*.[ch] names its header
+# as "<layer>/<file>.h" (or the public "dvm.h") and reaches only its own layer or a lower
+# one; no include circle exists, between units (a file.c with its file.h) nor between
+# folders. Circles are found by tsort(1).
 # Usage: tests/layering.sh [DRIVER_DIR]     check the tree (default: driver/ beside tests/)
 #        tests/layering.sh --self-test      prove that it fails on a bad include
 # Exit: 0 clean, 1 a rule broken (each one named on stderr), 2 usage.
@@ -19,6 +20,11 @@ check() {
 	local dir=$1 bad=0 f rel layer line n inc tl unit tunit
 	local units folders
 	units=$(mktemp) folders=$(mktemp)
+	for f in "$dir"/*.[ch]; do
+		[ -e "$f" ] || continue
+		echo "layering: ${f#"$dir"/}: outside the layer folders (the build takes driver/*/*.c only)" >&2
+		bad=1
+	done
 	for f in "$dir"/*/*.[ch]; do
 		[ -e "$f" ] || continue
 		rel=${f#"$dir"/}
@@ -97,13 +103,14 @@ self_test() {
 	circle through three files|echo '#include "lifecycle/vm.h"' >>lifecycle/recover.c|circle between files
 	include without its layer|echo '#include "text.h"' >>util/value.c|write it as
 	folder outside the layers|mkdir misc && echo 'int x;' >misc/x.c|folder misc/ is no layer
+	file outside the folders|echo 'int x;' >x.c|x.c: outside the layer folders
 	CASES
 	return $((fails > 0))
 }
 
 case "${1:-}" in
 --self-test) self_test ;;
--h | --help) sed -n '3,9p' "$0" | sed 's/^# \{0,1\}//' ;;
+-h | --help) sed -n '3,10p' "$0" | sed 's/^# \{0,1\}//' ;;
 -*)
 	echo "layering: unknown option $1" >&2
 	exit 2
