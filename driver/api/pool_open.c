@@ -16,11 +16,13 @@
 #include "kernel/dm.h"
 #include "lifecycle/recover_actions.h"
 #include "lifecycle/vm.h"
+#include "lifecycle/volume_api.h"
 #include "xen/claim.h"
 
 static const struct recover_actions recover_actions = {
         .finish = vm_finish,
         .dead_disks = claim_reap_dead,
+        .qube_volumes = volume_api_recover,
 };
 
 static int pool_new(dvm_ctx *ctx, const char *name, dvm_pool **ret)

@@ -22,7 +22,6 @@
 #include "lifecycle/reconcile.h"
 #include "lifecycle/recover_actions.h"
 #include "lifecycle/volume.h"
-#include "lifecycle/volume_api.h"
 #include "util/text.h"
 
 #define MAX_VOLUMES 3
@@ -316,7 +315,8 @@ static int vms(dvm_pool *pool, struct dvm_recover_report *rep)
         for (int i = 0; i < n && r >= 0; i++)
                 if (list[i].running)
                         r = running_vm(pool, &list[i], rep, &dropped);
-                else if (list[i].kind == DVM_VM_QUBE && (r = volume_api_recover(pool, list[i].name, &dropped)) > 0)
+                else if (list[i].kind == DVM_VM_QUBE && pool->recover &&
+                         (r = pool->recover->qube_volumes(pool, list[i].name, &dropped)) > 0)
                         rep->vms_reaped += (unsigned)r;
         if (r >= 0)
                 r = catalog_commit(pool->cat);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kernel/dm.h"
+#include "lifecycle/pool_change.h"
 #include "lifecycle/vm.h"
 #include "lifecycle/volume.h"
 #include "lifecycle/volume_api.h"
