@@ -10,7 +10,8 @@
 #include "kernel/dm.h"
 #include "util/fault.h"
 #include "lifecycle/later.h"
-#include "lifecycle/vm.h"
+#include "lifecycle/pool_change.h"
+#include "lifecycle/recover_actions.h"
 #include "lifecycle/volume.h"
 
 #define MAX_VOLUMES 3
@@ -147,7 +148,7 @@ int later_finish_for(dvm_pool *pool, const char *name)
                 if (list[i].op != CAT_INTENT_WIPE || catalog_vm_get(pool->cat, list[i].vm, &vm) < 0 ||
                     (strcmp(vm.name, name) != 0 && strcmp(vm.template, name) != 0))
                         continue;
-                if ((r = vm_finish(pool, vm.name, CAT_INTENT_WIPE)) < 0)
+                if ((r = pool->recover->finish(pool, vm.name, CAT_INTENT_WIPE)) < 0)
                         return r;
         }
         return n < 0 ? n : 0;

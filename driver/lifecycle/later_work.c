@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "lifecycle/later.h"
+#include "lifecycle/pool_change.h"
 #include "lifecycle/vm.h"
 
 #define SKIP_MAX 64
