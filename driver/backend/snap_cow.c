@@ -33,13 +33,8 @@ char *snap_cow_crypt_name(const dvm_pool *pool, int64_t id, char *buf, size_t le
 /* A fresh store seen through a fresh key: its header, zeroed through the crypt device. */
 static int cow_crypt_init(dvm_pool *pool, const char *name)
 {
-        char path[112];
-        _cleanup_close_ int fd = -1;
-        int r;
-
-        snprintf(path, sizeof(path), "/dev/mapper/%s", name);
-        fd = open(path, O_RDWR | O_CLOEXEC);
-        r = fd < 0 ? -errno : cow_init_empty(fd, (uint32_t)pool->block_sectors);
+        _cleanup_close_ int fd = dm_open(pool->ctx, name, O_RDWR);
+        int r = fd < 0 ? fd : cow_init_empty(fd, (uint32_t)pool->block_sectors);
 
         return r < 0 ? ctx_error(pool->ctx, r, "cannot initialise the COW store under %s: %m", name) : 0;
 }
@@ -111,9 +106,8 @@ int snap_cow_open(dvm_pool *pool, const struct layer *l, int *ret_fd, uint64_t *
                 return -ENOMEM;
         /* a store under an ephemeral key can only be read through its crypt device */
         if (!l->keep) {
-                char name[96], path[112];
-                snprintf(path, sizeof(path), "/dev/mapper/%s", snap_cow_crypt_name(pool, l->id, name, sizeof(name)));
-                fd = open(path, O_RDONLY | O_CLOEXEC);
+                char name[96];
+                fd = dm_open(pool->ctx, snap_cow_crypt_name(pool, l->id, name, sizeof(name)), O_RDONLY);
         }
         if (fd < 0)
                 fd = open(cow, O_RDONLY | O_CLOEXEC);

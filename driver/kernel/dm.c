@@ -85,19 +85,80 @@ static struct dm_task *task_new(dvm_ctx *ctx, int type, const char *name)
         return dmt;
 }
 
-/* Run a task that changes /dev nodes: with a cookie, then wait for udev (or make the nodes). */
-static int run_with_cookie(struct dm_task *dmt)
+/*
+ * The udev cookie of this thread's open batch (dm_batch_begin()): every task of the batch
+ * counts on it, and one wait at its end covers them all. Under a running udevd each wait
+ * costs a pass of udevd's rules; a spawn's four devices then pay for one pass, not four
+ * passes in a row. Without udevd the cookie stays 0 and the wait makes the nodes.
+ */
+static __thread unsigned batch_depth;
+static __thread uint32_t batch_cookie;
+static __thread unsigned batch_tasks;
+
+/* Wait for the udev events of @n tasks on @cookie (without udevd: make their nodes). */
+static void udev_wait(uint32_t cookie, unsigned n)
 {
-        uint32_t cookie = 0;
+        /* the semaphore exists even when a task failed; the wait releases it */
+        dm_udev_wait(cookie);
+        if (log_ctx)
+                ctx_debug(log_ctx, "udev: waited once for the events of %u device change(s)", n);
+}
+
+void dm_batch_begin(void)
+{
+        batch_depth++;
+}
+
+void dm_settle(void)
+{
+        if (!batch_tasks)
+                return;
+        udev_wait(batch_cookie, batch_tasks);
+        batch_cookie = 0;
+        batch_tasks = 0;
+}
+
+void dm_batch_end(void)
+{
+        if (batch_depth > 0 && --batch_depth == 0)
+                dm_settle();
+}
+
+/* Run a task that changes /dev nodes: with a cookie, then wait for udev (or make the nodes),
+ * at once or, inside a batch, at its end. No log line of libdevmapper about a @secret task
+ * (a key in its table) reaches our log. */
+static int run_with_cookie(struct dm_task *dmt, bool secret)
+{
+        uint32_t cookie = batch_depth ? batch_cookie : 0;
+        dvm_ctx *ctx = log_ctx;
         int r = 0;
 
         if (!dm_task_set_cookie(dmt, &cookie, 0))
                 return -ENOMEM;
+        if (secret)
+                log_ctx = NULL;
         if (!dm_task_run(dmt))
                 r = task_errno(dmt);
-        /* The cookie's semaphore exists even when the task failed; wait releases it. */
-        dm_udev_wait(cookie);
+        log_ctx = ctx;
+        if (batch_depth) {
+                batch_cookie = cookie;
+                batch_tasks++;
+        } else
+                udev_wait(cookie, 1);
         return r;
+}
+
+int dm_open(dvm_ctx *ctx, const char *name, int flags)
+{
+        char path[160];
+        int fd;
+
+        dm_setup(ctx);
+        /* a device created in the open batch may not have its node yet */
+        dm_settle();
+        snprintf(path, sizeof(path), "/dev/mapper/%s", name);
+        fd = open(path, flags | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
 }
 
 int dm_available(dvm_ctx *ctx)
@@ -129,11 +190,7 @@ static int create(dvm_ctx *ctx, const char *name, const char *uuid, const struct
                 if (!dm_task_add_target(dmt, table[i].start, table[i].length, table[i].type,
                                         table[i].params))
                         return -ENOMEM;
-        /* No log line of libdevmapper about a task with a key in it reaches our log. */
-        if (secret)
-                log_ctx = NULL;
-        r = run_with_cookie(dmt);
-        log_ctx = ctx;
+        r = run_with_cookie(dmt, secret);
         if (r < 0)
                 return ctx_error(ctx, r, "cannot create device-mapper device %s (%s %s): %m", name,
                                  n_lines ? table[0].type : "-",
@@ -163,7 +220,7 @@ static int remove_once(dvm_ctx *ctx, const char *name)
         _cleanup_dm_task_ struct dm_task *dmt = task_new(ctx, DM_DEVICE_REMOVE, name);
         if (!dmt)
                 return -ENOMEM;
-        return run_with_cookie(dmt);
+        return run_with_cookie(dmt, false);
 }
 
 int dm_remove(dvm_ctx *ctx, const char *name)
@@ -200,7 +257,7 @@ static int simple_task(dvm_ctx *ctx, int type, const char *name, const char *wha
 
         if (!dmt)
                 return -ENOMEM;
-        r = type == DM_DEVICE_RESUME ? run_with_cookie(dmt)
+        r = type == DM_DEVICE_RESUME ? run_with_cookie(dmt, false)
                                      : (dm_task_run(dmt) ? 0 : task_errno(dmt));
         if (r < 0)
                 return ctx_error(ctx, r, "cannot %s device-mapper device %s: %m", what, name);

@@ -35,7 +35,8 @@ struct dm_dev_info {
 
 /**
  * dm_create() - create device @name with @uuid, load @table and resume it, waiting for
- * its node (udev cookie, or libdevmapper makes the node itself when udevd is not running).
+ * its node (udev cookie, or libdevmapper makes the node itself when udevd is not running);
+ * inside a batch the wait comes at the batch's end (dm_batch_begin()).
  * Returns 0 and fills @ret_info (may be NULL), or -errno (-EEXIST: name or uuid taken).
  */
 int dm_create(dvm_ctx *ctx, const char *name, const char *uuid, const struct dm_table_line *table,
@@ -49,6 +50,27 @@ int dm_create(dvm_ctx *ctx, const char *name, const char *uuid, const struct dm_
  */
 int dm_create_secret(dvm_ctx *ctx, const char *name, const char *uuid, const struct dm_table_line *table,
                      unsigned n_lines);
+
+/**
+ * dm_batch_begin() - from now until the matching dm_batch_end(), this thread's creates,
+ * resumes and removes share one udev cookie and are waited for once, at the end, instead of
+ * each after its own ioctl: udevd handles their events side by side. Batches nest; only
+ * the outermost end waits. Used around each change of a pool (pool_change_begin()).
+ */
+void dm_batch_begin(void);
+
+/** dm_batch_end() - end a batch; the outermost end waits for the nodes of its devices. */
+void dm_batch_end(void);
+
+/** dm_settle() - the devices changed so far in the open batch have their nodes from now on. */
+void dm_settle(void);
+
+/**
+ * dm_open() - open the node of our device @name (/dev/mapper/@name) with open(2) @flags
+ * (O_CLOEXEC added), after the nodes of the open batch exist.
+ * Returns the file descriptor or -errno (not logged: the caller names what it needed).
+ */
+int dm_open(dvm_ctx *ctx, const char *name, int flags);
 
 /**
  * dm_remove() - remove device @name; a busy device is retried with backoff.

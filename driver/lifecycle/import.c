@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "kernel/dm.h"
 #include "lifecycle/pool_change.h"
 #include "lifecycle/space.h"
 #include "lifecycle/vm.h"
@@ -95,15 +96,16 @@ static int fill_volume(dvm_pool *pool, const struct cat_volume *v, int in, const
 {
         struct layer l = volume_committed_layer(v);
         uint64_t size = v->size;
-        char path[256];
+        char path[256], name[VOLUME_DM_NAME_MAX];
         _cleanup_close_ int out = -1;
         int r = volume_activate(pool, v, &l);
 
         if (r < 0)
                 return r;
-        out = open(volume_path(pool, v->vm, v->name, path, sizeof(path)), O_WRONLY | O_CLOEXEC);
+        volume_path(pool, v->vm, v->name, path, sizeof(path));
+        out = dm_open(pool->ctx, volume_dm_name(pool, v->vm, v->name, name, sizeof(name)), O_WRONLY);
         if (out < 0)
-                r = ctx_error(pool->ctx, -errno, "cannot open %s: %m", path);
+                r = ctx_error(pool->ctx, out, "cannot open %s: %m", path);
         else
                 r = copy_sparse(pool, in, out, size, image, done, total);
         if (r >= 0 && fsync(out) < 0)

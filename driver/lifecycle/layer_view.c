@@ -86,9 +86,9 @@ static int open_device(dvm_layer *layer)
         int bs = 0;
 
         snprintf(layer->path, sizeof(layer->path), "/dev/mapper/%s", layer->dm_name);
-        layer->fd = open(layer->path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+        layer->fd = dm_open(ctx, layer->dm_name, O_RDONLY | O_DIRECT);
         if (layer->fd < 0)
-                return ctx_error(ctx, -errno, "cannot open %s (layer %" PRId64 " of %s): %m", layer->path,
+                return ctx_error(ctx, layer->fd, "cannot open %s (layer %" PRId64 " of %s): %m", layer->path,
                                  layer->info.id, layer->info.owner);
         if (ioctl(layer->fd, BLKSSZGET, &bs) < 0 || bs < 512 || (bs & (bs - 1)))
                 return ctx_error(ctx, bs ? -EIO : -errno, "%s: cannot read its logical block size: %m", layer->path);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * A change of a pool: under its lock, recovery first when the pool needs it, then the pool
- * is marked dirty until the change is done (pool_change_begin() and _end() in pool.h).
+ * is marked dirty until the change is done (pool_change_begin() and _end() in pool.h), and
+ * its device changes form one udev batch (dm_batch_begin()).
  */
 #include "backend/backend.h"
 #include "kernel/dm.h"
@@ -22,6 +23,8 @@ int pool_change_begin(dvm_pool *pool)
                 return r;
         pool->changing = true;
         pool->change_mark = dm_changes();
+        /* the devices of the change are waited for once, at its end */
+        dm_batch_begin();
         FAULT_POINT("change.begin");
         return 0;
 }
@@ -32,6 +35,7 @@ void pool_change_end(dvm_pool *pool, int result)
                 return;
         pool->changing = false;
         pool->change_in_ram = false;
+        dm_batch_end();
         if (result < 0 && dm_changes() == pool->change_mark) {
                 /* refused before it touched the kernel: as if it never began */
                 recover_unmark_dirty(pool, pool->change_txn);

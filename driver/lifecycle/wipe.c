@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "kernel/blkdev.h"
+#include "kernel/dm.h"
 #include "lifecycle/volume.h"
 #include "lifecycle/wipe.h"
 
@@ -117,6 +118,8 @@ static int open_dev(dvm_ctx *ctx, struct wipe_dev *d, struct blkdev_set *below)
 {
         struct stat st;
 
+        /* a layer the same change activated (recovery) may not have its node yet */
+        dm_settle();
         d->fd = open(d->path, O_RDWR | O_DIRECT | O_CLOEXEC);
         if (d->fd < 0)
                 return ctx_error(ctx, -errno, "cannot open %s to wipe it: %m", d->path);
