@@ -124,6 +124,18 @@ void dm_batch_end(void)
                 dm_settle();
 }
 
+/*
+ * The flags our tasks put in their cookie for the udev rules. libdevmapper makes and removes
+ * the /dev/mapper node itself (DISABLE_DM_RULES: 55-dm.rules makes no link, and
+ * libdevmapper does not count on it), with udevd running or not; no subsystem, disk or other
+ * rule looks at our devices. So udev has nothing to do for the caller but take the event:
+ * 54-dvm-vol-cookie.rules completes the cookie in its one program run, instead of a second
+ * run after the links (dvm-udev-id --cookie).
+ */
+#define OUR_UDEV_FLAGS                                                                               \
+        (DM_UDEV_DISABLE_DM_RULES_FLAG | DM_UDEV_DISABLE_SUBSYSTEM_RULES_FLAG |                      \
+         DM_UDEV_DISABLE_DISK_RULES_FLAG | DM_UDEV_DISABLE_OTHER_RULES_FLAG)
+
 /* Run a task that changes /dev nodes: with a cookie, then wait for udev (or make the nodes),
  * at once or, inside a batch, at its end. No log line of libdevmapper about a @secret task
  * (a key in its table) reaches our log. */
@@ -133,7 +145,7 @@ static int run_with_cookie(struct dm_task *dmt, bool secret)
         dvm_ctx *ctx = log_ctx;
         int r = 0;
 
-        if (!dm_task_set_cookie(dmt, &cookie, 0))
+        if (!dm_task_set_cookie(dmt, &cookie, OUR_UDEV_FLAGS))
                 return -ENOMEM;
         if (secret)
                 log_ctx = NULL;

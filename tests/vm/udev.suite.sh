@@ -114,7 +114,10 @@ test_links() {
 			continue
 		fi
 		dev=$(readlink -f "$link")
-		[ "$dev" = "$(readlink -f "/dev/mapper/DVM-$POOL-my-disp.1-$vol")" ] ||
+		# libdevmapper makes the /dev/mapper node (our cookies disable 55-dm.rules' link)
+		[ -b "/dev/mapper/DVM-$POOL-my-disp.1-$vol" ] && [ ! -L "/dev/mapper/DVM-$POOL-my-disp.1-$vol" ] ||
+			fail "/dev/mapper/DVM-$POOL-my-disp.1-$vol: not a block node of libdevmapper's: $(ls -l "/dev/mapper/DVM-$POOL-my-disp.1-$vol" 2>&1)"
+		[ "$(stat -L -c %t:%T "$dev")" = "$(stat -L -c %t:%T "/dev/mapper/DVM-$POOL-my-disp.1-$vol")" ] ||
 			fail "$link -> $dev, not the device of DVM-$POOL-my-disp.1-$vol"
 		props=$(dev_props "$dev")
 		for p in DVM_POOL=$POOL DVM_VM=my-disp.1 DVM_VOLUME=$vol DM_UDEV_DISABLE_OTHER_RULES_FLAG=1 \
@@ -284,6 +287,24 @@ test_nothing_heavy() {
 	"$(dirname "$DVM")/dvm-udev-id" --complete "$c" 2> /dev/null &&
 		fail "dvm-udev-id --complete of a cookie at 0 succeeded"
 	ipcrm -s "$semid"
+	# --cookie completes at once a cookie that leaves the nodes to libdevmapper (flag bit 0,
+	# as libdvm's tasks set it), and leaves any other to the RUN after the links
+	local flags out
+	for flags in 1 64; do
+		c=$(($(dmsetup udevcreatecookie)))
+		semid=$(ipcs -s | awk -v k="$(printf '0x%08x' "$c")" '$1 == k { print $2 }')
+		out=$("$(dirname "$DVM")/dvm-udev-id" --cookie $(((flags << 16) | c)) "DVM-$POOL-x-y-root") ||
+			fail "dvm-udev-id --cookie with flags $flags failed"
+		val=$(ipcs -s -i "$semid" | awk '$1 == "0" { print $2 }')
+		if [ "$flags" = 1 ]; then
+			[ "$val" = 0 ] && grep -qx DVM_COOKIE_DONE=1 <<< "$out" ||
+				fail "a cookie with DM_UDEV_DISABLE_DM_RULES_FLAG: semaphore $val after --cookie (want 0), printed: ${out//$'\n'/ }"
+		else
+			[ "$val" = 1 ] && ! grep -q DVM_COOKIE_DONE <<< "$out" ||
+				fail "a cookie without DM_UDEV_DISABLE_DM_RULES_FLAG: semaphore $val after --cookie (want 1), printed: ${out//$'\n'/ }"
+		fi
+		ipcrm -s "$semid"
+	done
 	[ "$FAILED" != "${1:-0}" ] ||
 		pass "the block rules run only dvm-udev-id (NEEDED: $needed), which reads and completes cookies as dmsetup does; dvm-vol runs only on xen-backend events"
 }
