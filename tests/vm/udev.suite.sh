@@ -269,8 +269,10 @@ test_nothing_heavy() {
 		[[ $l == *dvm-vol* && $l != SUBSYSTEM==\"xen-backend\"* ]] && bad+="$l; "
 	done < <(cat "$RULES"/*dvm-vol*.rules | sed -e :a -e '/\\$/N; s/\\\n//; ta' | grep -v '^#')
 	[ -z "$bad" ] || fail "a rule runs dvm-vol outside Xen backend events: $bad"
+	# flags alone (no semaphore, as libdevmapper's cookies without a waiter): bit 0 would
+	# otherwise make dvm-udev-id complete a semaphore that does not exist
 	for ((b = 0; b < 16; b++)); do
-		c=$(((1 << (16 + b)) | 4660))
+		c=$((1 << (16 + b)))
 		want=$(dmsetup udevflags "$c" | sed "s/='1'\$/=1/")
 		got=$("$(dirname "$DVM")/dvm-udev-id" --cookie "$c" "DVM-$POOL-x" | grep -v '^DVM_')
 		[ "$got" = "$want" ] || fail "cookie flag bit $b: dvm-udev-id prints '$got', dmsetup udevflags '$want'"
