@@ -293,9 +293,11 @@ test_nothing_heavy() {
 	# as libdvm's tasks set it), and leaves any other to the RUN after the links
 	local flags out
 	for flags in 1 64; do
+		# dmsetup prints the semaphore's key (0x0D4D magic over the cookie number); an event
+		# carries the flags over the number
 		c=$(($(dmsetup udevcreatecookie)))
 		semid=$(ipcs -s | awk -v k="$(printf '0x%08x' "$c")" '$1 == k { print $2 }')
-		out=$("$(dirname "$DVM")/dvm-udev-id" --cookie $(((flags << 16) | c)) "DVM-$POOL-x-y-root") ||
+		out=$("$(dirname "$DVM")/dvm-udev-id" --cookie $(((flags << 16) | (c & 0xffff))) "DVM-$POOL-x-y-root") ||
 			fail "dvm-udev-id --cookie with flags $flags failed"
 		val=$(ipcs -s -i "$semid" | awk '$1 == "0" { print $2 }')
 		if [ "$flags" = 1 ]; then
