@@ -184,7 +184,7 @@ test_one_wait() {
 	for name in root private volatile volatile-raw; do
 		[ -b "/dev/mapper/DVM-$POOL-my-disp.2-$name" ] || fail "spawn returned before /dev/mapper/DVM-$POOL-my-disp.2-$name"
 	done
-	out=$(cli -vv destroy my-disp.2 2>&1) || { fail "destroy -vv: $out"; return; }
+	out=$(cli -vv destroy --wait my-disp.2 2>&1) || { fail "destroy --wait -vv: $out"; return; }
 	w=$(waits "$out")
 	[ "$(wc -l <<< "$w")" = 1 ] && [[ $w =~ of\ ([0-9]+)\  && ${BASH_REMATCH[1]} -ge 4 ]] ||
 		fail "destroy waited for udev ${w:+$(wc -l <<< "$w") time(s)} (${w//$'\n'/; }), want once for its 4 devices"
@@ -203,7 +203,7 @@ test_snap_spawn() {
 	for vol in root private volatile; do
 		wait_for test -L "/dev/dvm/$SNAP/$d/$vol" || fail "snap spawn ($d): no link /dev/dvm/$SNAP/$d/$vol"
 	done
-	out=$("${clis[@]}" destroy "$d" 2>&1) || fail "snap destroy $d: $out"
+	out=$("${clis[@]}" destroy --wait "$d" 2>&1) || fail "snap destroy $d: $out"
 	[ "$FAILED" != "$failed" ] || pass "snap pool under udevd: spawn (which opens a device it made) and destroy"
 }
 
