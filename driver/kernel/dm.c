@@ -160,6 +160,15 @@ static int run_with_cookie(struct dm_task *dmt, bool secret)
         return r;
 }
 
+int dm_node_make(dvm_ctx *ctx, const char *name)
+{
+        dm_setup(ctx);
+        dm_settle();
+        if (!dm_mknodes(name))
+                return ctx_error(ctx, -EIO, "cannot make the node /dev/mapper/%s", name);
+        return 0;
+}
+
 int dm_open(dvm_ctx *ctx, const char *name, int flags)
 {
         char path[160];

@@ -66,6 +66,14 @@ void dm_batch_end(void);
 void dm_settle(void);
 
 /**
+ * dm_node_make() - make (or correct) /dev/mapper/@name for our existing device @name, as
+ * libdevmapper does at the end of a batch: a process killed between a create and its
+ * batch's wait leaves the device without its node, and no udev rule makes it for us.
+ * Returns 0 or -errno.
+ */
+int dm_node_make(dvm_ctx *ctx, const char *name);
+
+/**
  * dm_open() - open the node of our device @name (/dev/mapper/@name) with open(2) @flags
  * (O_CLOEXEC added), after the nodes of the open batch exist.
  * Returns the file descriptor or -errno (not logged: the caller names what it needed).

@@ -195,6 +195,9 @@ int reconcile_devices(dvm_pool *pool, struct dvm_recover_report *rep)
                         continue;
                 if (info.suspended && dm_resume(pool->ctx, names[i]) >= 0)
                         rep->devices_resumed++;
+                /* its creator may have died before the wait that makes the nodes */
+                if (dm_node_make(pool->ctx, names[i]) < 0)
+                        ctx_warn(pool->ctx, "pool %s: %s", pool->name, dvm_ctx_last_error(pool->ctx));
                 snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm/uuid", info.major, info.minor);
                 text_read_line(path, uuid, sizeof(uuid));
                 enum shape s = shape_of(pool, names[i], vm, vol, &id);
@@ -215,7 +218,11 @@ int reconcile_devices(dvm_pool *pool, struct dvm_recover_report *rep)
         dvm_strv_free(names);
 
         struct dm_dev_info info;
-        if (dm_info(pool->ctx, pool->dm_name, &info) == 0 && info.suspended && dm_resume(pool->ctx, pool->dm_name) >= 0)
-                rep->devices_resumed++;
+        if (dm_info(pool->ctx, pool->dm_name, &info) == 0) {
+                if (info.suspended && dm_resume(pool->ctx, pool->dm_name) >= 0)
+                        rep->devices_resumed++;
+                if (dm_node_make(pool->ctx, pool->dm_name) < 0)
+                        ctx_warn(pool->ctx, "pool %s: %s", pool->name, dvm_ctx_last_error(pool->ctx));
+        }
         return 0;
 }
