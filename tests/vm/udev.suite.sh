@@ -169,25 +169,27 @@ test_destroy_removes_links() {
 	if [ -z "$cookies" ]; then pass "no udev cookie left after spawn and destroy"; else fail "udev cookies left: $cookies"; fi
 }
 
-# waits LOG: the udev waits that `dvm-vol -vv` logged, one line each
-waits() { grep -o 'udev: waited once for the events of [0-9]* device change(s)' <<< "$1" || true; }
+# waited_once VERB LOG: `dvm-vol -vv VERB` logged exactly one udev wait, covering 4 or more
+# device changes; a failure otherwise
+waited_once() {
+	local w
+	w=$(grep -o 'udev: waited once for the events of [0-9]* device change(s)' <<< "$2" || true)
+	[ "$(wc -l <<< "$w")" = 1 ] && [[ $w =~ of\ ([0-9]+)\  && ${BASH_REMATCH[1]} -ge 4 ]] ||
+		fail "$1 waited for udev ${w:+$(wc -l <<< "$w") time(s)} (${w//$'\n'/; }), want once for its 4 devices"
+}
 
 # A change of a pool waits once for all its device events: one cookie, one pass of udevd's
 # queue, instead of one full pass per device after each ioctl.
 test_one_wait() {
-	local out w failed=$FAILED name
+	local out failed=$FAILED name
 	out=$(cli -vv spawn my-dvm.t --name my-disp.2 2>&1) || { fail "spawn -vv: $out"; return; }
-	w=$(waits "$out")
-	[ "$(wc -l <<< "$w")" = 1 ] && [[ $w =~ of\ ([0-9]+)\  && ${BASH_REMATCH[1]} -ge 4 ]] ||
-		fail "spawn waited for udev ${w:+$(wc -l <<< "$w") time(s)} (${w//$'\n'/; }), want once for its 4 devices"
+	waited_once spawn "$out"
 	wait_for test -L "/dev/dvm/$POOL/my-disp.2/volatile" || fail "spawn: no /dev/dvm link of the volatile volume"
 	for name in root private volatile volatile-raw; do
 		[ -b "/dev/mapper/DVM-$POOL-my-disp.2-$name" ] || fail "spawn returned before /dev/mapper/DVM-$POOL-my-disp.2-$name"
 	done
 	out=$(cli -vv destroy --wait my-disp.2 2>&1) || { fail "destroy --wait -vv: $out"; return; }
-	w=$(waits "$out")
-	[ "$(wc -l <<< "$w")" = 1 ] && [[ $w =~ of\ ([0-9]+)\  && ${BASH_REMATCH[1]} -ge 4 ]] ||
-		fail "destroy waited for udev ${w:+$(wc -l <<< "$w") time(s)} (${w//$'\n'/; }), want once for its 4 devices"
+	waited_once destroy "$out"
 	[ -z "$(dmsetup udevcookies | tail -n +2)" ] || fail "udev cookies left: $(dmsetup udevcookies | tail -n +2)"
 	[ "$FAILED" != "$failed" ] || pass "spawn and destroy each wait once for the udev events of their 4 devices"
 }
