@@ -98,10 +98,15 @@ static __thread unsigned batch_tasks;
 /* Wait for the udev events of @n tasks on @cookie (without udevd: make their nodes). */
 static void udev_wait(uint32_t cookie, unsigned n)
 {
+        struct timespec t0, t1;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         /* the semaphore exists even when a task failed; the wait releases it */
         dm_udev_wait(cookie);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
         if (log_ctx)
-                ctx_debug(log_ctx, "udev: waited once for the events of %u device change(s)", n);
+                ctx_debug(log_ctx, "udev: waited once for the events of %u device change(s), %ld ms", n,
+                          (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
 }
 
 void dm_batch_begin(void)

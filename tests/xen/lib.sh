@@ -38,16 +38,20 @@ toolstack_up() {
 		xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir="$CONSOLE_DIR"
 }
 
-# udev_up RULES_DIR BUILD: systemd-udevd with our rules (their @SBINDIR@, @UDEVLIBDIR@ = BUILD), or UDEV_ERR
+# udev_up RULES_DIR BUILD: systemd-udevd with our rules (@SBINDIR@ = BUILD, dvm-udev-id copied to
+# /run/dvm-udev-lib), or UDEV_ERR
 # says why not; from then on libdevmapper syncs with udev through cookies, as on a host where
 # udev runs
 udev_up() {
 	local r t=20
 	UDEV_ERR=
 	[ -x /lib/systemd/systemd-udevd ] || { UDEV_ERR="no systemd-udevd (Debian package udev)"; return 1; }
-	mkdir -p /run/udev/rules.d
+	mkdir -p /run/udev/rules.d /run/dvm-udev-lib
+	# dvm-udev-id where make install puts it, on dom0's root: not in the build tree, a 9p share
+	# without page cache that each exec (one per event) would read across
+	cp "$2/dvm-udev-id" /run/dvm-udev-lib/ || { UDEV_ERR="copying $2/dvm-udev-id failed"; return 1; }
 	for r in "$1"/*.rules.in; do
-		sed -e "s|@SBINDIR@|$2|g" -e "s|@UDEVLIBDIR@|$2|g" "$r" > "/run/udev/rules.d/$(basename "${r%.in}")" ||
+		sed -e "s|@SBINDIR@|$2|g" -e "s|@UDEVLIBDIR@|/run/dvm-udev-lib|g" "$r" > "/run/udev/rules.d/$(basename "${r%.in}")" ||
 			{ UDEV_ERR="installing $r failed"; return 1; }
 	done
 	unset DM_DISABLE_UDEV

@@ -2,7 +2,7 @@
 /*
  * dvm-udev-id: the udev properties of one of our devices, for 54-dvm-vol-cookie.rules and
  * 57-dvm-vol.rules, which run it on the events of our devices. It parses the device-mapper
- * name with driver/lifecycle/volume_name.c (the one parser) and links against nothing but libc: no
+ * name with driver/lifecycle/volume_name.c (the one parser) and links statically against libc alone: no
  * libdvm dependency, no Xen library, no catalog, so an event costs one small exec.
  *   dvm-udev-id DM-NAME                   DVM_POOL, DVM_VM, DVM_VOLUME of a volume; exit 2
  *                                         for any other name
