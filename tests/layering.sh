@@ -4,7 +4,8 @@
 # takes driver/*/*.c only); every #include "..." of driver/<layer>/*.[ch] names its header
 # as "<layer>/<file>.h" (or the public "dvm.h") and reaches only its own layer or a lower
 # one; no include circle exists, between units (a file.c with its file.h) nor between
-# folders. Circles are found by tsort(1).
+# folders. Circles are found by tsort(1). A foreign library's header is included only by
+# the files that own the library (OWNER below).
 # Usage: tests/layering.sh [DRIVER_DIR]     check the tree (default: driver/ beside tests/)
 #        tests/layering.sh --self-test      prove that it fails on a bad include
 # Exit: 0 clean, 1 a rule broken (each one named on stderr), 2 usage.
@@ -15,6 +16,13 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 
 # lower number, lower layer; folders of one rank may not include each other
 declare -A RANK=([util]=0 [format]=1 [kernel]=1 [ceph]=1 [store]=1 [backend]=2 [lifecycle]=3 [xen]=4 [api]=5)
+
+# the foreign libraries and the files (glob, under driver/) that alone may include them
+declare -A OWNER=([libdevmapper.h]=kernel/dm.c [sqlite3.h]='store/catalog*' [blkid/blkid.h]=kernel/probe.c
+	[libxl.h]=xen/xen_light.c [libxl_utils.h]=xen/xen_light.c [xenstore.h]=xen/xen_store.c
+	[rados/librados.h]='ceph/*' [rbd/librbd.h]='ceph/*')
+# our headers that are inside one family of files (they pull in a foreign library)
+declare -A PRIVATE=([store/catalog_db.h]='store/catalog*')
 
 check() {
 	local dir=$1 bad=0 f rel layer line n inc tl unit tunit
@@ -53,10 +61,25 @@ check() {
 				echo "layering: $rel:$n: #include \"$inc\": $layer/ may not include $tl/ (not a lower layer)" >&2
 				bad=1
 			fi
+			# shellcheck disable=SC2053 # the owner is a glob
+			if [ -n "${PRIVATE[$inc]+x}" ] && [[ $rel != ${PRIVATE[$inc]} ]]; then
+				echo "layering: $rel:$n: #include \"$inc\": only ${PRIVATE[$inc]} may use it (inside the catalog)" >&2
+				bad=1
+			fi
 			tunit=${inc%.h}
 			[ "$tunit" != "$unit" ] && echo "$unit $tunit" >>"$units"
 			[ "$tl" != "$layer" ] && echo "$layer $tl" >>"$folders"
 		done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f")
+		while IFS=: read -r n line; do
+			[[ $line =~ \<([^\>]*)\> ]] || continue
+			inc=${BASH_REMATCH[1]}
+			[ -n "${OWNER[$inc]+x}" ] || continue
+			# shellcheck disable=SC2053 # the owner is a glob
+			if [[ $rel != ${OWNER[$inc]} ]]; then
+				echo "layering: $rel:$n: #include <$inc>: only ${OWNER[$inc]} may use that library" >&2
+				bad=1
+			fi
+		done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<' "$f")
 	done
 	if ! tsort <"$units" >/dev/null 2>"$units.err"; then
 		echo "layering: include circle between files:" >&2
@@ -104,13 +127,15 @@ self_test() {
 	include without its layer|echo '#include "text.h"' >>util/value.c|write it as
 	folder outside the layers|mkdir misc && echo 'int x;' >misc/x.c|folder misc/ is no layer
 	file outside the folders|echo 'int x;' >x.c|x.c: outside the layer folders
+	catalog internals outside the catalog|echo '#include "store/catalog_db.h"' >>lifecycle/volume.c|lifecycle/volume.c:.*only store/catalog\* may use it
+	foreign library outside its owner|echo '#include <sqlite3.h>' >>lifecycle/volume.c|lifecycle/volume.c:.*only store/catalog\* may use
 	CASES
 	return $((fails > 0))
 }
 
 case "${1:-}" in
 --self-test) self_test ;;
--h | --help) sed -n '3,10p' "$0" | sed 's/^# \{0,1\}//' ;;
+-h | --help) sed -n '3,11p' "$0" | sed 's/^# \{0,1\}//' ;;
 -*)
 	echo "layering: unknown option $1" >&2
 	exit 2

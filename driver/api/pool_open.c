@@ -17,6 +17,7 @@
 #include "lifecycle/recover_actions.h"
 #include "lifecycle/vm.h"
 #include "lifecycle/volume_api.h"
+#include "store/catalog_volume.h"
 #include "xen/claim.h"
 
 static const struct recover_actions recover_actions = {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "api/reap.h"
+#include "store/catalog_domain.h"
 #include "xen/claim.h"
 #include "xen/xen_params.h"
 

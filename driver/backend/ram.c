@@ -15,6 +15,7 @@
 #include "kernel/thin.h"
 #include "kernel/thin_pool.h"
 #include "kernel/zram.h"
+#include "store/catalog_volume.h"
 #include "util/text.h"
 
 #define RAM_BLOCK_SECTORS 128u /* 64 KiB: the smallest thin block */

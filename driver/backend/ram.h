@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
-#include "store/catalog.h"
+#include "store/catalog_volume.h"
 
 /** Memory limit of an in-RAM VM when its spawn names none. */
 #define RAM_LIMIT_DEFAULT (1ULL << 30)

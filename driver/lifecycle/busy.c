@@ -11,6 +11,7 @@
 #include "kernel/holders.h"
 #include "lifecycle/busy.h"
 #include "lifecycle/volume.h"
+#include "store/catalog_volume.h"
 
 int busy_check(dvm_pool *pool, const char *vm, const char *doing)
 {

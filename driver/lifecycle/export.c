@@ -14,6 +14,8 @@
 #include "lifecycle/space.h"
 #include "lifecycle/volume.h"
 #include "lifecycle/volume_api.h"
+#include "store/catalog_layer.h"
+#include "store/catalog_volume.h"
 
 #define MAPPER "/dev/mapper/"
 

@@ -16,6 +16,7 @@
 #include "lifecycle/space.h"
 #include "lifecycle/vm.h"
 #include "lifecycle/volume.h"
+#include "store/catalog_volume.h"
 
 #define DEFAULT_PRIVATE_SIZE (2ULL << 30)
 #define COPY_CHUNK (1U << 20)

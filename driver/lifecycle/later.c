@@ -8,6 +8,10 @@
 #include <time.h>
 
 #include "kernel/dm.h"
+#include "store/catalog_domain.h"
+#include "store/catalog_intent.h"
+#include "store/catalog_vm.h"
+#include "store/catalog_volume.h"
 #include "util/fault.h"
 #include "lifecycle/later.h"
 #include "lifecycle/pool_change.h"

@@ -10,8 +10,9 @@
 
 #include <stdbool.h>
 
-#include "store/catalog.h"
 #include "backend/pool.h"
+#include "store/catalog_intent.h"
+#include "store/catalog_vm.h"
 
 /**
  * later_eligible() - whether the destroy of @vm may be left to the worker: it has running

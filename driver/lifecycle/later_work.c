@@ -14,6 +14,7 @@
 #include "lifecycle/later.h"
 #include "lifecycle/pool_change.h"
 #include "lifecycle/vm.h"
+#include "store/catalog_intent.h"
 
 #define SKIP_MAX 64
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lifecycle/layer_chain.h"
+#include "store/catalog_volume.h"
 
 static struct dvm_layer_info entry(int64_t id, int64_t origin, uint64_t size, const char *vm, const char *vol,
                                    bool running)

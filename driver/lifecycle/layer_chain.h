@@ -8,7 +8,7 @@
 #define DVM_LAYER_CHAIN_H
 
 #include "backend/backend.h"
-#include "store/catalog.h"
+#include "store/catalog_volume.h"
 
 /* A volume's chain holds at most its running layer and the committed layer under it. */
 #define LAYER_CHAIN_MAX 2

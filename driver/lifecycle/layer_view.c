@@ -18,6 +18,7 @@
 #include "lifecycle/layer_chain.h"
 #include "lifecycle/layer_view.h"
 #include "lifecycle/volume.h"
+#include "store/catalog_volume.h"
 
 struct dvm_layer {
         dvm_pool *pool;

@@ -14,6 +14,8 @@
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/volume.h"
 #include "lifecycle/wipe.h"
+#include "store/catalog_vm.h"
+#include "store/catalog_volume.h"
 #include "util/fault.h"
 
 #define MAX_VOLUMES 3

@@ -8,6 +8,8 @@
 #define DVM_LIFECYCLE_H
 
 #include "backend/pool.h"
+#include "store/catalog_vm.h"
+#include "store/catalog_volume.h"
 
 /* Layers a stop dropped and committed layers that may have lost their last user: reaped
  * once the catalog commit that dropped the user is done (a layer still used then is a

@@ -22,6 +22,10 @@
 #include "lifecycle/reconcile.h"
 #include "lifecycle/recover_actions.h"
 #include "lifecycle/volume.h"
+#include "store/catalog_intent.h"
+#include "store/catalog_layer.h"
+#include "store/catalog_vm.h"
+#include "store/catalog_volume.h"
 #include "util/text.h"
 
 #define MAX_VOLUMES 3

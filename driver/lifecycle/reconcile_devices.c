@@ -21,6 +21,8 @@
 #include "lifecycle/layer_view.h"
 #include "lifecycle/reconcile.h"
 #include "lifecycle/volume.h"
+#include "store/catalog_vm.h"
+#include "store/catalog_volume.h"
 #include "util/text.h"
 
 /* What a device of ours is, by its name; removed in this order when it is a leftover. */

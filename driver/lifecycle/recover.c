@@ -18,6 +18,7 @@
 #include "lifecycle/reconcile.h"
 #include "lifecycle/recover.h"
 #include "lifecycle/recover_actions.h"
+#include "store/catalog_intent.h"
 #include "util/fault.h"
 
 static int boot_id(char buf[64])

@@ -7,6 +7,7 @@
 
 #include "backend/pool.h"
 #include "lifecycle/lifecycle.h"
+#include "store/catalog_intent.h"
 
 /*
  * What recovery finishes with code of the layers above it, which the pool's opener gives it

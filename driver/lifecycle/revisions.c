@@ -11,6 +11,8 @@
 
 #include "lifecycle/volume.h"
 #include "lifecycle/volume_api.h"
+#include "store/catalog_layer.h"
+#include "store/catalog_volume.h"
 
 static void doom(struct lifecycle_doomed *d, int64_t id)
 {

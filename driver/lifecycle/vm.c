@@ -16,6 +16,10 @@
 #include "lifecycle/space.h"
 #include "lifecycle/vm.h"
 #include "lifecycle/volume.h"
+#include "store/catalog_domain.h"
+#include "store/catalog_intent.h"
+#include "store/catalog_vm.h"
+#include "store/catalog_volume.h"
 
 static const char *const kind_text[] = {
         [DVM_VM_TEMPLATE] = "TemplateVM",

@@ -6,6 +6,8 @@
 #define DVM_VM_H
 
 #include "backend/pool.h"
+#include "store/catalog_intent.h"
+#include "store/catalog_volume.h"
 
 /**
  * vm_template_add() - catalog rows and empty origins of a new TemplateVM, inside the

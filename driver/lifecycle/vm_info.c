@@ -9,6 +9,9 @@
 #include "kernel/dm.h"
 #include "lifecycle/vm.h"
 #include "lifecycle/volume.h"
+#include "store/catalog_layer.h"
+#include "store/catalog_vm.h"
+#include "store/catalog_volume.h"
 
 void vm_describe_volume(dvm_pool *pool, const struct cat_volume *v, struct dvm_volume_info *out)
 {

@@ -10,6 +10,7 @@
 #include "kernel/dm.h"
 #include "kernel/ephemeral.h"
 #include "lifecycle/volume.h"
+#include "store/catalog_volume.h"
 
 char *volume_dm_name(const dvm_pool *pool, const char *vm, const char *vol, char *buf, size_t len)
 {

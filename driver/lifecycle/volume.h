@@ -11,7 +11,7 @@
 
 #include "backend/backend.h"
 #include "kernel/dm.h"
-#include "store/catalog.h"
+#include "store/catalog_volume.h"
 
 #define VOLUME_DM_NAME_MAX DM_NAME_MAX
 

@@ -12,6 +12,9 @@
 #include "lifecycle/vm.h"
 #include "lifecycle/volume.h"
 #include "lifecycle/volume_api.h"
+#include "store/catalog_layer.h"
+#include "store/catalog_vm.h"
+#include "store/catalog_volume.h"
 
 #define KNOWN_FLAGS (DVM_VOL_SNAP_ON_START | DVM_VOL_SAVE_ON_STOP | DVM_VOL_RW)
 

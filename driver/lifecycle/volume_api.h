@@ -10,6 +10,7 @@
 
 #include "lifecycle/lifecycle.h"
 #include "backend/pool.h"
+#include "store/catalog_volume.h"
 
 /**
  * volume_api_check() - refuse the per-volume calls on a pool whose backend lacks them, and

@@ -11,6 +11,8 @@
 #include "lifecycle/vm.h"
 #include "lifecycle/volume.h"
 #include "lifecycle/volume_api.h"
+#include "store/catalog_layer.h"
+#include "store/catalog_volume.h"
 
 struct run {
         const char *vm, *volume;

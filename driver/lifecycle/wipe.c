@@ -19,6 +19,7 @@
 #include "kernel/dm.h"
 #include "lifecycle/volume.h"
 #include "lifecycle/wipe.h"
+#include "store/catalog_volume.h"
 
 #define ZERO_CHUNK (1u << 20)
 #define DISCARD_CHUNK (1ULL << 30)

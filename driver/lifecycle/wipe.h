@@ -8,7 +8,7 @@
 #define DVM_WIPE_H
 
 #include "backend/pool.h"
-#include "store/catalog.h"
+#include "store/catalog_volume.h"
 #include "util/extent.h"
 
 struct layer;

@@ -11,6 +11,9 @@
 #include "lifecycle/later.h"
 #include "lifecycle/pool_change.h"
 #include "lifecycle/vm.h"
+#include "store/catalog_domain.h"
+#include "store/catalog_vm.h"
+#include "store/catalog_volume.h"
 #include "xen/claim.h"
 
 static void fill_result(dvm_pool *pool, const struct cat_volume *v, bool made, struct claim_result *ret)

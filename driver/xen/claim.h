@@ -13,6 +13,7 @@
 
 #include "backend/pool.h"
 #include "lifecycle/volume.h"
+#include "store/catalog_volume.h"
 #include "xen/xen_params.h"
 
 /** The disk of a domain that asks for a volume. */

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/catalog_domain.h"
+#include "store/catalog_vm.h"
+#include "store/catalog_volume.h"
 #include "xen/claim.h"
 #include "xen/xen_light.h"
 #include "xen/xen_params.h"

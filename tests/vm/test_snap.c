@@ -15,6 +15,7 @@
 #include "backend/backend.h"
 #include "format/cow.h"
 #include "lifecycle/volume.h"
+#include "store/catalog_volume.h"
 #include "vmtest.h"
 
 #define KiB (1ULL << 10)

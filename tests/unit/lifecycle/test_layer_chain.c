@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lifecycle/layer_chain.h"
+#include "store/catalog_volume.h"
 
 #define SNAP DVM_VOL_SNAP_ON_START
 #define SAVE DVM_VOL_SAVE_ON_STOP

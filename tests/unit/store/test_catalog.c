@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "store/catalog.h"
+#include "store/catalog_vm.h"
+#include "store/catalog_volume.h"
 #include "util/ctx.h"
 
 #define ID_LIMIT (1 << 24)

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "store/catalog.h"
+#include "store/catalog_domain.h"
+#include "store/catalog_vm.h"
 #include "util/ctx.h"
 
 static char dir[64];
