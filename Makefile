@@ -133,7 +133,8 @@ endif
 $(FUZZ_BINS): $(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/image.o $(LIBA)
 	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.o,$^) $(LIBA) $(PKG_LIBS)
 $(BUILD)/tests/fuzz/seeds: $(BUILD)/tests/fuzz/seeds.o $(BUILD)/tests/fuzz/image.o \
-                           $(BUILD)/tests/lib/thin_fixture.o $(BUILD)/tests/lib/thin_fixture_tools.o $(LIBA)
+                           $(BUILD)/tests/lib/thin_fixture.o $(BUILD)/tests/lib/thin_fixture_tools.o \
+                           $(BUILD)/tests/lib/tmpdir.o $(LIBA)
 	$(CC) -fsanitize=address,undefined -o $@ $(filter %.o,$^) $(LIBA) $(PKG_LIBS)
 fuzz-build:
 	$(MAKE) FUZZ=1 CC=clang BUILD=$(BUILD)/fuzz $(FUZZ_BINS:$(BUILD)/%=$(BUILD)/fuzz/%) \

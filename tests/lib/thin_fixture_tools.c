@@ -18,6 +18,7 @@
 
 #include "format/thin_meta.h"
 #include "thin_fixture.h"
+#include "tmpdir.h"
 
 #define DIR_PREFIX "dvm-thin-meta-"
 
@@ -36,46 +37,12 @@ const char *tfx_tools_missing(void)
 
 void tfx_dir_remove(const char *dir)
 {
-        DIR *d = opendir(dir);
-        struct dirent *de;
-
-        if (!d)
-                return;
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.')
-                        unlinkat(dirfd(d), de->d_name, 0);
-        closedir(d);
-        rmdir(dir);
-}
-
-/* Leftovers of runs that died: /tmp/dvm-thin-meta-<pid>-XXXXXX whose pid is gone. */
-static void sweep(void)
-{
-        DIR *d = opendir("/tmp");
-        struct dirent *de;
-
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                char path[300];
-                long pid;
-
-                if (strncmp(de->d_name, DIR_PREFIX, strlen(DIR_PREFIX)) != 0)
-                        continue;
-                pid = strtol(de->d_name + strlen(DIR_PREFIX), NULL, 10);
-                if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-                        continue;
-                snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
-                tfx_dir_remove(path);
-        }
-        closedir(d);
+        tmpdir_remove(dir);
 }
 
 int tfx_dir_new(char *ret_dir, size_t size)
 {
-        sweep();
-        snprintf(ret_dir, size, "/tmp/" DIR_PREFIX "%d-XXXXXX", (int)getpid());
-        return mkdtemp(ret_dir) ? 0 : -errno;
+        return tmpdir_new(DIR_PREFIX, ret_dir, size);
 }
 
 /* Run @cmd; its output (stdout and stderr) in a malloc'ed string. Returns the exit status. */
@@ -156,7 +123,7 @@ int tfx_dir_shared(char *ret_dir, size_t size)
 {
         struct stat st;
 
-        sweep();
+        tmpdir_sweep(DIR_PREFIX);
         shared_path(ret_dir, size, getppid());
         if (mkdir(ret_dir, 0700) < 0 && errno != EEXIST)
                 return -errno;

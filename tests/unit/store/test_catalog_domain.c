@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Unit tests of the catalog's Xen rows (catalog.c): the domain a VM was started for, the
+ * Unit tests of the catalog's Xen rows (store/catalog_domain.c): the domain a VM was started for, the
  * disposable of a DVM Template found by domain id and UUID (never by a recycled id alone),
  * and the disks handed to domains, which go with their VM.
  */
@@ -11,47 +11,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catfix.h"
 #include "store/catalog.h"
 #include "store/catalog_domain.h"
 #include "store/catalog_vm.h"
 #include "util/ctx.h"
 
-static char dir[64];
-static dvm_ctx *ctx;
-static catalog *cat;
-
-static void setup(void)
-{
-        char db[128];
-        int r;
-
-        snprintf(dir, sizeof(dir), "/tmp/dvm-test-catalog-domain.XXXXXX");
-        cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
-        snprintf(db, sizeof(db), "%s/catalog.db", dir);
-        cr_assert_eq(dvm_ctx_new(dir, &ctx), 0, "dvm_ctx_new");
-        r = catalog_open(ctx, db, &cat);
-        cr_assert_eq(r, 0, "catalog_open(%s): %d (%s)", db, r, dvm_ctx_last_error(ctx));
-}
-
-static void teardown(void)
-{
-        char cmd[128];
-        cat = catalog_close(cat);
-        ctx = dvm_ctx_free(ctx);
-        snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
-        if (dir[0] && system(cmd) != 0)
-                cr_log_warn("could not remove %s", dir);
-}
-
-TestSuite(catalog_domain, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(catalog_domain, .init = catfix_setup, .fini = catfix_teardown, .timeout = 30);
 
 static void put_vm(const char *name, enum dvm_vm_kind kind, const char *template, bool named)
 {
         struct cat_vm vm = { .kind = kind, .running = true, .named = named };
         snprintf(vm.name, sizeof(vm.name), "%s", name);
         snprintf(vm.template, sizeof(vm.template), "%s", template);
-        int r = catalog_vm_put(cat, &vm);
-        cr_assert_eq(r, 0, "catalog_vm_put(%s): %d (%s)", name, r, dvm_ctx_last_error(ctx));
+        int r = catalog_vm_put(cf.cat, &vm);
+        cr_assert_eq(r, 0, "catalog_vm_put(%s): %d (%s)", name, r, catfix_err());
 }
 
 static void put_domain(const char *vm, uint32_t domid, const char *uuid)
@@ -59,8 +33,8 @@ static void put_domain(const char *vm, uint32_t domid, const char *uuid)
         struct cat_domain d = { .domid = domid };
         snprintf(d.vm, sizeof(d.vm), "%s", vm);
         snprintf(d.uuid, sizeof(d.uuid), "%s", uuid);
-        int r = catalog_domain_put(cat, &d);
-        cr_assert_eq(r, 0, "catalog_domain_put(%s): %d (%s)", vm, r, dvm_ctx_last_error(ctx));
+        int r = catalog_domain_put(cf.cat, &d);
+        cr_assert_eq(r, 0, "catalog_domain_put(%s): %d (%s)", vm, r, catfix_err());
 }
 
 static void put_disk(uint32_t domid, uint32_t devid, const char *vdev, const char *vm, const char *vol, bool rw)
@@ -69,8 +43,8 @@ static void put_disk(uint32_t domid, uint32_t devid, const char *vdev, const cha
         snprintf(a.vdev, sizeof(a.vdev), "%s", vdev);
         snprintf(a.vm, sizeof(a.vm), "%s", vm);
         snprintf(a.volume, sizeof(a.volume), "%s", vol);
-        int r = catalog_attachment_put(cat, &a);
-        cr_assert_eq(r, 0, "catalog_attachment_put(%u/%u): %d (%s)", domid, devid, r, dvm_ctx_last_error(ctx));
+        int r = catalog_attachment_put(cf.cat, &a);
+        cr_assert_eq(r, 0, "catalog_attachment_put(%u/%u): %d (%s)", domid, devid, r, catfix_err());
 }
 
 #define UUID_A "11111111-2222-3333-4444-555555555555"
@@ -79,22 +53,22 @@ static void put_disk(uint32_t domid, uint32_t devid, const char *vdev, const cha
 Test(catalog_domain, domain_rows)
 {
         struct cat_domain d = { .vm = "untouched" };
-        int r = catalog_domain_get(cat, "disp1", &d);
+        int r = catalog_domain_get(cf.cat, "disp1", &d);
 
         cr_assert_eq(r, -ENOENT, "domain of an unknown VM: %d", r);
         cr_assert_str_eq(d.vm, "untouched", "a miss wrote \"%s\"", d.vm);
         put_vm("disp1", DVM_VM_DISPOSABLE, "dvm", false);
         put_domain("disp1", 7, UUID_A);
-        r = catalog_domain_get(cat, "disp1", &d);
+        r = catalog_domain_get(cf.cat, "disp1", &d);
         cr_assert_eq(r, 0, "catalog_domain_get: %d", r);
         cr_assert(d.domid == 7 && strcmp(d.uuid, UUID_A) == 0 && strcmp(d.vm, "disp1") == 0, "got %s %u %s", d.vm,
                   d.domid, d.uuid);
         put_domain("disp1", 9, UUID_B);
-        r = catalog_domain_get(cat, "disp1", &d);
+        r = catalog_domain_get(cf.cat, "disp1", &d);
         cr_assert(r == 0 && d.domid == 9 && strcmp(d.uuid, UUID_B) == 0, "replaced: %d %u %s", r, d.domid, d.uuid);
-        r = catalog_domain_delete(cat, "disp1");
+        r = catalog_domain_delete(cf.cat, "disp1");
         cr_assert_eq(r, 0, "catalog_domain_delete: %d", r);
-        r = catalog_domain_get(cat, "disp1", &d);
+        r = catalog_domain_get(cf.cat, "disp1", &d);
         cr_assert_eq(r, -ENOENT, "after delete: %d", r);
 }
 
@@ -110,17 +84,17 @@ Test(catalog_domain, disposable_of_domain)
         put_domain("disp2", 5, UUID_A);
         put_domain("tmpl", 6, UUID_B);
 
-        int r = catalog_domain_disposable(cat, "dvm", 5, UUID_A, vm);
+        int r = catalog_domain_disposable(cf.cat, "dvm", 5, UUID_A, vm);
         cr_assert(r == 0 && strcmp(vm, "disp1") == 0, "dvm for 5: %d %s", r, vm);
-        r = catalog_domain_disposable(cat, "other-dvm", 5, UUID_A, vm);
+        r = catalog_domain_disposable(cf.cat, "other-dvm", 5, UUID_A, vm);
         cr_assert(r == 0 && strcmp(vm, "disp2") == 0, "other-dvm for 5: %d %s", r, vm);
         /* a recycled domain id is another domain: its UUID differs */
         snprintf(vm, sizeof(vm), "untouched");
-        r = catalog_domain_disposable(cat, "dvm", 5, UUID_B, vm);
+        r = catalog_domain_disposable(cf.cat, "dvm", 5, UUID_B, vm);
         cr_assert(r == -ENOENT && strcmp(vm, "untouched") == 0, "dvm for 5 with another UUID: %d %s", r, vm);
-        r = catalog_domain_disposable(cat, "dvm", 6, UUID_B, vm);
+        r = catalog_domain_disposable(cf.cat, "dvm", 6, UUID_B, vm);
         cr_assert_eq(r, -ENOENT, "a template is no disposable: %d %s", r, vm);
-        r = catalog_domain_disposable(cat, "dvm", 4, UUID_A, vm);
+        r = catalog_domain_disposable(cf.cat, "dvm", 4, UUID_A, vm);
         cr_assert_eq(r, -ENOENT, "domain 4 has none: %d %s", r, vm);
 }
 
@@ -135,25 +109,25 @@ Test(catalog_domain, attachments)
         put_disk(3, 51776, "xvde", "work", "root", false);
         put_disk(4, 51776, "xvde", "work", "root", false);
 
-        int r = catalog_attachment_get(cat, 5, 51728, &a);
+        int r = catalog_attachment_get(cf.cat, 5, 51728, &a);
         cr_assert(r == 0 && strcmp(a.vm, "disp1") == 0 && strcmp(a.volume, "private") == 0 && a.rw &&
                           strcmp(a.vdev, "xvdb") == 0,
                   "5/51728: %d %s/%s %s rw=%d", r, a.vm, a.volume, a.vdev, a.rw);
-        r = catalog_attachment_get(cat, 5, 1, &a);
+        r = catalog_attachment_get(cf.cat, 5, 1, &a);
         cr_assert_eq(r, -ENOENT, "5/1: %d", r);
 
-        int n = catalog_attachment_list(cat, "work", &att);
+        int n = catalog_attachment_list(cf.cat, "work", &att);
         cr_assert_eq(n, 2, "work has %d disks", n);
         cr_assert(att[0].domid == 3 && att[1].domid == 4 && !att[0].rw, "order or mode: %u %u rw=%d", att[0].domid,
                   att[1].domid, att[0].rw);
         free(att);
-        n = catalog_attachment_list(cat, NULL, &att);
+        n = catalog_attachment_list(cf.cat, NULL, &att);
         cr_assert_eq(n, 4, "all disks: %d", n);
         free(att);
 
-        r = catalog_attachment_delete(cat, 5, 51712);
+        r = catalog_attachment_delete(cf.cat, 5, 51712);
         cr_assert_eq(r, 0, "delete 5/51712: %d", r);
-        n = catalog_attachment_list(cat, "disp1", &att);
+        n = catalog_attachment_list(cf.cat, "disp1", &att);
         cr_assert(n == 1 && att[0].devid == 51728, "disp1 after one delete: %d", n);
         free(att);
 }
@@ -169,13 +143,13 @@ Test(catalog_domain, rows_go_with_their_vm)
         put_domain("disp2", 6, UUID_B);
         put_disk(5, 51712, "xvda", "disp1", "root", true);
         put_disk(6, 51712, "xvda", "disp2", "root", true);
-        int r = catalog_vm_delete(cat, "disp1");
+        int r = catalog_vm_delete(cf.cat, "disp1");
         cr_assert_eq(r, 0, "catalog_vm_delete: %d", r);
-        r = catalog_domain_get(cat, "disp1", &d);
+        r = catalog_domain_get(cf.cat, "disp1", &d);
         cr_assert_eq(r, -ENOENT, "disp1's domain row survived its VM: %d", r);
-        int n = catalog_attachment_list(cat, NULL, &att);
+        int n = catalog_attachment_list(cf.cat, NULL, &att);
         cr_assert(n == 1 && strcmp(att[0].vm, "disp2") == 0, "disks left: %d (%s)", n, n > 0 ? att[0].vm : "");
         free(att);
-        r = catalog_domain_get(cat, "disp2", &d);
+        r = catalog_domain_get(cf.cat, "disp2", &d);
         cr_assert(r == 0 && d.domid == 6, "disp2's domain: %d %u", r, d.domid);
 }
