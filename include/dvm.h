@@ -321,8 +321,8 @@ DVM_PUBLIC int dvm_vm_list(dvm_pool *pool, struct dvm_vm_info **ret_vms);
  * at each start. A running layer that is dropped is wiped first, like a disposable's.
  * Errors name the volume as "<vm>/<volume>" in the last error.
  *
- * Implemented (thin backend): all of them. Not like lvm_thin yet: a volume with a running
- * layer (started or dirty) is not resized; the usage of a halted volume reads 0.
+ * Implemented (thin backend): all of them. Not like lvm_thin: a started volatile volume is
+ * not resized; the usage of a halted volume reads 0.
  * On a snap-backend pool every dvm_volume_* call returns -EOPNOTSUPP.
  */
 
@@ -454,10 +454,11 @@ DVM_PUBLIC int dvm_volume_import_begin(dvm_pool *pool, const char *vm, const cha
 DVM_PUBLIC int dvm_volume_import_end(dvm_pool *pool, const char *vm, const char *volume, bool commit);
 
 /**
- * dvm_volume_resize() - grow the volume to @size bytes (the same size: nothing to do).
- * Returns 0, -EINVAL when @size is smaller (the message names the volume and both sizes)
- * or the volume is read-only, -EBUSY while it has a running layer (started or dirty), or
- * -errno.
+ * dvm_volume_resize() - grow the volume to @size bytes (the same size: nothing to do). A
+ * started volume's device grows at once, open or not, its data in place; the commit at stop
+ * keeps the size. Returns 0, -EINVAL when @size is smaller (the message names the volume
+ * and both sizes) or the volume is read-only, -EBUSY for a started volatile volume (under
+ * an ephemeral key), or -errno.
  */
 DVM_PUBLIC int dvm_volume_resize(dvm_pool *pool, const char *vm, const char *volume, uint64_t size);
 

@@ -59,6 +59,11 @@ struct backend_ops {
         int (*deactivate)(dvm_pool *pool, const char *dm_name, const struct layer *l);
         int (*usage)(dvm_pool *pool, const char *dm_name, const struct layer *l, uint64_t *ret_bytes);
 
+        /* Optional (NULL: an active layer cannot grow): show active layer @l as device
+         * @dm_name at its new size l->size, larger than the device's, data in place and the
+         * device open to its users throughout. */
+        int (*grow)(dvm_pool *pool, const char *dm_name, const struct layer *l);
+
         /* The byte ranges of active layer @l (device @dm_name) that it owns exclusively:
          * written since it was taken from l->origin (all it holds when it has none). The
          * wipe zeroes and discards exactly these; the inspector shows them. */

@@ -23,6 +23,9 @@
 #include "kernel/thin_pool.h"
 #include "util/text.h"
 
+/* Room for a thin target's parameters: "<major>:<minor> <id>". */
+#define THIN_PARAMS_MAX 64
+
 #define DEFAULT_DATA_SIZE (16ULL << 30)
 #define DEFAULT_BLOCK_SIZE (64ULL << 10)
 
@@ -381,18 +384,42 @@ static int thin_layer_commit(dvm_pool *pool _unused_, const struct layer *l _unu
         return 0;
 }
 
-static int thin_activate(dvm_pool *pool, const char *dm_name, const struct layer *l, bool read_only)
+/* The table line that shows layer @l: thin device l->id of the pool, l->size long; @params
+ * holds its parameters. */
+static int thin_line(dvm_pool *pool, const struct layer *l, char params[static THIN_PARAMS_MAX],
+                     struct dm_table_line *ret)
 {
-        char uuid[160], params[64];
-        int n = thin_table_params(pool->major, pool->minor, (uint32_t)l->id, params, sizeof(params));
+        int n = thin_table_params(pool->major, pool->minor, (uint32_t)l->id, params, THIN_PARAMS_MAX);
 
         if (n < 0)
                 return n;
+        *ret = (struct dm_table_line){ 0, l->size >> SECTOR_SHIFT, "thin", params };
+        return 0;
+}
+
+static int thin_activate(dvm_pool *pool, const char *dm_name, const struct layer *l, bool read_only)
+{
+        char uuid[160], params[THIN_PARAMS_MAX];
+        struct dm_table_line line;
+        int r = thin_line(pool, l, params, &line);
+
+        if (r < 0)
+                return r;
         /* The layer id in the UUID ties the device to one layer: a device left from an
          * earlier layer never passes for the current one. */
         snprintf(uuid, sizeof(uuid), "%s-%" PRId64, dm_name, l->id);
-        struct dm_table_line line = { 0, l->size >> SECTOR_SHIFT, "thin", params };
         return dm_create(pool->ctx, dm_name, uuid, &line, 1, read_only, NULL);
+}
+
+/* A thin device's size is only the length of its table: the pool maps blocks on first write
+ * wherever they fall, so a longer table is all that growing takes. */
+static int thin_grow(dvm_pool *pool, const char *dm_name, const struct layer *l)
+{
+        char params[THIN_PARAMS_MAX];
+        struct dm_table_line line;
+        int r = thin_line(pool, l, params, &line);
+
+        return r < 0 ? r : dm_reload(pool->ctx, dm_name, &line, 1);
 }
 
 static int thin_deactivate(dvm_pool *pool, const char *dm_name, const struct layer *l _unused_)
@@ -429,6 +456,7 @@ const struct backend_ops backend_thin = {
         .activate = thin_activate,
         .deactivate = thin_deactivate,
         .usage = thin_usage,
+        .grow = thin_grow,
         .owned = thin_layer_owned,
         .owned_hold = thin_layer_hold,
         .txn_get = thin_state_txn_get,

@@ -301,6 +301,42 @@ int dm_resume(dvm_ctx *ctx, const char *name)
         return simple_task(ctx, DM_DEVICE_RESUME, name, "resume");
 }
 
+/* Drop the inactive table a reload left when the resume that was to swap it in failed. */
+static void clear_inactive(dvm_ctx *ctx, const char *name)
+{
+        _cleanup_dm_task_ struct dm_task *dmt = task_new(ctx, DM_DEVICE_CLEAR, name);
+
+        if (dmt)
+                (void)dm_task_run(dmt);
+}
+
+int dm_reload(dvm_ctx *ctx, const char *name, const struct dm_table_line *table, unsigned n_lines)
+{
+        _cleanup_dm_task_ struct dm_task *dmt = task_new(ctx, DM_DEVICE_RELOAD, name);
+        int r;
+
+        if (!dmt)
+                return -ENOMEM;
+        for (unsigned i = 0; i < n_lines; i++)
+                if (!dm_task_add_target(dmt, table[i].start, table[i].length, table[i].type,
+                                        table[i].params))
+                        return -ENOMEM;
+        if (!dm_task_run(dmt)) {
+                r = task_errno(dmt);
+                return ctx_error(ctx, r, "cannot load a new table into %s (%s %s): %m", name,
+                                 n_lines ? table[0].type : "-", n_lines ? table[0].params : "");
+        }
+        /* the resume suspends the device (its I/O in flight completes), swaps the tables and
+         * lets I/O go on: its users keep it open across */
+        r = dm_resume(ctx, name);
+        if (r < 0) {
+                clear_inactive(ctx, name);
+                return r;
+        }
+        CHANGED("dm.reload");
+        return 0;
+}
+
 int dm_message(dvm_ctx *ctx, const char *name, const char *msg)
 {
         _cleanup_dm_task_ struct dm_task *dmt = task_new(ctx, DM_DEVICE_TARGET_MSG, name);

@@ -52,6 +52,13 @@ int dm_create_secret(dvm_ctx *ctx, const char *name, const char *uuid, const str
                      unsigned n_lines);
 
 /**
+ * dm_reload() - replace the table of active device @name with @table: load it, then resume
+ * (which swaps it in while the device stays open); a failed resume drops the new table.
+ * Returns 0 or -errno (-ENXIO: no such device).
+ */
+int dm_reload(dvm_ctx *ctx, const char *name, const struct dm_table_line *table, unsigned n_lines);
+
+/**
  * dm_batch_begin() - from now until the matching dm_batch_end(), this thread's creates,
  * resumes and removes share one udev cookie and are waited for once, at the end, instead of
  * each after its own ioctl: udevd handles their events side by side. Batches nest; only

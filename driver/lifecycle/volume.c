@@ -104,6 +104,16 @@ int volume_activate(dvm_pool *pool, const struct cat_volume *v, const struct lay
         return r;
 }
 
+int volume_grow(dvm_pool *pool, const struct cat_volume *v, const struct layer *l)
+{
+        char layer[VOLUME_DM_NAME_MAX];
+
+        /* a crypt table holds its key: a new one would need the key back from the kernel */
+        if (volume_ephemeral(v) || volume_in_ram(v) || !pool->ops->grow)
+                return -EOPNOTSUPP;
+        return pool->ops->grow(pool, volume_layer_dm_name(pool, v, layer, sizeof(layer)), l);
+}
+
 int volume_deactivate(dvm_pool *pool, const struct cat_volume *v, const struct layer *l)
 {
         char name[VOLUME_DM_NAME_MAX], layer[VOLUME_DM_NAME_MAX];

@@ -57,6 +57,13 @@ int volume_layer_delete(dvm_pool *pool, const struct cat_volume *v, int64_t id);
  */
 int volume_activate(dvm_pool *pool, const struct cat_volume *v, const struct layer *l);
 
+/**
+ * volume_grow() - show active layer @l of @v at its size l->size, larger than its device's,
+ * while the device stays open. Returns 0, -EOPNOTSUPP when the layer cannot grow while
+ * active (under an ephemeral key, in RAM, or a backend without it), or -errno.
+ */
+int volume_grow(dvm_pool *pool, const struct cat_volume *v, const struct layer *l);
+
 /** volume_deactivate() - remove the devices of @v that exist (crypt first). Returns 0 or -errno. */
 int volume_deactivate(dvm_pool *pool, const struct cat_volume *v, const struct layer *l);
 

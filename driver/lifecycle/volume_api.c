@@ -351,12 +351,23 @@ static int resize(dvm_pool *pool, void *data, struct lifecycle_doomed *doomed)
                                  (unsigned long long)rs->size);
         if (!(v.flags & DVM_VOL_RW))
                 return ctx_error(pool->ctx, -EINVAL, "%s/%s is read-only: it cannot be resized", v.vm, v.name);
-        if (v.run_id >= 0)
-                return ctx_error(pool->ctx, -EBUSY, "%s/%s has a running layer: stop it before growing it to %s",
-                                 v.vm, v.name, want);
-        /* a thin layer's size is only the length of the device that shows it */
+        if (v.run_id >= 0 && volume_ephemeral(&v))
+                return ctx_error(pool->ctx, -EBUSY, "%s/%s runs under an ephemeral key that only the kernel holds: "
+                                 "stop it before growing it to %s", v.vm, v.name, want);
+        /* a thin layer's size is only the length of the device that shows it: the row first,
+         * then a started volume's device, so that a failure of either leaves the old size */
         v.size = rs->size;
-        return catalog_volume_put(pool->cat, &v);
+        r = catalog_volume_put(pool->cat, &v);
+        if (r < 0 || v.run_id < 0 || !volume_api_active(pool, &v))
+                return r;
+        struct layer l = volume_running_layer(&v);
+        r = volume_grow(pool, &v, &l);
+        if (r == -EOPNOTSUPP)
+                return ctx_error(pool->ctx, -EBUSY, "%s/%s: its running layer cannot grow while started: stop it "
+                                 "before growing it to %s", v.vm, v.name, want);
+        if (r >= 0)
+                ctx_info(pool->ctx, "%s/%s: grown to %s while started", v.vm, v.name, want);
+        return r;
 }
 
 int dvm_volume_resize(dvm_pool *pool, const char *vm, const char *volume, uint64_t size)

@@ -4,7 +4,8 @@
  * point of the contract Qubes' lvm_thin shows: save_on_stop commits at stop, snap_on_start
  * takes the source's committed layer, volatile is fresh, outdated, dirty after a crash
  * (picked up or discarded by the next start), revisions kept, pruned and reverted, import
- * with and without a size, export while running, resize, remove of a started volume, and
+ * with and without a size, export while running, resize (also of a started volume), remove
+ * of a started volume, and
  * errors that name the volume. Real device-mapper; the witnesses are the devices' bytes,
  * dmsetup and the pool's thin ids.
  */
@@ -386,6 +387,45 @@ Test(volume_api, resize_grows_and_refuses_to_shrink)
         cr_assert(strstr(msg, "tmpl/private") && strstr(msg, "67108864") && strstr(msg, "33554432"),
                   "shrink message does not name the volume and both sizes: %s", msg);
         cr_assert_eq(get("tmpl", "private").size, 2 * SIZE, "a refused shrink changed the size");
+}
+
+/* lvm_thin grows a started volume (lvextend on its active snapshot); Xen's blkback sees the new
+ * size of the open device. Ours: its running layer's table is reloaded, longer, while a
+ * holder keeps the device open; what was written stays, the commit at stop keeps the size.
+ * A started volatile volume runs under a key only the kernel holds: refused, nothing changed. */
+Test(volume_api, resize_grows_a_started_volume)
+{
+        int st;
+        committed_with("tmpl", "private", 1, 0);
+        struct dvm_volume_info info = start("tmpl", "private");
+        vt_pattern(info.path, 8 * MiB, 4 * MiB, 2);
+        int holder = open(info.path, O_RDONLY | O_CLOEXEC);
+        cr_assert_geq(holder, 0, "open %s: %m", info.path);
+        int r = dvm_volume_resize(pool, "tmpl", "private", 3 * SIZE);
+        cr_assert_eq(r, 0, "grow while started: %d (%s)", r, dvm_ctx_last_error(ctx));
+        char *size = vt_sh(&st, "blockdev --getsize64 %s", info.path);
+        cr_assert_eq(strtoull(size, NULL, 10), 3 * SIZE, "device size after growing while started: %s", size);
+        free(size);
+        close(holder);
+        cr_assert_eq(get("tmpl", "private").size, 3 * SIZE, "catalog size after growing while started");
+        cr_assert(vt_has_pattern(info.path, 0, 4 * MiB, 1) && vt_has_pattern(info.path, 8 * MiB, 4 * MiB, 2),
+                  "growing a started volume lost data");
+        vt_pattern(info.path, 2 * SIZE, 4 * MiB, 3);
+        stop("tmpl", "private");
+        info = start("tmpl", "private");
+        size = vt_sh(&st, "blockdev --getsize64 %s", info.path);
+        cr_assert_eq(strtoull(size, NULL, 10), 3 * SIZE, "size after the commit of a grown volume: %s", size);
+        free(size);
+        cr_assert(vt_has_pattern(info.path, 2 * SIZE, 4 * MiB, 3), "data past the old end lost at the commit");
+        stop("tmpl", "private");
+
+        create("tmpl", "volatile", DVM_VOL_RW, NULL, 0);
+        start("tmpl", "volatile");
+        r = dvm_volume_resize(pool, "tmpl", "volatile", 2 * SIZE);
+        cr_assert_eq(r, -EBUSY, "grow of a started volatile volume: %d", r);
+        cr_assert(strstr(dvm_ctx_last_error(ctx), "tmpl/volatile"), "message: %s", dvm_ctx_last_error(ctx));
+        cr_assert_eq(get("tmpl", "volatile").size, SIZE, "a refused grow changed the size");
+        stop("tmpl", "volatile");
 }
 
 Test(volume_api, remove_of_a_started_volume_is_refused)

@@ -328,6 +328,21 @@ class Resize(PoolCase):
             await ro.resize(64 * MiB)
         self.assertIn("zro/private", str(cm.exception))
 
+    async def test_grow_while_running(self):
+        """qvm-volume extend of a running qube: the open device grows, its data stays."""
+        tpl = await self.template("ytpl")
+        v = tpl["private"]
+        await v.start()
+        write_mark(v.path, b"BEFOREGROW")
+        await v.resize(64 * MiB)
+        self.assertEqual(device_size(v.path), 64 * MiB)
+        self.assertEqual(read_mark(v.path, 10), b"BEFOREGROW")
+        await v.stop()
+        self.assertEqual(v.size, 64 * MiB)
+        await v.start()
+        self.assertEqual(device_size(v.path), 64 * MiB, "the commit at stop kept the old size")
+        await v.stop()
+
 
 def thin_pool_status(pname: str) -> tuple[int, int, int, int]:
     """used/total metadata blocks, used/total data blocks of the pool's thin-pool."""
