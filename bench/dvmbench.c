@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * dvmbench: times dvm_spawn() and dvm_vm_destroy() in one long-lived process, through the
+ * dvmbench: times dvm_spawn(), dvm_vm_destroy() and the preload calls in one long-lived process, through the
  * public API of libdvm only. The benchmark scripts drive it as a coprocess, one command per
  * line on stdin and one answer per line on stdout, so that its calls interleave with the
  * LVM and dmsetup runs they are compared with and never pay process start-up.
@@ -8,6 +8,8 @@
  *   spawn POOL DVM          -> "ok NAME MS"   (dvm_spawn with its info, as the CLI calls it)
  *   destroy POOL NAME       -> "ok MS"        (dvm_vm_destroy: wipe, remove, delete)
  *   info POOL NAME          -> "ok MS"        (dvm_vm_get alone: the part of spawn that describes)
+ *   preload POOL DVM N      -> "ok MS"        (dvm_preload_set: keep N of DVM ready)
+ *   work POOL -             -> "ok STEPS MS"  (dvm_pool_work: the worker, waits for one that runs)
  *   quit
  * A failure answers "err ERRNO MESSAGE". Usage: dvmbench STATE_DIR
  */
@@ -100,17 +102,43 @@ static int cmd_info(dvm_pool *pool, const char *name)
         return 0;
 }
 
+static int cmd_preload(dvm_pool *pool, const char *dvm, const char *count)
+{
+        double t0 = now_ms();
+        int r = dvm_preload_set(pool, dvm, (unsigned)atoi(count ? count : "0"));
+        double t1 = now_ms();
+
+        if (r < 0)
+                return r;
+        printf("ok %.3f\n", t1 - t0);
+        return 0;
+}
+
+static int cmd_work(dvm_pool *pool)
+{
+        double t0 = now_ms();
+        int r = dvm_pool_work(pool, 0);
+        double t1 = now_ms();
+
+        if (r < 0)
+                return r;
+        printf("ok %d %.3f\n", r, t1 - t0);
+        return 0;
+}
+
 /* One command line; returns 1 to stop. */
 static int dispatch(char *line)
 {
-        char *verb = strtok(line, " \t\n"), *pool_name = strtok(NULL, " \t\n"), *arg = strtok(NULL, " \t\n");
+        char *verb = strtok(line, " \t\n"), *pool_name = strtok(NULL, " \t\n"), *arg = strtok(NULL, " \t\n"),
+             *arg2 = strtok(NULL, " \t\n");
         dvm_pool *pool;
         int r;
 
         if (!verb || strcmp(verb, "quit") == 0)
                 return 1;
         if (!pool_name || !arg) {
-                printf("err %d usage: spawn POOL DVM | destroy POOL NAME | info POOL NAME | quit\n", EINVAL);
+                printf("err %d usage: spawn POOL DVM | destroy POOL NAME | info POOL NAME | preload POOL DVM N | work POOL - | "
+                       "quit\n", EINVAL);
                 return 0;
         }
         r = pool_get(pool_name, &pool);
@@ -121,6 +149,10 @@ static int dispatch(char *line)
                         r = cmd_destroy(pool, arg);
                 else if (strcmp(verb, "info") == 0)
                         r = cmd_info(pool, arg);
+                else if (strcmp(verb, "preload") == 0)
+                        r = cmd_preload(pool, arg, arg2);
+                else if (strcmp(verb, "work") == 0)
+                        r = cmd_work(pool);
                 else
                         r = -EINVAL;
         }

@@ -60,6 +60,11 @@ setup_stacks() {
 	meta=$(stat -c %s "$DVM_STATE/b/metadata.img")
 	{
 		dvm_template b t d "$ROOT_SIZE" "$PRIVATE_SIZE" "$ROOT_DATA_MIB" "$PRIVATE_DATA_MIB"
+		# dp: d's twin (same data) whose spawns are taken from a ready disposable
+		run_logged dvm --pool b dvm create dp --template t
+		run_logged dvm --pool b start dp
+		fill "/dev/mapper/DVM-b-dp-private" "$PRIVATE_DATA_MIB"
+		run_logged dvm --pool b stop dp
 		dvm_template b t4 d4 "$TD_SIZE" "$TD_SIZE" 0 0
 		dvm_template b tio dio 1G 64M "$IO_MIB" 0
 	} & pids+=($!)

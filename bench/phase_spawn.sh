@@ -22,6 +22,20 @@ spawn_lib() {
 	sample spawn lib "" destroy_ms "$REPLY"
 }
 
+# A spawn taken from a ready disposable of DVM Template dp (preload 1): the refill is the
+# worker's, after the spawn returned; it is timed apart (refill_ms), as is the destroy.
+spawn_pre() {
+	dvmb spawn b dp
+	read -r name ms <<< "$REPLY"
+	sample spawn pre "" spawn_ms "$ms"
+	fill "/dev/mapper/DVM-b-$name-root" 1 "$WRITE_SEEK_MIB"
+	dvmb destroy b "$name"
+	sample spawn pre "" destroy_ms "$REPLY"
+	dvmb work b -
+	read -r _ ms <<< "$REPLY"
+	sample spawn pre "" refill_ms "$ms"
+}
+
 spawn_cli() {
 	local t0 out name
 	now; t0=$T
@@ -112,13 +126,15 @@ spawn_floor() {
 }
 
 phase_spawn() {
-	local methods=(pairs cli dmsetup lvm) round i m
+	local methods=(pairs pre cli dmsetup lvm) round i m
 	phase_budget 16
-	log "phase 1+6: spawn/destroy, up to $SPAWN_ROUNDS interleaved rounds of: $SPAWN_PAIRS x (lib, floor), cli, dmsetup, lvm"
+	log "phase 1+6: spawn/destroy, up to $SPAWN_ROUNDS interleaved rounds of: $SPAWN_PAIRS x (lib, floor), pre, cli, dmsetup, lvm"
+	dvmb preload b dp 1
+	dvmb work b -
 	srv_start dmfloor "$BUILD/bench/dmfloor" bpool 1 2 "$(($(numfmt --from=iec "$ROOT_SIZE") / 512))" \
 		"$(($(numfmt --from=iec "$PRIVATE_SIZE") / 512))" 50000
 	# one warm-up cycle each, unrecorded: first calls fault in code and caches
-	for m in lib floor cli dmsetup lvm; do "spawn_${m/dmsetup/dms}"; done
+	for m in lib floor pre cli dmsetup lvm; do "spawn_${m/dmsetup/dms}"; done
 	sed -i '/^spawn,/d' "$RAW/samples.csv"
 	for ((round = 0; round < SPAWN_ROUNDS; round++)); do
 		if [ "$round" -ge 3 ] && phase_over; then

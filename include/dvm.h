@@ -191,6 +191,7 @@ struct dvm_vm_info {
         bool running;
         bool named;                 /* a named disposable keeps its record when stopped */
         bool outdated;              /* any volume outdated */
+        bool ready;                 /* preloaded: built, handed to no one yet (dvm_preload_set()) */
         unsigned n_volumes;
         struct dvm_volume_info volumes[3];
 };
@@ -223,6 +224,11 @@ DVM_PUBLIC int dvm_dvm_create(dvm_pool *pool, const char *name, const char *temp
  * dvm_spawn() - a disposable of DVM Template @dvm, started: root = snapshot of the
  * TemplateVM root, private = snapshot of the DVM Template's private, volatile = empty.
  * @name: a named disposable (kept, halted, when stopped), or NULL for "disp<N>".
+ * An unnamed spawn takes a ready disposable of @dvm when there is one (dvm_preload_set()):
+ * one that is not outdated, taken in one catalog transaction under the pool lock, so no two
+ * spawns get the same one, with no kernel change; it was built as this call builds one
+ * (fresh layers and volatile key, its own "disp<N>"), so the result is the same either
+ * way. The worker's refill then starts, after this returns. A named spawn always builds.
  * Returns 0 and the running disposable in @ret_info (may be NULL), or -errno.
  */
 DVM_PUBLIC int dvm_spawn(dvm_pool *pool, const char *dvm, const char *name,
@@ -292,13 +298,63 @@ enum dvm_work_flags {
 
 /**
  * dvm_pool_work() - the worker: finish every wipe queued by dvm_vm_destroy_ex() with
- * DVM_DESTROY_LATER, oldest first, each one a change of its own under the pool lock. One
+ * DVM_DESTROY_LATER, oldest first, and bring every DVM Template's ready disposables to its
+ * preload count (dvm_preload_set()): wipe outdated and surplus ones, build missing ones;
+ * each wipe and each build is a change of its own under the pool lock. One
  * worker per pool at a time (a lock in the pool's directory): without DVM_WORK_TRY this
  * waits for the one that runs and then drains what is left. A wipe that fails stays
- * queued with its reason (shown by `dvm-vol recover`). Returns the number finished, or
- * -errno.
+ * queued with its reason (shown by `dvm-vol recover`). Returns the number of wipes
+ * finished plus ready disposables built or queued for their wipe, or -errno.
  */
 DVM_PUBLIC int dvm_pool_work(dvm_pool *pool, unsigned flags);
+
+/* ---- preloaded disposables ---------------------------------------------------------------
+ *
+ * A DVM Template may keep disposables ready: built as dvm_spawn() builds them (devices
+ * created, each its own fresh layers and volatile key and its own "disp<N>" name), held by
+ * no domain and handed out to no one. An unnamed spawn (dvm_spawn(), `dvm-vol spawn`, the
+ * hook's dvm-spawn: disks) takes one; the worker (dvm_pool_work()), started after that
+ * spawn returns, builds the next. A ready one built before its TemplateVM's root or its
+ * DVM Template's private was committed is outdated: no spawn takes it, and the worker,
+ * started by that commit (a stop), wipes it and builds a fresh one. The worker never
+ * builds one when the pool would be left under its space guard (it notes why in the
+ * setting). Ready ones are listed as VMs with dvm_vm_info.ready set.
+ */
+
+/** The most disposables one DVM Template keeps ready. */
+#define DVM_PRELOAD_MAX 64
+
+/** A DVM Template's preload, as dvm_preload_get() reports it. */
+struct dvm_preload_info {
+        char dvm[DVM_NAME_MAX + 1];
+        unsigned count;             /* kept ready (the setting; 0: none) */
+        unsigned ready;             /* ready now, outdated ones included */
+        unsigned outdated;          /* of those, built on a template state committed over since */
+        char note[256];             /* why the last refill stopped short (the space guard); "" */
+};
+
+/**
+ * dvm_preload_set() - keep @count disposables of DVM Template @dvm ready (a setting in the
+ * catalog, kept until changed). The worker is started to build them; with @count 0 (or
+ * fewer than are ready), the ones not kept are cut off now and wiped by the worker, as
+ * dvm_vm_destroy_ex() with DVM_DESTROY_LATER does. A setting the space guard limits now is
+ * kept, with a warning in the log. Destroying the DVM Template drops its setting and ready
+ * ones first. Returns 0, -ENOENT (no such VM), -EINVAL (not a DVM Template, @count above
+ * DVM_PRELOAD_MAX), or -errno.
+ */
+DVM_PUBLIC int dvm_preload_set(dvm_pool *pool, const char *dvm, unsigned count);
+
+/**
+ * dvm_preload_get() - the preload of DVM Template @dvm (count 0 without a setting).
+ * Returns 0, -ENOENT, -EINVAL (not a DVM Template), or -errno.
+ */
+DVM_PUBLIC int dvm_preload_get(dvm_pool *pool, const char *dvm, struct dvm_preload_info *ret_info);
+
+/**
+ * dvm_preload_list() - every DVM Template's preload setting of the pool, by name.
+ * Returns the count and an array in @ret_list (free with free()), or -errno.
+ */
+DVM_PUBLIC int dvm_preload_list(dvm_pool *pool, struct dvm_preload_info **ret_list);
 
 /** dvm_vm_get() - describe VM @name. Returns 0, -ENOENT or -errno. */
 DVM_PUBLIC int dvm_vm_get(dvm_pool *pool, const char *name, struct dvm_vm_info *ret_info);

@@ -14,6 +14,7 @@
 
 #include "backend/backend.h"
 #include "kernel/dm.h"
+#include "lifecycle/preload_fill.h"
 #include "lifecycle/recover_actions.h"
 #include "lifecycle/vm.h"
 #include "lifecycle/volume_api.h"
@@ -24,6 +25,7 @@ static const struct recover_actions recover_actions = {
         .finish = vm_finish,
         .dead_disks = claim_reap_dead,
         .qube_volumes = volume_api_recover,
+        .recovered = preload_recovered,
 };
 
 static int pool_new(dvm_ctx *ctx, const char *name, dvm_pool **ret)

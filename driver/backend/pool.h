@@ -35,6 +35,8 @@ struct dvm_pool {
         struct thin_meta *held_meta; /* between owned_hold(true) and (false), thin backend */
         bool defer_intents;      /* in a hotplug hook: other VMs' deferred stops and destroys
                                   * (their wipes) are left to recover and the boot unit */
+        bool preload_taken;      /* a spawn in this change took a ready disposable: the
+                                  * caller starts the worker's refill once it unlocks */
         bool destroy_later;      /* the hook's remove: a disposable it destroys is cut off
                                   * at once and wiped by the worker (later.h) */
 };

@@ -17,6 +17,7 @@
 #include "lifecycle/pool_change.h"
 #include "lifecycle/recover_actions.h"
 #include "lifecycle/volume.h"
+#include "store/catalog_preload.h"
 
 #define MAX_VOLUMES 3
 
@@ -55,7 +56,8 @@ static int cut_rows(dvm_pool *pool, const char *name)
         for (int i = 0; i < n; i++)
                 if ((r = catalog_attachment_delete(pool->cat, att[i].domid, att[i].devid)) < 0)
                         return r;
-        if ((r = catalog_domain_delete(pool->cat, name)) < 0)
+        /* a ready disposable is ready no more once it waits for its wipe */
+        if ((r = catalog_domain_delete(pool->cat, name)) < 0 || (r = catalog_ready_delete(pool->cat, name)) < 0)
                 return r;
         return put_intent(pool, name, CAT_INTENT_WIPE, "");
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The worker's drain (later.h): the wipes left by destroys, one VM at a time, each a
- * change of its own under the pool lock, so that a spawn waits for one wipe at most. One
+ * The worker's drain (later.h): the wipes left by destroys, one VM at a time, then the
+ * refill of preloaded disposables (preload.h), one step at a time, each a change of its own
+ * under the pool lock, so that a spawn waits for one wipe or one build at most. One
  * worker per pool holds <pool dir>/worker.lock; it looks at the queue once more after it
  * lets go of the lock, for work queued while a worker it kept out gave up.
  */
@@ -13,6 +14,7 @@
 
 #include "lifecycle/later.h"
 #include "lifecycle/pool_change.h"
+#include "lifecycle/preload_fill.h"
 #include "lifecycle/vm.h"
 #include "store/catalog_intent.h"
 
@@ -83,6 +85,8 @@ int dvm_pool_work(dvm_pool *pool, unsigned flags)
         _cleanup_free_ char *path = pool_path(pool, "worker.lock");
         char name[DVM_NAME_MAX + 1];
         struct skip skip = {};
+        struct preload_skip pskip = {};
+        bool refill_failed = false;
         int done = 0;
 
         if (!path)
@@ -96,7 +100,21 @@ int dvm_pool_work(dvm_pool *pool, unsigned flags)
                                 return done; /* the worker holding it looks again before it goes */
                         return ctx_error(pool->ctx, -errno, "pool %s: cannot lock %s: %m", pool->name, path);
                 }
-                while (next(pool, &skip, name)) {
+                for (;;) {
+                        if (!next(pool, &skip, name)) {
+                                /* wipes first: they give back the space a refill needs */
+                                int q = preload_refill_one(pool, &pskip);
+                                if (q > 0) {
+                                        done++;
+                                        continue;
+                                }
+                                if (q < 0)
+                                        refill_failed = true;
+                                if (q < 0)
+                                        ctx_warn(pool->ctx, "pool %s: the refill of preloaded disposables waits: %s",
+                                                 pool->name, dvm_ctx_last_error(pool->ctx));
+                                break;
+                        }
                         int r = one(pool, name);
                         if (r == 0)
                                 continue;
@@ -114,7 +132,9 @@ int dvm_pool_work(dvm_pool *pool, unsigned flags)
                                 break;
                 }
                 flock(fd, LOCK_UN);
-                if (skip.n >= SKIP_MAX || !next(pool, &skip, name))
+                /* a spawn that took a ready one while this worker held the lock kicked one
+                 * that gave up: look again */
+                if (skip.n >= SKIP_MAX || (!next(pool, &skip, name) && (refill_failed || !preload_refill_due(pool, &pskip))))
                         return done;
         }
 }

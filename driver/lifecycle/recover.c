@@ -233,5 +233,8 @@ int dvm_pool_recover(dvm_pool *pool, struct dvm_recover_report *ret_report)
                 return r;
         r = recover_run(pool, true, ret_report);
         pool_unlock(pool);
+        /* what the layers above start once the pool is recovered (the refill) */
+        if (r >= 0 && pool->recover && pool->recover->recovered)
+                pool->recover->recovered(pool);
         return r;
 }

@@ -18,12 +18,14 @@
  * would (claim_reap_dead()), and counts them in @rep. Both return 0 or -errno.
  * @qube_volumes brings the volumes of halted qube @vm in line after a crash or reboot
  * (volume_api_recover()): the number of volumes it stopped, their layers in @doomed, or
- * -errno.
+ * -errno. @recovered runs after a full recovery (dvm_pool_recover()), the pool unlocked: it
+ * starts the worker's refill of preloaded disposables (preload_recovered()).
  */
 struct recover_actions {
         int (*finish)(dvm_pool *pool, const char *vm, enum cat_intent_op op);
         int (*dead_disks)(dvm_pool *pool, struct dvm_recover_report *rep);
         int (*qube_volumes)(dvm_pool *pool, const char *vm, struct lifecycle_doomed *doomed);
+        void (*recovered)(dvm_pool *pool);
 };
 
 #endif

@@ -13,6 +13,7 @@
 #include "lifecycle/later.h"
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/pool_change.h"
+#include "lifecycle/preload.h"
 #include "lifecycle/space.h"
 #include "lifecycle/vm.h"
 #include "lifecycle/volume.h"
@@ -208,15 +209,37 @@ static int spawn_with(dvm_pool *pool, const char *dvm, const char *name, const s
 
 int vm_spawn(dvm_pool *pool, const char *dvm, const char *name, char ret_name[DVM_NAME_MAX + 1])
 {
+        /* an unnamed disposable may be a ready one: the same fresh layers, built earlier */
+        int r = name ? 0 : preload_take(pool, dvm, ret_name);
+
+        if (r > 0)
+                pool->preload_taken = true;
+        if (r != 0)
+                return r < 0 ? r : 0;
         return spawn_with(pool, dvm, name, NULL, ret_name);
+}
+
+int vm_spawn_built(dvm_pool *pool, const char *dvm, char ret_name[DVM_NAME_MAX + 1])
+{
+        return spawn_with(pool, dvm, NULL, NULL, ret_name);
 }
 
 int dvm_spawn_ex(dvm_pool *pool, const char *dvm, const char *name, const struct dvm_spawn_config *cfg,
                  struct dvm_vm_info *ret_info)
 {
         char made[DVM_NAME_MAX + 1] = "";
-        int r;
+        int r = 0;
 
+        /* a ready one is taken in a transaction of its own that leaves the kernel alone;
+         * its refill runs in the worker, after this returns */
+        if (!name && !(cfg && cfg->in_ram))
+                r = preload_take_now(pool, dvm, made);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                later_kick(pool);
+                return ret_info ? dvm_vm_get(pool, made, ret_info) : 0;
+        }
         pool->change_in_ram = cfg && cfg->in_ram;
         r = POOL_TRANSACTION(pool, spawn_with(pool, dvm, name, cfg, made));
         pool->change_in_ram = false;
@@ -342,7 +365,7 @@ static int stop_or_destroy(dvm_pool *pool, const char *name, bool destroy, bool 
 {
         const char *doing = destroy ? "destroy" : "stop";
         enum cat_intent_op op = CAT_INTENT_STOP;
-        struct cat_vm vm;
+        struct cat_vm vm = {};
         bool deferred, queued = false;
         int r = pool_lock(pool), q;
 
@@ -363,7 +386,10 @@ static int stop_or_destroy(dvm_pool *pool, const char *name, bool destroy, bool 
                         queued = true;
                         goto done;
                 }
-                r = later_finish_for(pool, name);
+                /* a DVM Template's ready disposables go before it, through their wipes */
+                r = preload_drop(pool, name);
+                if (r >= 0)
+                        r = later_finish_for(pool, name);
                 if (r >= 0 && pending)
                         goto done;
         } else if (r >= 0 && later_pending(pool, name)) {
@@ -395,6 +421,9 @@ done:
         /* a change refused before it touched the kernel leaves the pool as clean as it was */
         pool_change_end(pool, r);
         pool_unlock(pool);
+        /* a template's commit makes the ready disposables built on it outdated */
+        if (r >= 0 && !destroy && vm.kind != DVM_VM_DISPOSABLE && preload_wanted(pool))
+                queued = true;
         if (queued)
                 later_kick(pool);
         return r;

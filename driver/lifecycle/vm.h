@@ -19,10 +19,17 @@ int vm_template_add(dvm_pool *pool, const char *name, uint64_t root_size, uint64
 
 /**
  * vm_spawn() - dvm_spawn() inside the caller's transaction: a disposable of @dvm named
- * @name (NULL: the next free "disp<N>"), started. Returns 0 and its name, or -errno
+ * @name (NULL: a ready one when there is one, which sets pool->preload_taken; else the
+ * next free "disp<N>"), started. Returns 0 and its name, or -errno
  * (the kernel as it was; the caller rolls the catalog back).
  */
 int vm_spawn(dvm_pool *pool, const char *dvm, const char *name, char ret_name[DVM_NAME_MAX + 1]);
+
+/**
+ * vm_spawn_built() - vm_spawn() of an unnamed disposable that is built now, never taken
+ * from the ready ones (the worker's refill). Returns 0 and its name, or -errno.
+ */
+int vm_spawn_built(dvm_pool *pool, const char *dvm, char ret_name[DVM_NAME_MAX + 1]);
 
 /** vm_start() - dvm_vm_start() inside the caller's transaction. Returns 0 or -errno. */
 int vm_start(dvm_pool *pool, const char *name);

@@ -10,6 +10,7 @@
 #include "lifecycle/vm.h"
 #include "lifecycle/volume.h"
 #include "store/catalog_layer.h"
+#include "store/catalog_preload.h"
 #include "store/catalog_vm.h"
 #include "store/catalog_volume.h"
 
@@ -63,7 +64,7 @@ static int describe(dvm_pool *pool, const struct cat_vm *vm, struct dvm_vm_info 
         if (n < 0)
                 return n;
         *out = (struct dvm_vm_info){ .kind = vm->kind, .running = vm->running, .named = vm->named,
-                                     .n_volumes = (unsigned)n };
+                                     .ready = catalog_ready_is(pool->cat, vm->name) > 0, .n_volumes = (unsigned)n };
         snprintf(out->name, sizeof(out->name), "%s", vm->name);
         snprintf(out->template, sizeof(out->template), "%s", vm->template);
         for (int i = 0; i < n; i++) {

@@ -23,7 +23,7 @@ const struct catalog_part catalog_meta_part = {
  * catalog_volume_forget() delete in: the VM and volume rows themselves go first, as before. */
 static const struct catalog_part *const parts[] = {
         &catalog_meta_part,   &catalog_vm_part,     &catalog_volume_part,
-        &catalog_domain_part, &catalog_intent_part, &catalog_layer_part,
+        &catalog_domain_part, &catalog_intent_part, &catalog_layer_part, &catalog_preload_part,
 };
 
 size_t db_parts(const struct catalog_part *const **ret_parts)

@@ -37,7 +37,7 @@ struct catalog_part {
 };
 
 extern const struct catalog_part catalog_meta_part, catalog_vm_part, catalog_volume_part,
-        catalog_domain_part, catalog_intent_part, catalog_layer_part;
+        catalog_domain_part, catalog_intent_part, catalog_layer_part, catalog_preload_part;
 
 /** db_parts() - every part, in the order their rows are deleted. Returns their count. */
 size_t db_parts(const struct catalog_part *const **ret_parts);

@@ -10,6 +10,7 @@
 
 #include "lifecycle/later.h"
 #include "lifecycle/pool_change.h"
+#include "store/catalog_preload.h"
 #include "lifecycle/vm.h"
 #include "store/catalog_domain.h"
 #include "store/catalog_vm.h"
@@ -132,6 +133,11 @@ static int add_locked(dvm_pool *pool, const struct xen_target *t, const struct c
                 if (r >= 0 && later_pending(pool, t->vm))
                         return ctx_error(pool->ctx, -ENOENT, "VM %s of pool %s is being destroyed (its wipe is queued)",
                                          t->vm, pool->name);
+                /* a ready one goes to the spawn that takes it, and to no one else */
+                if (r >= 0 && catalog_ready_is(pool->cat, t->vm) > 0)
+                        return ctx_error(pool->ctx, -EBUSY, "VM %s of pool %s is a preloaded disposable of %s: it is "
+                                         "handed out by a spawn (dvm-spawn:%s/%s/...), not by its name", t->vm,
+                                         pool->name, vm.template, pool->name, vm.template);
                 /* checked before the VM starts, so that a refusal leaves it as it was */
                 if (r >= 0)
                         r = volume_of(pool, t->vm, t->volume, &v);
@@ -165,8 +171,13 @@ int claim_add(dvm_pool *pool, const struct xen_target *t, const struct claim_dis
 
         /* libxl kills the hook after 40 s: no other VM's deferred wipe runs in it */
         pool->defer_intents = true;
+        pool->preload_taken = false;
         r = POOL_TRANSACTION(pool, add_locked(pool, t, d, &res));
         pool->defer_intents = was;
+        /* the refill of the ready disposable this disk took runs after the hook */
+        if (pool->preload_taken && r >= 0)
+                later_kick(pool);
+        pool->preload_taken = false;
 
         if (r >= 0)
                 *ret = res;

@@ -246,6 +246,58 @@ void cw_walk_destroy_later(void)
         unsetenv("DVM_VOL_BIN");
 }
 
+/* The VMs `list` shows as ready. */
+static int ready_count(void)
+{
+        struct vt_run r = vt_cli(&vt, "list", NULL);
+        int n = 0;
+
+        cr_assert_eq(r.status, 0, "list: exit %d: %s", r.status, r.err);
+        for (char *p = r.out; (p = strstr(p, " ready")); p++)
+                n++;
+        vt_run_free(&r);
+        return n;
+}
+
+/* refill: no ready one of "dvm", which keeps one */
+static void refill_baseline(void)
+{
+        VT_CLI_OK(&vt, "preload", "dvm", "--count", "1");
+        cr_assert_eq(ready_count(), 0, "a ready one before the walk of the refill");
+}
+
+/* refill: after the kill and recover the ready one is whole (running, template data) or
+ * absent; the worker run to its end leaves one and a pool at rest; it goes again, through
+ * destroy --wait, for the next step */
+static void refill_after(const char *when, const char *snap)
+{
+        char again[400], name[64] = "";
+        struct vt_run r;
+
+        (void)snap;
+        VT_CLI_OK(&vt, "worker");
+        snprintf(again, sizeof(again), "%s, then worker", when);
+        free(vt_check_invariants(&vt, again));
+        cr_assert_eq(ready_count(), 1, "%s: ready ones", again);
+        r = vt_cli(&vt, "list", NULL);
+        for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n"))
+                if (strstr(line, " ready"))
+                        sscanf(line, "%63s", name);
+        vt_run_free(&r);
+        cr_assert(vt_has_pattern(vt_dev(&vt, name, "root"), 0, 4 * MiB, 1), "%s: the ready %s lacks the template data",
+                  again, name);
+        VT_CLI_OK(&vt, "destroy", "--wait", name);
+}
+
+static const char *const refill_argv[8] = { "worker" };
+
+void cw_walk_refill(void)
+{
+        setenv("DVM_VOL_BIN", NO_WORKER, 1);
+        walk(refill_argv, refill_baseline, refill_after);
+        unsetenv("DVM_VOL_BIN");
+}
+
 /* import: afterwards the TemplateVM holds the whole image, or does not exist */
 static uint64_t image_hash;
 

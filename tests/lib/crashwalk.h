@@ -49,5 +49,11 @@ void cw_walk_import(void);
  */
 void cw_walk_destroy_later(void);
 void cw_random_kill(int rounds);
+/*
+ * The walk of a refill (issue 15): "dvm" keeps one ready disposable and has none; each step
+ * of `worker` building it is killed, recovered and checked, then `worker` runs to its end
+ * and one whole ready disposable is left with the pool at rest.
+ */
+void cw_walk_refill(void);
 
 #endif

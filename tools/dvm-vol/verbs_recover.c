@@ -256,7 +256,7 @@ static int worker(struct cli *cli, int argc, char **argv)
                 json_object_object_add(o, "finished", json_object_new_int(r));
                 cli_print_json(o);
         } else if (cli->verbose) {
-                printf("pool %s: %d queued wipe(s) finished\n", cli->pool ? cli->pool : DVM_DEFAULT_POOL, r);
+                printf("pool %s: %d wipe(s) or preload step(s) done\n", cli->pool ? cli->pool : DVM_DEFAULT_POOL, r);
         }
         return EXIT_OK;
 }
@@ -265,7 +265,7 @@ const struct verb recover_verbs[] = {
         { "recover", "[NAME | --all]", "finish or roll back what a crash left in flight", recover },
         { "reap", "--xenbus-path backend/vbd/DOMID/DEVID | --domain DOMID",
           "release the disks of a Xen domain that died (the udev rule runs this)", reap },
-        { "worker", "[NAME] [--try]", "finish the wipes that destroys left queued, then exit", worker },
+        { "worker", "[NAME] [--try]", "finish queued wipes, refill preloaded disposables, then exit", worker },
         { "pool set", "[NAME] space-guard PERCENT",
           "refuse spawn, start and import that would leave less than PERCENT of the pool free", pool_set },
         {}

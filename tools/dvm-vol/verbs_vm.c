@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* dvm-vol VM verbs: template create/import, dvm create, spawn, start, stop, destroy, list, info. */
+/* dvm-vol VM verbs: template create/import, dvm create, preload, spawn, start, stop, destroy, list, info. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -14,13 +15,14 @@ struct vm_args {
         const char *vdev_base;
         bool xl_disks;
         bool wait;
+        const char *count;
         uint64_t root_size;
         uint64_t private_size;
         struct dvm_spawn_config spawn;
 };
 
 enum { OPT_TEMPLATE = 256, OPT_ROOT, OPT_PRIVATE, OPT_ROOT_SIZE, OPT_PRIVATE_SIZE, OPT_NAME, OPT_XL_DISKS, OPT_VDEV_BASE,
-       OPT_IN_RAM, OPT_RAM_LIMIT, OPT_WAIT };
+       OPT_IN_RAM, OPT_RAM_LIMIT, OPT_WAIT, OPT_COUNT };
 
 static const struct option vm_opts[] = {
         { "template", required_argument, NULL, OPT_TEMPLATE },
@@ -34,6 +36,7 @@ static const struct option vm_opts[] = {
         { "in-ram", no_argument, NULL, OPT_IN_RAM },
         { "ram-limit", required_argument, NULL, OPT_RAM_LIMIT },
         { "wait", no_argument, NULL, OPT_WAIT },
+        { "count", required_argument, NULL, OPT_COUNT },
         { "help", no_argument, NULL, 'h' },
         {}
 };
@@ -57,7 +60,7 @@ static int parse(const struct verb *verb, const char *allowed, int argc, char **
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "h", vm_opts, NULL)) != -1) {
-                static const char letters[] = "trpRPnxviLw";
+                static const char letters[] = "trpRPnxviLwc";
                 if (c == 'h')
                         return cli_verb_help(verb, NULL) - 1;
                 if (c < OPT_TEMPLATE || !strchr(allowed, letters[c - OPT_TEMPLATE]))
@@ -79,6 +82,7 @@ static int parse(const struct verb *verb, const char *allowed, int argc, char **
                         break;
                 case OPT_IN_RAM: a->spawn.in_ram = true; break;
                 case OPT_WAIT: a->wait = true; break;
+                case OPT_COUNT: a->count = optarg; break;
                 case OPT_RAM_LIMIT:
                         if ((r = cli_parse_size(verb, "--ram-limit", optarg, &a->spawn.ram_limit)))
                                 return r;
@@ -138,6 +142,69 @@ static int dvm_create(struct cli *cli, int argc, char **argv)
                         r = cli_usage_error(verb, "--template TEMPLATE is required");
                 else if ((r = dvm_dvm_create(pool, argv[0], a.template, a.private_size)) < 0)
                         r = cli_fail(cli, r, "dvm create");
+        });
+}
+
+static void print_preload(const struct dvm_preload_info *p)
+{
+        printf("%-24s %5u %5u", p->dvm, p->count, p->ready);
+        if (p->outdated)
+                printf("  (%u outdated, being replaced)", p->outdated);
+        putchar('\n');
+        if (p->note[0])
+                printf("  %s\n", p->note);
+}
+
+static json_object *preload_json(const struct dvm_preload_info *p)
+{
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "dvm", json_object_new_string(p->dvm));
+        json_object_object_add(o, "count", json_object_new_int64(p->count));
+        json_object_object_add(o, "ready", json_object_new_int64(p->ready));
+        json_object_object_add(o, "outdated", json_object_new_int64(p->outdated));
+        json_object_object_add(o, "note", p->note[0] ? json_object_new_string(p->note) : NULL);
+        return o;
+}
+
+/* preload: set a DVM Template's count (--count N), or show it (all settings without DVM). */
+static int preload(struct cli *cli, int argc, char **argv)
+{
+        struct dvm_preload_info one, *all = NULL;
+        VM_VERB("preload", "c", 0, 1, {
+                char *end = NULL;
+                unsigned long n = a.count ? strtoul(a.count, &end, 10) : 0;
+                int k = 1;
+                if (a.count && (!*a.count || *end || a.count[0] == '-' || n > DVM_PRELOAD_MAX))
+                        r = cli_usage_error(verb, "--count \"%s\" is not a number from 0 to %u", a.count,
+                                            DVM_PRELOAD_MAX);
+                else if (a.count && argc == 0)
+                        r = cli_usage_error(verb, "--count goes with a DVM Template");
+                else if (a.count)
+                        r = dvm_preload_set(pool, argv[0], (unsigned)n);
+                else if (argc == 1)
+                        r = dvm_preload_get(pool, argv[0], &one);
+                else
+                        r = k = dvm_preload_list(pool, &all);
+                if (r < 0)
+                        r = cli_fail(cli, r, "preload");
+                else if (!a.count) {
+                        const struct dvm_preload_info *list = argc == 1 ? &one : all;
+                        if (cli->json) {
+                                json_object *arr = json_object_new_array();
+                                for (int i = 0; i < k; i++)
+                                        json_object_array_add(arr, preload_json(&list[i]));
+                                cli_print_json(argc == 1 ? json_object_get(json_object_array_get_idx(arr, 0)) : arr);
+                                if (argc == 1)
+                                        json_object_put(arr);
+                        } else {
+                                printf("%-24s %5s %5s\n", "DVM", "COUNT", "READY");
+                                for (int i = 0; i < k; i++)
+                                        print_preload(&list[i]);
+                        }
+                        r = EXIT_OK;
+                }
+                free(all);
         });
 }
 
@@ -227,7 +294,8 @@ static int list(struct cli *cli, int argc, char **argv)
                         for (int i = 0; i < n; i++)
                                 printf("%-24s %-13s %-24s %s%s\n", vms[i].name, dvm_vm_kind_name(vms[i].kind),
                                        vms[i].template[0] ? vms[i].template : "-",
-                                       vms[i].running ? "running" : "halted", vms[i].outdated ? " outdated" : "");
+                                       vms[i].ready ? "ready" : vms[i].running ? "running" : "halted",
+                                       vms[i].outdated ? " outdated" : "");
                 }
                 free(vms);
         });
@@ -249,6 +317,8 @@ const struct verb vm_verbs[] = {
         { "template create", "NAME --root-size SIZE --private-size SIZE", "create an empty TemplateVM", template_create },
         { "template import", "NAME --root IMAGE [--private IMAGE]", "create a TemplateVM from images", template_import },
         { "dvm create", "NAME --template TEMPLATE [--private-size SIZE]", "create a DVM Template", dvm_create },
+        { "preload", "[DVM [--count N]]", "keep N disposables of DVM ready for spawn (0: none); show the settings",
+          preload },
         { "spawn", "DVM [--name NAME] [--in-ram [--ram-limit SIZE]] | DVM --xl-disks [--vdev-base xvda]",
           "start a disposable, print its name and devices; or print xl disk lines that spawn one", spawn },
         { "start", "NAME", "start a template, DVM Template or named disposable", start },

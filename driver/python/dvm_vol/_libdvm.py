@@ -136,6 +136,7 @@ class VmInfo(ctypes.Structure):
         ("running", ctypes.c_bool),
         ("named", ctypes.c_bool),
         ("outdated", ctypes.c_bool),
+        ("ready", ctypes.c_bool),
         ("n_volumes", ctypes.c_uint),
         ("volumes", VolumeInfo * 3),
     ]

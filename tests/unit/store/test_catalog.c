@@ -247,7 +247,7 @@ static void tables_of(const char *path, char *buf, size_t len)
         sqlite3_close(db);
 }
 
-#define ALL_TABLES "attachments domains imports intents meta revisions vms volume_settings volumes"
+#define ALL_TABLES "attachments domains imports intents meta preload ready revisions vms volume_settings volumes"
 
 /* every part's tables are there after the first open */
 Test(catalog, open_creates_every_part)
