@@ -72,6 +72,13 @@ check_tree() {
 	check
 	f=$(readelf -d "$lib/libdvm.so.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 	[ "$f" = libdvm.so.0 ] || fail "soname of the installed library: '$f'"
+	# librbd and librados (C++, ~80 ms of constructors an exec) load when an rbd pool is used,
+	# not with the library or a tool: block-dvm runs on every attach
+	for t in "$lib/libdvm.so.0" "$sbin/dvm-vol" "$d/etc/xen/scripts/block-dvm"; do
+		check
+		f=$(readelf -d "$t" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -E '^lib(rbd|rados)' | tr '\n' ' ' || true)
+		[ -z "$f" ] || fail "$t needs $f at start (they must load on first use)"
+	done
 	check
 	f=$(nm -D --defined-only "$lib/libdvm.so.0" | awk '$2 == "T" && $3 !~ /^dvm_/ { print $3 }')
 	[ -z "$f" ] || fail "the library exports functions outside dvm_*: $f"

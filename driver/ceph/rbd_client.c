@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * librados and librbd: the one file that includes them. A connection is a cluster handle
+ * librados and librbd: the one file that calls them (through ceph_lib.h, which loads them). A connection is a cluster handle
  * plus an I/O context on one pool; images are opened per call and closed before it returns,
  * except under a held exclusive lock.
  */
@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "ceph/ceph_lib.h"
 #include "ceph/rbd_auth.h"
 #include "ceph/rbd_client.h"
 #include "util/text.h"
@@ -69,7 +70,8 @@ int rbdc_connect(dvm_ctx *ctx, const char *conf, const char *client_id, const ch
         _cleanup_(rbdc_freep) struct rbd_conn *c = NULL;
         int r;
 
-        if ((r = check_name(ctx, "client", client_id)) < 0 || (r = check_name(ctx, "pool", pool)) < 0)
+        if ((r = check_name(ctx, "client", client_id)) < 0 || (r = check_name(ctx, "pool", pool)) < 0 ||
+            (r = ceph_lib_load(ctx)) < 0)
                 return r;
         c = calloc(1, sizeof(*c));
         if (!c)
