@@ -77,8 +77,8 @@ static int step(dvm_pool *pool, const struct cat_preload *p, struct preload_skip
                 return 0;
         r = POOL_TRANSACTION(pool, build(pool, p->dvm, name));
         if (r >= 0) {
-                ctx_info(pool->ctx, "pool %s: preload of %s: %s is ready (%d of %u)", pool->name, p->dvm, name, good + 1,
-                         p->count);
+                ctx_info(pool->ctx, "pool %s: preload of %s: %s is ready (%d of %u)", pool->name, p->dvm, name,
+                         good + 1, p->count);
                 if (p->note[0] && good + 1 >= (int)p->count)
                         note(pool, p, "");
                 return 1;
@@ -152,7 +152,8 @@ static int set(dvm_pool *pool, const char *dvm, unsigned count)
         if (r < 0)
                 return r;
         if (count > DVM_PRELOAD_MAX)
-                return ctx_error(pool->ctx, -EINVAL, "preload of %s: count %u is above %u", dvm, count, DVM_PRELOAD_MAX);
+                return ctx_error(pool->ctx, -EINVAL, "preload of %s: count %u is above %u", dvm, count,
+                                 DVM_PRELOAD_MAX);
         if (count == 0)
                 return preload_drop(pool, dvm);
         snprintf(p.dvm, sizeof(p.dvm), "%s", dvm);

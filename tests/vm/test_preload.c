@@ -86,7 +86,8 @@ static uint64_t copies(const char *what)
  * private pattern 2, vt_make_templates()), and a volatile that holds no canary. */
 static void check_fresh(const char *d, const char *when)
 {
-        cr_expect(vt_has_pattern(vt_dev(&vt, d, "root"), 0, 8 * MiB, 1), "%s: %s's root lacks the template data", when, d);
+        cr_expect(vt_has_pattern(vt_dev(&vt, d, "root"), 0, 8 * MiB, 1), "%s: %s's root lacks the template data", when,
+                  d);
         cr_expect(vt_has_pattern(vt_dev(&vt, d, "private"), 0, 4 * MiB, 2), "%s: %s's private lacks the DVM "
                   "Template's data", when, d);
         cr_expect(!canary_reads_back(vt_dev(&vt, d, "volatile"), 0, MiB, &can), "%s: %s's volatile reads an earlier "
