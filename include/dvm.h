@@ -74,7 +74,7 @@ DVM_PUBLIC const char *dvm_ctx_state_dir(const dvm_ctx *ctx);
 
 /* ---- pools ---------------------------------------------------------------------------- */
 
-enum dvm_backend { DVM_BACKEND_THIN = 0, DVM_BACKEND_SNAP = 1 };
+enum dvm_backend { DVM_BACKEND_THIN = 0, DVM_BACKEND_SNAP = 1, DVM_BACKEND_RBD = 2 };
 
 /** What dvm_pool_init() builds. Zeroed fields take their defaults. */
 struct dvm_pool_config {
@@ -87,6 +87,13 @@ struct dvm_pool_config {
         uint64_t chunk_size;      /* bytes per snapshot chunk (4 KiB..1 MiB, power of two; 0: 64 KiB) */
         unsigned cow_percent;     /* a disposable's COW store holds changes up to this share of
                                      its volume (1..100; 0: 100, which never fills up) */
+        /* rbd backend: committed layers (templates' origins, save_on_stop volumes' commits) are
+         * protected snapshots of images in a Ceph pool; running layers are thin volumes of a
+         * local thin-pool (the thin settings above), over the mapped snapshot as external origin */
+        const char *rbd_conf;     /* Ceph config file (NULL: librados' default search) */
+        const char *rbd_client;   /* Ceph client id, without "client." (NULL: "admin") */
+        const char *rbd_pool;     /* Ceph pool of the images (NULL: "rbd") */
+        const char *rbd_host;     /* this host's name in image names (NULL: the node name) */
 };
 
 /** A pool's identity and usage, as dvm_pool_info() reports it. */
@@ -725,7 +732,7 @@ DVM_PUBLIC int dvm_volume_dm_name_parse(const char *dm_name, char ret_pool[DVM_P
 /** dvm_vm_kind_name() - "template", "dvm-template", "disposable" or "qube". */
 DVM_PUBLIC const char *dvm_vm_kind_name(enum dvm_vm_kind kind);
 
-/** dvm_backend_name() - "thin" or "snap". */
+/** dvm_backend_name() - "thin", "snap" or "rbd". */
 DVM_PUBLIC const char *dvm_backend_name(enum dvm_backend backend);
 
 #ifdef __cplusplus

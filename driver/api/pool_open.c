@@ -58,6 +58,8 @@ dvm_pool *dvm_pool_close(dvm_pool *pool)
         if (pool) {
                 if (pool->held_meta)
                         pool->ops->owned_hold(pool, false);
+                if (pool->ops && pool->ops->pool_close)
+                        pool->ops->pool_close(pool);
                 catalog_close(pool->cat);
                 if (pool->lock_fd >= 0)
                         close(pool->lock_fd);
@@ -89,7 +91,8 @@ static int pool_load(dvm_pool *p)
         if (r < 0)
                 return ctx_error(p->ctx, r == -ENOENT ? -ENOENT : r,
                                  "pool %s is not initialised: its catalog has no settings", p->name);
-        p->backend = strcmp(backend, "snap") == 0 ? DVM_BACKEND_SNAP : DVM_BACKEND_THIN;
+        p->backend = strcmp(backend, "snap") == 0 ? DVM_BACKEND_SNAP :
+                     strcmp(backend, "rbd") == 0 ? DVM_BACKEND_RBD : DVM_BACKEND_THIN;
         p->ops = backend_get(p->backend);
         if (!p->ops)
                 return ctx_error(p->ctx, -EOPNOTSUPP, "pool %s: backend %s is not built into this library", p->name,
@@ -168,6 +171,9 @@ int dvm_pool_init(dvm_ctx *ctx, const char *name, const struct dvm_pool_config *
         if (!p->ops)
                 return ctx_error(ctx, -EOPNOTSUPP, "pool %s: backend %s is not available", p->name,
                                  dvm_backend_name(cfg->backend));
+        if (cfg->backend != DVM_BACKEND_RBD && (cfg->rbd_conf || cfg->rbd_client || cfg->rbd_pool || cfg->rbd_host))
+                return ctx_error(ctx, -EINVAL, "pool %s: a Ceph config, client, pool and host are settings of rbd "
+                                 "pools, not of %s pools", p->name, p->ops->name);
         r = p->ops->pool_unit(ctx, p->name, cfg, &p->block_sectors);
         if (r < 0)
                 return r;

@@ -7,6 +7,7 @@
 static const struct backend_ops *const backends[] = {
         [DVM_BACKEND_THIN] = &backend_thin,
         [DVM_BACKEND_SNAP] = &backend_snap,
+        [DVM_BACKEND_RBD] = &backend_rbd,
 };
 
 const struct backend_ops *backend_get(enum dvm_backend backend)

@@ -42,6 +42,8 @@ struct backend_ops {
         int (*pool_info)(dvm_pool *pool, struct dvm_pool_info *info);
         /* Undo pool_create as far as it got (init failed). */
         void (*pool_destroy)(dvm_pool *pool);
+        /* Optional: free what the backend keeps in the handle (the handle is closed). */
+        void (*pool_close)(dvm_pool *pool);
 
         /* Layers: a new empty layer; a snapshot of committed layer l->origin (whose device
          * is @origin_dm if active, else NULL); a running snapshot made self-contained so
@@ -50,6 +52,9 @@ struct backend_ops {
         int (*layer_snap)(dvm_pool *pool, const struct layer *l, const char *origin_dm);
         int (*layer_commit)(dvm_pool *pool, const struct layer *l);
         int (*layer_delete)(dvm_pool *pool, int64_t id);
+        /* Optional: move committed layer @l (not active, just filled by an import) to where
+         * the backend keeps committed layers (rbd: into the cluster). */
+        int (*layer_publish)(dvm_pool *pool, const struct layer *l);
 
         /* Devices: expose layer @l as dm device @dm_name (with our UUID); take it down;
          * bytes of the layer the backend has allocated. activate returns -ENOENT when a
@@ -105,6 +110,7 @@ struct backend_ops {
 
 extern const struct backend_ops backend_thin;
 extern const struct backend_ops backend_snap;
+extern const struct backend_ops backend_rbd;
 
 /** backend_get() - the ops of @backend, or NULL if it is not built in. */
 const struct backend_ops *backend_get(enum dvm_backend backend);

@@ -10,6 +10,7 @@
 #include "util/ctx.h"
 
 struct backend_ops;
+struct rbd_conn;
 struct recover_actions;
 struct thin_meta;
 
@@ -33,6 +34,7 @@ struct dvm_pool {
         bool change_in_ram;      /* the change is an in-RAM VM's: it leaves the pool's metadata
                                   * alone, so its dirty mark goes in the catalog */
         struct thin_meta *held_meta; /* between owned_hold(true) and (false), thin backend */
+        struct rbd_conn *rbd;    /* rbd backend: the cluster, connected at first need */
         bool defer_intents;      /* in a hotplug hook: other VMs' deferred stops and destroys
                                   * (their wipes) are left to recover and the boot unit */
         bool preload_taken;      /* a spawn in this change took a ready disposable: the

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * librados and librbd: the one file that calls them (through ceph_lib.h, which loads them). A connection is a cluster handle
+ * librados and librbd: with rbd_commit.c the only files that call them (through ceph_lib.h,
+ * which loads them). A connection is a cluster handle
  * plus an I/O context on one pool; images are opened per call and closed before it returns,
  * except under a held exclusive lock.
  */
@@ -17,15 +18,8 @@
 #include "ceph/ceph_lib.h"
 #include "ceph/rbd_auth.h"
 #include "ceph/rbd_client.h"
+#include "ceph/rbd_conn.h"
 #include "util/text.h"
-
-struct rbd_conn {
-        rados_t cluster;
-        rados_ioctx_t io;
-        bool connected;
-        char pool[128];
-        char client[64];
-};
 
 struct rbd_lock {
         rbd_image_t image;
@@ -43,7 +37,7 @@ bool rbdc_name_valid(const char *name)
         return true;
 }
 
-static int check_name(dvm_ctx *ctx, const char *what, const char *name)
+int rbdc_check_name(dvm_ctx *ctx, const char *what, const char *name)
 {
         char shown[200];
 
@@ -70,7 +64,7 @@ int rbdc_connect(dvm_ctx *ctx, const char *conf, const char *client_id, const ch
         _cleanup_(rbdc_freep) struct rbd_conn *c = NULL;
         int r;
 
-        if ((r = check_name(ctx, "client", client_id)) < 0 || (r = check_name(ctx, "pool", pool)) < 0 ||
+        if ((r = rbdc_check_name(ctx, "client", client_id)) < 0 || (r = rbdc_check_name(ctx, "pool", pool)) < 0 ||
             (r = ceph_lib_load(ctx)) < 0)
                 return r;
         c = calloc(1, sizeof(*c));
@@ -216,9 +210,9 @@ int rbdc_kernel_auth(dvm_ctx *ctx, struct rbd_conn *c, struct rbd_kernel_auth *r
 }
 
 /* open @image of the pool (read-only: no exclusive lock taken) */
-static int open_image(dvm_ctx *ctx, struct rbd_conn *c, const char *image, bool read_only, rbd_image_t *ret)
+int rbdc_open_image(dvm_ctx *ctx, struct rbd_conn *c, const char *image, bool read_only, rbd_image_t *ret)
 {
-        int r = check_name(ctx, "image", image);
+        int r = rbdc_check_name(ctx, "image", image);
 
         if (r < 0)
                 return r;
@@ -233,7 +227,7 @@ static int open_image(dvm_ctx *ctx, struct rbd_conn *c, const char *image, bool 
 int rbdc_image_create(dvm_ctx *ctx, struct rbd_conn *c, const char *image, uint64_t size)
 {
         rbd_image_options_t opts;
-        int r = check_name(ctx, "image", image);
+        int r = rbdc_check_name(ctx, "image", image);
 
         if (r < 0)
                 return r;
@@ -301,38 +295,44 @@ static int copy_in(dvm_ctx *ctx, int fd, rbd_image_t img, uint64_t size, const c
         return r < 0 ? ctx_error(ctx, r, "rbd flush failed: %m") : 0;
 }
 
-int rbdc_image_import(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *path)
+int rbdc_image_import_fd(dvm_ctx *ctx, struct rbd_conn *c, const char *image, int fd, const char *what)
 {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         rbd_image_t img;
         uint64_t size;
         int r;
 
-        if (fd < 0)
-                return ctx_error(ctx, -errno, "cannot open %s: %m", path);
         if ((r = fd_size(fd, &size)) < 0)
-                return ctx_error(ctx, r, "%s: cannot tell its size (a file or block device is needed): %m", path);
+                return ctx_error(ctx, r, "%s: cannot tell its size (a file or block device is needed): %m", what);
         size = (size + SECTOR_SIZE - 1) / SECTOR_SIZE * SECTOR_SIZE;
         if (size == 0)
-                return ctx_error(ctx, -EINVAL, "%s is empty: nothing to import", path);
+                return ctx_error(ctx, -EINVAL, "%s is empty: nothing to import", what);
         if ((r = rbdc_image_create(ctx, c, image, size)) < 0)
                 return r;
-        if ((r = open_image(ctx, c, image, false, &img)) == 0) {
-                r = copy_in(ctx, fd, img, size, path);
+        if ((r = rbdc_open_image(ctx, c, image, false, &img)) == 0) {
+                r = copy_in(ctx, fd, img, size, what);
                 rbd_close(img);
         }
         if (r < 0) {
                 char saved[sizeof(ctx->last_error)];
                 snprintf(saved, sizeof(saved), "%s", ctx->last_error);
                 rbd_remove(c->io, image);
-                ctx_error(ctx, r, "rbd image %s/%s: import of %s failed: %s", c->pool, image, path, saved);
+                ctx_error(ctx, r, "rbd image %s/%s: import of %s failed: %s", c->pool, image, what, saved);
         }
         return r;
 }
 
+int rbdc_image_import(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *path)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return ctx_error(ctx, -errno, "cannot open %s: %m", path);
+        return rbdc_image_import_fd(ctx, c, image, fd, path);
+}
+
 int rbdc_image_remove(dvm_ctx *ctx, struct rbd_conn *c, const char *image)
 {
-        int r = check_name(ctx, "image", image);
+        int r = rbdc_check_name(ctx, "image", image);
 
         if (r < 0)
                 return r;
@@ -352,7 +352,7 @@ int rbdc_snap_create(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const 
         rbd_image_t img;
         int r;
 
-        if ((r = check_name(ctx, "snapshot", snap)) < 0 || (r = open_image(ctx, c, image, false, &img)) < 0)
+        if ((r = rbdc_check_name(ctx, "snapshot", snap)) < 0 || (r = rbdc_open_image(ctx, c, image, false, &img)) < 0)
                 return r;
         r = rbd_snap_create(img, snap);
         if (r < 0)
@@ -369,7 +369,7 @@ int rbdc_snap_remove(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const 
         rbd_image_t img;
         int prot = 0, r;
 
-        if ((r = check_name(ctx, "snapshot", snap)) < 0 || (r = open_image(ctx, c, image, false, &img)) < 0)
+        if ((r = rbdc_check_name(ctx, "snapshot", snap)) < 0 || (r = rbdc_open_image(ctx, c, image, false, &img)) < 0)
                 return r;
         r = rbd_snap_is_protected(img, snap, &prot);
         if (r == 0 && prot)
@@ -388,8 +388,8 @@ int rbdc_clone(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *
         rbd_image_options_t opts;
         int r;
 
-        if ((r = check_name(ctx, "image", image)) < 0 || (r = check_name(ctx, "snapshot", snap)) < 0 ||
-            (r = check_name(ctx, "image", child)) < 0)
+        if ((r = rbdc_check_name(ctx, "image", image)) < 0 || (r = rbdc_check_name(ctx, "snapshot", snap)) < 0 ||
+            (r = rbdc_check_name(ctx, "image", child)) < 0)
                 return r;
         rbd_image_options_create(&opts);
         r = rbd_clone3(c->io, image, snap, c->io, child, opts);
@@ -408,7 +408,7 @@ int rbdc_image_id(dvm_ctx *ctx, struct rbd_conn *c, const char *image, char *ret
         rbd_image_t img;
         int r;
 
-        if ((r = open_image(ctx, c, image, true, &img)) < 0)
+        if ((r = rbdc_open_image(ctx, c, image, true, &img)) < 0)
                 return r;
         r = rbd_get_id(img, id, sizeof(id));
         rbd_close(img);
@@ -426,7 +426,7 @@ int rbdc_snap_id(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char
         uint64_t id;
         int r;
 
-        if ((r = check_name(ctx, "snapshot", snap)) < 0 || (r = open_image(ctx, c, image, true, &img)) < 0)
+        if ((r = rbdc_check_name(ctx, "snapshot", snap)) < 0 || (r = rbdc_open_image(ctx, c, image, true, &img)) < 0)
                 return r;
         r = rbd_snap_get_id(img, snap, &id);
         rbd_close(img);
@@ -444,7 +444,7 @@ int rbdc_lock_acquire(dvm_ctx *ctx, struct rbd_conn *c, const char *image, struc
         struct rbd_lock *l;
         int r;
 
-        if ((r = open_image(ctx, c, image, false, &img)) < 0)
+        if ((r = rbdc_open_image(ctx, c, image, false, &img)) < 0)
                 return r;
         r = rbd_lock_acquire(img, RBD_LOCK_MODE_EXCLUSIVE);
         if (r < 0 || !(l = malloc(sizeof(*l)))) {
@@ -479,7 +479,7 @@ int rbdc_lock_break(dvm_ctx *ctx, struct rbd_conn *c, const char *image)
         int r, broken = 0;
 
         /* read-only, the image has no exclusive lock state to ask (-EINVAL) */
-        if ((r = open_image(ctx, c, image, false, &img)) < 0)
+        if ((r = rbdc_open_image(ctx, c, image, false, &img)) < 0)
                 return r;
         r = rbd_lock_get_owners(img, &mode, owners, &n);
         if (r == -ENOENT) {

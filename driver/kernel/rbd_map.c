@@ -302,3 +302,18 @@ int rbdmap_remove(dvm_ctx *ctx, const struct rbd_mapping *m)
                                  s.snap);
         return 0;
 }
+
+int rbdmap_by_devt(dvm_ctx *ctx, uint32_t major, uint32_t minor, struct rbd_mapping *ret)
+{
+        int ids[MAX_DEVS], n = list_ids(ctx, ids, MAX_DEVS);
+        struct shown s;
+
+        if (n < 0)
+                return n;
+        for (int i = 0; i < n; i++)
+                if (read_shown(ids[i], &s) == 0 && s.major == major && s.minor == minor) {
+                        fill(ret, ids[i], &s);
+                        return 0;
+                }
+        return -ENOENT;
+}

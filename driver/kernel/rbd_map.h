@@ -58,6 +58,13 @@ int rbdmap_add(dvm_ctx *ctx, const struct rbd_map_auth *auth, const struct rbd_m
 int rbdmap_find(dvm_ctx *ctx, const struct rbd_map_spec *spec, struct rbd_mapping *ret);
 
 /**
+ * rbdmap_by_devt() - the mapping whose block device is @major:@minor (as found now, with its
+ * disk sequence number). Returns 0 and @ret, -ENOENT when no rbd mapping has that number,
+ * -ENODEV when the rbd module is not loaded, or -errno.
+ */
+int rbdmap_by_devt(dvm_ctx *ctx, uint32_t major, uint32_t minor, struct rbd_mapping *ret);
+
+/**
  * rbdmap_open() - open mapping @m read-only after checking that it is still @spec's
  * snapshot: /dev/rbdN is the block device @m->major:@m->minor, its disk sequence number is
  * @m->diskseq, and sysfs shows @spec's pool id, image id and snapshot id for it. The open

@@ -146,6 +146,11 @@ static int import(dvm_pool *pool, const char *name, const char *root_image, cons
         r = fill_volume(pool, &vols[0], root_fd, root_image, &done, total);
         if (r >= 0 && private_image)
                 r = fill_volume(pool, &vols[1], priv_fd, private_image, &done, total);
+        /* where the backend keeps committed layers (rbd: in the cluster) */
+        for (int i = 0; i < 2 && r >= 0 && pool->ops->layer_publish; i++) {
+                struct layer l = volume_committed_layer(&vols[i]);
+                r = pool->ops->layer_publish(pool, &l);
+        }
         if (r < 0) {
                 pool->ops->layer_delete(pool, vols[0].thin_id);
                 pool->ops->layer_delete(pool, vols[1].thin_id);

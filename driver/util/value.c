@@ -124,5 +124,5 @@ const char *dvm_vm_kind_name(enum dvm_vm_kind kind)
 
 const char *dvm_backend_name(enum dvm_backend backend)
 {
-        return backend == DVM_BACKEND_SNAP ? "snap" : "thin";
+        return backend == DVM_BACKEND_SNAP ? "snap" : backend == DVM_BACKEND_RBD ? "rbd" : "thin";
 }

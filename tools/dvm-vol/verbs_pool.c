@@ -33,7 +33,9 @@ static int pool_init(struct cli *cli, int argc, char **argv)
                 { "data", required_argument, NULL, 'd' },     { "data-size", required_argument, NULL, 's' },
                 { "metadata", required_argument, NULL, 'm' }, { "block-size", required_argument, NULL, 'b' },
                 { "backend", required_argument, NULL, 'B' },  { "chunk-size", required_argument, NULL, 'c' },
-                { "cow-percent", required_argument, NULL, 'p' }, HELP_OPTION, {}
+                { "cow-percent", required_argument, NULL, 'p' }, { "rbd-conf", required_argument, NULL, 'C' },
+                { "rbd-client", required_argument, NULL, 'I' },  { "rbd-pool", required_argument, NULL, 'P' },
+                { "host", required_argument, NULL, 'H' },       HELP_OPTION, {}
         };
         const struct verb *verb = self("pool init");
         struct dvm_pool_config cfg = {};
@@ -43,6 +45,10 @@ static int pool_init(struct cli *cli, int argc, char **argv)
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'd': cfg.data_dev = optarg; break;
+                case 'C': cfg.rbd_conf = optarg; break;
+                case 'I': cfg.rbd_client = optarg; break;
+                case 'P': cfg.rbd_pool = optarg; break;
+                case 'H': cfg.rbd_host = optarg; break;
                 case 'm': cfg.metadata_dev = optarg; break;
                 case 's': if ((r = cli_parse_size(verb, "--data-size", optarg, &cfg.data_size))) return r; break;
                 case 'b': if ((r = cli_parse_size(verb, "--block-size", optarg, &cfg.block_size))) return r; break;
@@ -59,16 +65,21 @@ static int pool_init(struct cli *cli, int argc, char **argv)
                 case 'B':
                         if (strcmp(optarg, "thin") == 0) cfg.backend = DVM_BACKEND_THIN;
                         else if (strcmp(optarg, "snap") == 0) cfg.backend = DVM_BACKEND_SNAP;
-                        else return cli_usage_error(verb, "--backend: \"%s\" is not thin or snap", optarg);
+                        else if (strcmp(optarg, "rbd") == 0) cfg.backend = DVM_BACKEND_RBD;
+                        else return cli_usage_error(verb, "--backend: \"%s\" is not thin, snap or rbd", optarg);
                         break;
                 case 'h':
                         return cli_verb_help(verb, "  --data DEV          data block device (default: a sparse file)\n"
                                                    "  --metadata DEV      metadata block device (with --data)\n"
                                                    "  --data-size SIZE    size of the sparse data file (default 16G)\n"
                                                    "  --block-size SIZE   thin block size, 64K..1G (default 64K)\n"
-                                                   "  --backend thin|snap pool backend (default thin)\n"
+                                                   "  --backend thin|snap|rbd  pool backend (default thin)\n"
                                                    "  --chunk-size SIZE   snap: snapshot chunk, 4K..1M, a power of two (default 64K)\n"
-                                                   "  --cow-percent N     snap: a disposable may change up to N%% of a volume (default 100)\n");
+                                                   "  --cow-percent N     snap: a disposable may change up to N%% of a volume (default 100)\n"
+                                                   "  --rbd-conf FILE     rbd: Ceph config (default: librados' search)\n"
+                                                   "  --rbd-client ID     rbd: Ceph client id (default admin)\n"
+                                                   "  --rbd-pool NAME     rbd: Ceph pool of the images (default rbd)\n"
+                                                   "  --host NAME         rbd: this host's name in image names (default: node name)\n");
                 default: return cli_usage_error(verb, "unknown option");
                 }
         }
@@ -78,6 +89,9 @@ static int pool_init(struct cli *cli, int argc, char **argv)
                 return cli_usage_error(verb, "--data and --data-size exclude each other");
         if (cfg.backend == DVM_BACKEND_SNAP && (cfg.data_dev || cfg.metadata_dev || cfg.data_size || cfg.block_size))
                 return cli_usage_error(verb, "--data, --metadata, --data-size and --block-size are for thin pools");
+        if (cfg.backend != DVM_BACKEND_RBD && (cfg.rbd_conf || cfg.rbd_client || cfg.rbd_pool || cfg.rbd_host))
+                return cli_usage_error(verb, "--rbd-conf, --rbd-client, --rbd-pool and --host are for rbd pools "
+                                       "(--backend rbd)");
         if (cfg.backend != DVM_BACKEND_SNAP && (cfg.chunk_size || cfg.cow_percent))
                 return cli_usage_error(verb, "--chunk-size and --cow-percent are for snap pools (--backend snap)");
         r = dvm_pool_init(cli->ctx, cli->pool, &cfg);
@@ -197,7 +211,8 @@ static int pool_activate(struct cli *cli, int argc, char **argv)
 
 const struct verb pool_verbs[] = {
         { "pool init", "[NAME] [--data DEV --metadata DEV | --data-size SIZE] [--block-size SIZE] | "
-                       "--backend snap [--chunk-size SIZE] [--cow-percent N]",
+                       "--backend snap [--chunk-size SIZE] [--cow-percent N] | --backend rbd [thin options] "
+                       "[--rbd-conf FILE] [--rbd-client ID] [--rbd-pool NAME] [--host NAME]",
           "create a pool (default: file-backed under the state directory)", pool_init },
         { "pool list", "", "list the pools", pool_list },
         { "pool info", "[NAME]", "show a pool's devices and usage", pool_info },

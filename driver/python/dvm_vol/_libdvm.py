@@ -23,7 +23,8 @@ DVM_POOL_NAME_MAX = 32
 
 BACKEND_THIN = 0
 BACKEND_SNAP = 1
-BACKENDS = {"thin": BACKEND_THIN, "snap": BACKEND_SNAP}
+BACKEND_RBD = 2
+BACKENDS = {"thin": BACKEND_THIN, "snap": BACKEND_SNAP, "rbd": BACKEND_RBD}
 
 VM_TEMPLATE = 0
 VM_DVM_TEMPLATE = 1
@@ -62,6 +63,10 @@ class PoolConfig(ctypes.Structure):
         ("block_size", ctypes.c_uint64),
         ("chunk_size", ctypes.c_uint64),
         ("cow_percent", ctypes.c_uint),
+        ("rbd_conf", ctypes.c_char_p),
+        ("rbd_client", ctypes.c_char_p),
+        ("rbd_pool", ctypes.c_char_p),
+        ("rbd_host", ctypes.c_char_p),
     ]
     c_name = "struct dvm_pool_config"
 
