@@ -17,6 +17,7 @@
 
 #include "backend/backend.h"
 #include "backend/rbd_backend.h"
+#include "backend/rbd_origin.h"
 #include "backend/thin_owned.h"
 #include "ceph/rbd_commit.h"
 #include "kernel/dm.h"
@@ -326,12 +327,24 @@ static int cmp_id(const void *a, const void *b)
         return (x > y) - (x < y);
 }
 
-/* the thin ids of the local pool and the layers in the cluster, sorted, once each */
+/* The thin ids of the local pool and the layers in the cluster, sorted, once each. For
+ * recovery, which asks: the mappings of our images that no device uses any more (a process
+ * killed between a map and its table) go first. */
 static int rbd_layer_list(dvm_pool *pool, int64_t **ret_ids)
 {
         _cleanup_free_ int64_t *local = NULL, *remote = NULL;
-        int nl = backend_thin.layer_list(pool, &local), nr, n = 0;
+        char prefix[DM_NAME_MAX];
+        int nl, nr, n = 0, r = image_name(pool, -1, prefix, sizeof(prefix));
 
+        if (r < 0)
+                return r;
+        prefix[strlen(prefix) - 2] = 0; /* "dvm.<host>.<pool>." */
+        r = rbd_origin_sweep(pool->ctx, prefix);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                ctx_info(pool->ctx, "pool %s: %d unused rbd mapping(s) removed", pool->name, r);
+        nl = backend_thin.layer_list(pool, &local);
         if (nl < 0)
                 return nl;
         nr = rbd_layer_ids(pool, &remote);

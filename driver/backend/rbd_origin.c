@@ -100,3 +100,19 @@ int rbd_origin_put(dvm_ctx *ctx, const struct rbd_mapping *m)
                 return 0; /* opened meanwhile by a get: it stays, as it should */
         return r < 0 ? r : 1;
 }
+
+int rbd_origin_sweep(dvm_ctx *ctx, const char *prefix)
+{
+        struct rbd_mapping m[64];
+        int n = rbdmap_named(ctx, prefix, m, (int)ARRAY_SIZE(m)), gone = 0;
+
+        if (n == -ENODEV)
+                return 0;
+        for (int i = 0; i < n; i++) {
+                int r = rbd_origin_put(ctx, &m[i]);
+                if (r < 0)
+                        return r;
+                gone += r;
+        }
+        return n < 0 ? n : gone;
+}

@@ -37,4 +37,11 @@ void rbd_origin_release(struct rbd_origin *o);
  */
 int rbd_origin_put(dvm_ctx *ctx, const struct rbd_mapping *m);
 
+/**
+ * rbd_origin_sweep() - rbd_origin_put() on every mapping of an image whose name starts with
+ * @prefix: those a process killed between its map and its table left behind go, those in
+ * use stay. Returns the number unmapped, or -errno (no rbd module: 0).
+ */
+int rbd_origin_sweep(dvm_ctx *ctx, const char *prefix);
+
 #endif

@@ -317,3 +317,16 @@ int rbdmap_by_devt(dvm_ctx *ctx, uint32_t major, uint32_t minor, struct rbd_mapp
                 }
         return -ENOENT;
 }
+
+int rbdmap_named(dvm_ctx *ctx, const char *prefix, struct rbd_mapping *ret, int max)
+{
+        int ids[MAX_DEVS], n = list_ids(ctx, ids, MAX_DEVS), k = 0;
+        struct shown s;
+
+        if (n < 0)
+                return n;
+        for (int i = 0; i < n && k < max; i++)
+                if (read_shown(ids[i], &s) == 0 && strncmp(s.image, prefix, strlen(prefix)) == 0)
+                        fill(&ret[k++], ids[i], &s);
+        return k;
+}

@@ -65,6 +65,13 @@ int rbdmap_find(dvm_ctx *ctx, const struct rbd_map_spec *spec, struct rbd_mappin
 int rbdmap_by_devt(dvm_ctx *ctx, uint32_t major, uint32_t minor, struct rbd_mapping *ret);
 
 /**
+ * rbdmap_named() - the mappings (up to @max, into @ret) of images whose name starts with
+ * @prefix, in order of device number. Returns their count, -ENODEV when the rbd module is
+ * not loaded, or -errno.
+ */
+int rbdmap_named(dvm_ctx *ctx, const char *prefix, struct rbd_mapping *ret, int max);
+
+/**
  * rbdmap_open() - open mapping @m read-only after checking that it is still @spec's
  * snapshot: /dev/rbdN is the block device @m->major:@m->minor, its disk sequence number is
  * @m->diskseq, and sysfs shows @spec's pool id, image id and snapshot id for it. The open

@@ -162,6 +162,19 @@ Test(rbd_pool, lifecycle)
         free(s);
         CLI_OK("destroy", "--wait", d4);
         cr_assert_eq(mappings(), 0, "mappings left after the last disposable");
+
+        /* what a spawn killed between its map and its table leaves: recover unmaps it */
+        s = snaps_of(img);
+        char snap[64] = "";
+        cr_assert_eq(sscanf(s, "\"name\":\"%63[^\"]\"", snap), 1, "%s: no snapshot: %s", img, s);
+        free(s);
+        int st;
+        char *out = vt_sh(&st, "rbd -c %s --id admin -p " CPOOL " map --read-only %s@%s 2>&1", conf, img, snap);
+        cr_assert_eq(st, 0, "rbd map %s@%s: %s", img, snap, out);
+        free(out);
+        cr_assert_eq(mappings(), 1, "the hand-made mapping is not there");
+        CLI_OK("recover");
+        cr_assert_eq(mappings(), 0, "recover left an unused mapping of the pool's snapshot");
         free(d1), free(d2), free(d3), free(d4), free(img);
 }
 
