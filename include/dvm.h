@@ -115,7 +115,10 @@ struct dvm_pool_info {
 /**
  * dvm_pool_init() - create pool @name (NULL: "default") and activate it.
  * Returns 0, -EEXIST if it exists, -EINVAL for a bad name or configuration, -ENODEV when
- * the kernel lacks device-mapper, or another -errno from the kernel.
+ * the kernel lacks device-mapper, or another -errno from the kernel. An rbd pool connects
+ * to its cluster first: -ENOENT when the config file or the Ceph pool does not exist, or
+ * the cluster's error (a cluster that does not answer fails after 30 s). On failure
+ * nothing of the pool is left.
  */
 DVM_PUBLIC int dvm_pool_init(dvm_ctx *ctx, const char *name, const struct dvm_pool_config *cfg);
 

@@ -151,6 +151,13 @@ Test(rbd_pool, lifecycle)
         free(s);
         d4 = vt_spawn(&vt, "dvm", NULL);
         cr_assert(vt_has_pattern(vt_dev(&vt, d3, "root"), 0, MiB, 1), "%s lost its template state", d3);
+        struct vt_run r = vt_cli(&vt, "info", d3, NULL);
+        cr_assert(strstr(r.out, "state:     running (outdated)"), "info %s does not say outdated:\n%s%s", d3, r.out,
+                  r.err);
+        vt_run_free(&r);
+        r = vt_cli(&vt, "info", d4, NULL);
+        cr_assert(r.status == 0 && !strstr(r.out, "outdated"), "info %s says outdated:\n%s%s", d4, r.out, r.err);
+        vt_run_free(&r);
         cr_assert(vt_has_pattern(vt_dev(&vt, d4, "root"), 0, MiB, 3), "%s lacks the new commit", d4);
         cr_assert(vt_has_pattern(vt_dev(&vt, d4, "root"), MiB, 7 * MiB, 1), "%s lost the unchanged data", d4);
         all = images();
