@@ -176,8 +176,12 @@ Test(rbd_pool, lifecycle)
         cr_assert_eq(sscanf(s, "\"name\":\"%63[^\"]\"", snap), 1, "%s: no snapshot: %s", img, s);
         free(s);
         int st;
-        char *out = vt_sh(&st, "rbd -c %s --id admin -p " CPOOL " map --read-only %s@%s 2>&1", conf, img, snap);
-        cr_assert_eq(st, 0, "rbd map %s@%s: %s", img, snap, out);
+        /* through sysfs: `rbd map` waits for udev, which the test VM does not run */
+        char *out = vt_sh(&st, "k=$(ceph-authtool -p -n client.dvm $(dirname %s)/keyring) && "
+                          "m=$(sed -n 's/^[[:space:]]*mon host.*v1:\\([0-9.]*:[0-9]*\\).*/\\1/p' %s) && "
+                          "echo \"$m name=dvm,secret=$k " CPOOL " %s %s\" > /sys/bus/rbd/add_single_major 2>&1",
+                          conf, conf, img, snap);
+        cr_assert_eq(st, 0, "map %s@%s through sysfs: %s", img, snap, out);
         free(out);
         cr_assert_eq(mappings(), 1, "the hand-made mapping is not there");
         CLI_OK("recover");
