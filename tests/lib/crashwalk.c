@@ -24,30 +24,35 @@
 #define MiB (1ULL << 20)
 #define MAX_STEPS 128
 
-struct vt cw_vt;
-#define vt cw_vt
-static char fault_bin[sizeof(vt.dvm_vol)];
-
-/* The fault-injection build: <build>/fault/dvm-vol (make FAULT=1 BUILD=<build>/fault),
- * or <build>/dvm-vol when the whole build has it. */
-static bool find_fault_build(void)
+bool cw_use_fault_build(struct vt *t)
 {
-        char cand[2][sizeof(fault_bin)];
-        int st;
+        char cand[2][sizeof(t->dvm_vol)];
+        int st, dir = (int)(strrchr(t->dvm_vol, '/') - t->dvm_vol);
 
-        int dir = (int)(strrchr(vt.dvm_vol, '/') - vt.dvm_vol);
-
-        snprintf(cand[0], sizeof(cand[0]), "%.400s", vt.dvm_vol);
-        snprintf(cand[1], sizeof(cand[1]), "%.*s/fault/dvm-vol", dir < 400 ? dir : 400, vt.dvm_vol);
+        snprintf(cand[0], sizeof(cand[0]), "%.400s", t->dvm_vol);
+        snprintf(cand[1], sizeof(cand[1]), "%.*s/fault/dvm-vol", dir < 400 ? dir : 400, t->dvm_vol);
         for (int i = 1; i >= 0; i--) {
                 free(vt_sh(&st, "grep -q DVM_FAULT_TRACE %s", cand[i]));
                 if (st == 0) {
-                        snprintf(fault_bin, sizeof(fault_bin), "%s", cand[i]);
+                        snprintf(t->dvm_vol, sizeof(t->dvm_vol), "%s", cand[i]);
                         return true;
                 }
         }
         return false;
 }
+
+void cw_killed_at(struct vt *t, const char *fault, const char *const words[])
+{
+        setenv("DVM_FAULT", fault, 1);
+        struct vt_run r = vt_cliv(t, words);
+        unsetenv("DVM_FAULT");
+        cr_assert_eq(r.status, CW_FAULT_EXIT, "%s %s with DVM_FAULT=%s: exit %d, not the fault exit: %s", words[0],
+                     words[1] ? words[1] : "", fault, r.status, r.err);
+        vt_run_free(&r);
+}
+
+struct vt cw_vt;
+#define vt cw_vt
 
 void cw_setup(const char *backend)
 {
@@ -57,9 +62,8 @@ void cw_setup(const char *backend)
         } else {
                 vt_init_backend(&vt, backend, NULL);
         }
-        if (!find_fault_build())
+        if (!cw_use_fault_build(&vt))
                 cr_skip_test("SKIP: no fault-injection build of dvm-vol: make FAULT=1 BUILD=<build>/fault all");
-        snprintf(vt.dvm_vol, sizeof(vt.dvm_vol), "%s", fault_bin);
         VT_CLI_OK(&vt, "template", "create", "tmpl", "--root-size", "64M", "--private-size", "32M");
         VT_CLI_OK(&vt, "start", "tmpl");
         vt_pattern(vt_dev(&vt, "tmpl", "root"), 0, 4 * MiB, 1);

@@ -25,8 +25,21 @@ void cw_setup(const char *backend);
 /** cw_teardown() - sweep the pool of the walk. */
 void cw_teardown(void);
 
+/**
+ * cw_use_fault_build() - make pool @t run the fault-injection build of dvm-vol:
+ * <build>/fault/dvm-vol (make FAULT=1 BUILD=<build>/fault all), or <build>/dvm-vol when the
+ * whole build has it. Returns false, changing nothing, when there is none.
+ */
+bool cw_use_fault_build(struct vt *t);
+
 /** cw_run_faulted() - run dvm-vol @argv with DVM_FAULT=@fault (NULL: none); the caller frees. */
 struct vt_run cw_run_faulted(const char *const argv[8], const char *fault);
+
+/**
+ * cw_killed_at() - run dvm-vol @words (NULL-ended) of pool @t with DVM_FAULT=@fault; it
+ * must stop dead there (exit CW_FAULT_EXIT).
+ */
+void cw_killed_at(struct vt *t, const char *fault, const char *const words[]);
 
 /** cw_recover() - `recover` must exit 0; @when prefixes the failure. */
 void cw_recover(const char *when);

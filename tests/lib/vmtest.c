@@ -551,3 +551,32 @@ char *vt_catalog_dump(struct vt *vt)
         cr_assert_eq(st, 0, "sqlite3 dump of %s failed", db);
         return out;
 }
+
+char *vt_sql(struct vt *vt, const char *fmt, ...)
+{
+        char db[300], *query = NULL, *out;
+        va_list ap;
+        int st;
+
+        va_start(ap, fmt);
+        cr_assert(vasprintf(&query, fmt, ap) >= 0, "vasprintf: %m");
+        va_end(ap);
+        snprintf(db, sizeof(db), "%s/%s/catalog.db", vt->state, vt->pool);
+        out = vt_exec(&st, "sqlite3", db, query, NULL);
+        cr_assert_eq(st, 0, "sqlite3 %s \"%s\": exit %d: %s", db, query, st, out);
+        free(query);
+        size_t len = strlen(out);
+        if (len && out[len - 1] == '\n')
+                out[len - 1] = '\0';
+        return out;
+}
+
+char *vt_state(struct vt *vt)
+{
+        char *kernel = vt_kernel_state(vt), *cat = vt_catalog_dump(vt), *all = NULL;
+
+        cr_assert(asprintf(&all, "%s\n-- catalog --\n%s", kernel, cat) >= 0, "asprintf: %m");
+        free(kernel);
+        free(cat);
+        return all;
+}

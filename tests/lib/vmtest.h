@@ -153,6 +153,18 @@ char *vt_loops(struct vt *vt);
 /** vt_catalog_dump() - the catalog's SQL dump (sqlite3 .dump). malloc'd. */
 char *vt_catalog_dump(struct vt *vt);
 
+/**
+ * vt_sql() - the answer of sqlite3 to @fmt (a query, printf-style) over the catalog, which
+ * must succeed; without its last newline. malloc'd.
+ */
+char *vt_sql(struct vt *vt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/**
+ * vt_state() - what a refused or read-only step must leave as it was: vt_kernel_state() and
+ * vt_catalog_dump(), as one text. malloc'd.
+ */
+char *vt_state(struct vt *vt);
+
 /** vt_now() - monotonic seconds. */
 double vt_now(void);
 

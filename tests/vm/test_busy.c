@@ -57,27 +57,18 @@ static void let_go(pid_t pid)
         waitpid(pid, NULL, 0);
 }
 
-static char *state(void)
-{
-        char *k = vt_kernel_state(&vt), *c = vt_catalog_dump(&vt), *all = NULL;
-        cr_assert(asprintf(&all, "%s\n%s", k, c) >= 0);
-        free(k);
-        free(c);
-        return all;
-}
-
 Test(busy, stop_refused_naming_the_process)
 {
         VT_CLI_OK(&vt, "spawn", "dvm", "--name", "d1");
         pid_t pid = hold(vt_dev(&vt, "d1", "root"));
-        char *before = state(), want[64];
+        char *before = vt_state(&vt), want[64];
 
         struct vt_run r = vt_cli(&vt, "stop", "d1", NULL);
         snprintf(want, sizeof(want), "process %d (", pid);
         cr_assert_eq(r.status, 5, "stop of a held disposable: exit %d: %s", r.status, r.err);
         cr_assert(strstr(r.err, want) && strstr(r.err, "root"), "stop does not name the holder (%s): %s", want, r.err);
         vt_run_free(&r);
-        char *after = state();
+        char *after = vt_state(&vt);
         cr_assert_str_eq(after, before, "a refused stop changed something");
         let_go(pid);
         VT_CLI_OK(&vt, "stop", "d1");
@@ -87,7 +78,6 @@ Test(busy, stop_refused_naming_the_process)
 
 Test(busy, destroy_waits_for_the_holder)
 {
-        int st;
         VT_CLI_OK(&vt, "spawn", "dvm", "--name", "d1");
         pid_t pid = hold(vt_dev(&vt, "d1", "private"));
         char want[64];
@@ -98,8 +88,8 @@ Test(busy, destroy_waits_for_the_holder)
         cr_assert(strstr(r.err, want) && strstr(r.err, "stays marked to be destroyed"),
                   "destroy does not name the holder (%s) or say it waits: %s", want, r.err);
         vt_run_free(&r);
-        char *intent = vt_sh(&st, "sqlite3 %s/%s/catalog.db 'SELECT vm, op FROM intents'", vt.state, vt.pool);
-        cr_assert_str_eq(intent, "d1|2\n", "the deferred destroy is not in the catalog: %s", intent);
+        char *intent = vt_sql(&vt, "SELECT vm, op FROM intents");
+        cr_assert_str_eq(intent, "d1|2", "the deferred destroy is not in the catalog: %s", intent);
         free(intent);
         cr_assert(access(vt_dev(&vt, "d1", "private"), F_OK) == 0, "the held device went");
 
@@ -203,7 +193,7 @@ Test(busy, a_held_pool_lock_times_out)
                 cr_assert(i < 100, "flock(1) never took %s", lock);
                 usleep(100000);
         }
-        before = state();
+        before = vt_state(&vt);
         t0 = vt_now();
         struct vt_run r = vt_cli(&vt, "--lock-timeout", "1", "spawn", "dvm", "--name", "d2", NULL);
         double took = vt_now() - t0;
@@ -217,7 +207,7 @@ Test(busy, a_held_pool_lock_times_out)
         r = vt_cli(&vt, "--lock-timeout", "1", "destroy", "--wait", "d1", NULL);
         cr_assert_eq(r.status, 5, "destroy with the pool locked elsewhere: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
-        after = state();
+        after = vt_state(&vt);
         cr_assert_str_eq(after, before, "a timed-out verb changed the pool");
         free(before);
         free(after);

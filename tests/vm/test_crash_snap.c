@@ -30,15 +30,6 @@ Test(crash_snap, import) { cw_walk_import(); }
 
 Test(crash_snap, random_kill) { cw_random_kill(10); }
 
-/* Run dvm-vol with the words of @argv stopped dead at @fault; it must stop there. */
-static void killed_at(const char *const argv[8], const char *fault)
-{
-        struct vt_run r = cw_run_faulted(argv, fault);
-        cr_assert_eq(r.status, CW_FAULT_EXIT, "%s %s with DVM_FAULT=%s: exit %d, not the fault exit: %s", argv[0],
-                     argv[1] ? argv[1] : "", fault, r.status, r.err);
-        vt_run_free(&r);
-}
-
 /* A destroy killed after it unlinked a layer's files, at the first and at the last of them:
  * recovery (it used to re-activate a layer whose files were gone and abort on ENOENT)
  * finishes the destroy and leaves no device, file or loop; the pool takes new work. */
@@ -51,7 +42,7 @@ Test(crash_snap, destroy_killed_after_unlink)
                 char when[96];
                 snprintf(when, sizeof(when), "destroy killed at %s", faults[i]);
                 cw_victim();
-                killed_at(argv, faults[i]);
+                cw_killed_at(&cw_vt, faults[i], argv);
                 cw_recover(when);
                 char *snap = vt_check_invariants(&vt, when);
                 cr_assert(!vt_has_vm(snap, "victim"), "%s: the destroy was not finished", when);
@@ -73,7 +64,7 @@ Test(crash_snap, template_stop_killed_after_commit)
 
         VT_CLI_OK(&vt, "start", "tmpl");
         vt_pattern(vt_dev(&vt, "tmpl", "root"), 16 * MiB, MiB, 5);
-        killed_at(argv, "lifecycle.reap:1");
+        cw_killed_at(&cw_vt, "lifecycle.reap:1", argv);
         cw_recover("stop tmpl killed after its commit");
         free(vt_check_invariants(&vt, "stop tmpl killed after its commit"));
         VT_CLI_OK(&vt, "start", "tmpl");
@@ -95,7 +86,7 @@ Test(crash_snap, killed_import_leaves_no_image)
         vt_pattern(image, 0, 2 * MiB, 21);
         const char *const argv[8] = { "template", "import", "imp", "--root", image };
         /* the loop of the root's new image: the file exists, the catalog row is not committed */
-        killed_at(argv, "loop.attach:1");
+        cw_killed_at(&cw_vt, "loop.attach:1", argv);
         char *files = vt_sh(&st, "ls %s/%s", vt.state, vt.pool);
         cr_assert(strstr(files, ".img"), "the killed import left no image to collect:\n%s", files);
         free(files);
@@ -116,10 +107,8 @@ Test(crash_snap, layer_whose_store_is_gone_is_dropped)
         int st;
 
         VT_CLI_OK(&vt, "start", "tmpl");
-        id = vt_sh(&st, "sqlite3 %s/%s/catalog.db \"SELECT run_id FROM volumes WHERE vm = 'tmpl' AND name = 'root'\"",
-                   vt.state, vt.pool);
-        cr_assert(st == 0 && id[0] >= '0' && id[0] <= '9', "no running layer for tmpl/root: %s", id);
-        id[strcspn(id, "\n")] = 0;
+        id = vt_sql(&vt, "SELECT run_id FROM volumes WHERE vm = 'tmpl' AND name = 'root'");
+        cr_assert(id[0] >= '0' && id[0] <= '9', "no running layer for tmpl/root: \"%s\"", id);
         vt_reboot(&vt);
         free(vt_sh(&st, "cd %s/%s && mv %s.cow %s.img", vt.state, vt.pool, id, id));
         cr_assert_eq(st, 0, "cannot make the store of layer %s go", id);

@@ -165,31 +165,6 @@ Test(deferred, queued_wipe_survives_reboot)
         free(d);
 }
 
-/* The fault-injection build next to this one (make FAULT=1 BUILD=<build>/fault all). */
-static bool use_fault_build(void)
-{
-        char path[sizeof(vt.dvm_vol)];
-        int dir = (int)(strrchr(vt.dvm_vol, '/') - vt.dvm_vol), st;
-
-        snprintf(path, sizeof(path), "%.*s/fault/dvm-vol", dir < 400 ? dir : 400, vt.dvm_vol);
-        free(vt_sh(&st, "grep -q DVM_FAULT_TRACE %s", path));
-        if (st != 0)
-                return false;
-        snprintf(vt.dvm_vol, sizeof(vt.dvm_vol), "%s", path);
-        return true;
-}
-
-/* Run @argv (NULL-terminated words) stopped dead at @fault: it must exit with the fault status. */
-static void killed_at(const char *fault, const char *const words[])
-{
-        setenv("DVM_FAULT", fault, 1);
-        struct vt_run r = vt_cliv(&vt, words);
-        unsetenv("DVM_FAULT");
-        cr_assert_eq(r.status, CW_FAULT_EXIT, "%s at %s: exit %d, not the fault exit: %s", words[0], fault, r.status,
-                     r.err);
-        vt_run_free(&r);
-}
-
 /*
  * kill -9 of the worker before its wipe (at the start of its change), after it (at the first
  * device it removes), and of destroy after its intent, before its devices went: recover
@@ -203,7 +178,7 @@ Test(deferred, killed_worker_and_destroy_then_recover)
                 { "destroy", "later.queued:1" },
         };
         canary_fixture(&vt, &can, "thin");
-        if (!use_fault_build())
+        if (!cw_use_fault_build(&vt))
                 cr_skip_test("SKIP: no fault-injection build of dvm-vol: make FAULT=1 BUILD=<build>/fault all");
         setenv("DVM_VOL_BIN", NO_WORKER, 1);
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -212,9 +187,9 @@ Test(deferred, killed_worker_and_destroy_then_recover)
                 const char *destroy[] = { "destroy", d, NULL }, *worker[] = { "worker", NULL };
                 if (strcmp(cases[i].verb, "worker") == 0) {
                         CLI_OK("destroy", d);
-                        killed_at(cases[i].fault, worker);
+                        cw_killed_at(&vt, cases[i].fault, worker);
                 } else {
-                        killed_at(cases[i].fault, destroy);
+                        cw_killed_at(&vt, cases[i].fault, destroy);
                 }
                 snprintf(what, sizeof(what), "%s killed at %s, then recover", cases[i].verb, cases[i].fault);
                 CLI_OK("recover");

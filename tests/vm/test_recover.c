@@ -53,17 +53,6 @@ static void teardown(void) { vt_cleanup(&vt); }
 
 TestSuite(recover, .timeout = 900);
 
-/* A one-line answer of sqlite3 over the catalog of @v (malloc'd, newline stripped). */
-static char *sql(struct vt *v, const char *query)
-{
-        int st;
-        char *out = vt_sh(&st, "sqlite3 %s/%s/catalog.db \"%s\"", v->state, v->pool, query);
-
-        cr_assert_eq(st, 0, "sqlite3 %s: %s", query, out);
-        out[strcspn(out, "\n")] = 0;
-        return out;
-}
-
 static bool has_thin_id(struct vt *v, const char *id)
 {
         char *ids = vt_thin_ids(v), want[32];
@@ -96,7 +85,7 @@ Test(recover, keeps_origin_of_outdated_disposable, .init = canary_setup, .fini =
         canary_write(vt_dev(&vt, d, "root"), 0, 2 * MiB, &canary);
         canary_write(vt_dev(&vt, d, "private"), 0, 2 * MiB, &canary);
         snprintf(q, sizeof(q), "select source_id from volumes where vm='%s' and name='root'", d);
-        origin = sql(&vt, q);
+        origin = vt_sql(&vt, "%s", q);
         CLI_OK("start", "tmpl");
         CLI_OK("stop", "tmpl");
         cr_assert(has_thin_id(&vt, origin), "the origin %s of %s went with the template's stop", origin, d);
@@ -193,7 +182,7 @@ Test(recover, pool_of_same_name_from_another_state_dir, .init = setup, .fini = t
         vt_run_free(&r);
         after = vt_thin_ids(&vt);
         cr_expect_str_eq(after, before, "the other state directory's recovery changed our thin ids");
-        dump = sql(&other, "select count(*) from volumes");
+        dump = vt_sql(&other, "select count(*) from volumes");
         cr_expect_str_eq(dump, "0", "the other catalog gained rows: %s", dump);
         free(dump);
         CLI_OK("destroy", "--wait", d);
@@ -259,8 +248,8 @@ Test(recover, crash_in_deferred_destroy_leaves_pool_dirty, .init = fault_setup, 
         vt_run_free(&r);
         kernel = vt_sh(&st, "dmsetup status DVM-%s | awk '{print $4}'", vt.pool);
         first_line(kernel);
-        recorded = sql(&vt, "select value from meta where key='transaction_id'");
-        mark = sql(&vt, "select value from meta where key='dirty'");
+        recorded = vt_sql(&vt, "select value from meta where key='transaction_id'");
+        mark = vt_sql(&vt, "select value from meta where key='dirty'");
         cr_expect(strcmp(kernel, recorded) != 0 || strcmp(mark, "1") == 0,
                   "a crash inside a deferred destroy left the pool clean-looking (transaction id %s in the "
                   "kernel and the catalog, dirty mark \"%s\")", kernel, mark);
@@ -300,12 +289,12 @@ Test(recover, hook_leaves_deferred_destroys, .init = setup, .fini = teardown)
         r = claim_add(pool, &t, &disk, &res);
         cr_assert_eq(r, 0, "claim_add: %d (%s)", r, dvm_ctx_last_error(ctx));
         snprintf(q, sizeof(q), "select count(*) from intents where vm='%s'", d);
-        n = sql(&vt, q);
+        n = vt_sql(&vt, "%s", q);
         cr_expect_str_eq(n, "1", "the hook carried out %s's deferred destroy", d);
         free(n);
         r = claim_remove(pool, disk.domid, disk.devid, NULL);
         cr_expect_eq(r, 0, "claim_remove: %d (%s)", r, dvm_ctx_last_error(ctx));
-        n = sql(&vt, q);
+        n = vt_sql(&vt, "%s", q);
         cr_expect_str_eq(n, "1", "the hook's remove carried out %s's deferred destroy", d);
         free(n);
         dvm_pool_close(pool);
@@ -355,7 +344,7 @@ Test(recover, view_of_killed_inspector_goes, .fini = view_teardown)
         CLI_OK("start", "tmpl");
         vt_pattern(vt_dev(&vt, "tmpl", "root"), 0, 2 * MiB, 1);
         CLI_OK("stop", "tmpl");
-        old = sql(&vt, "select thin_id from volumes where vm='tmpl' and name='root'");
+        old = vt_sql(&vt, "select thin_id from volumes where vm='tmpl' and name='root'");
         vi_mount(&m, &vt);
         fd = open(vi_path(&m, "tmpl/root/image"), O_RDONLY | O_CLOEXEC);
         cr_assert(fd >= 0, "open the committed root of tmpl through the inspector: %m");
