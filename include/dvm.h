@@ -458,6 +458,28 @@ DVM_PUBLIC int dvm_volume_start(dvm_pool *pool, const char *vm, const char *volu
  */
 DVM_PUBLIC int dvm_volume_stop(dvm_pool *pool, const char *vm, const char *volume);
 
+/** The most volumes dvm_volumes_start() and dvm_volumes_stop() take at once. */
+#define DVM_VOLUMES_MAX 16
+
+/**
+ * dvm_volumes_start() - dvm_volume_start() of @n (1 to DVM_VOLUMES_MAX) volumes of qube
+ * @vm, as qubesd starts a qube's volumes together, in one change of the pool: one lock,
+ * one recovery check and one udev wait for all, each volume in a catalog transaction of
+ * its own, in order, until one fails. @ret_results[i] gets volume i's 0 or -errno (its
+ * failure is the last error), -ECANCELED for those after a failure: each of those is as it
+ * was. Returns 0 when all started, else the first -errno.
+ */
+DVM_PUBLIC int dvm_volumes_start(dvm_pool *pool, const char *vm, const char *const *volumes, unsigned n,
+                                 int *ret_results);
+
+/**
+ * dvm_volumes_stop() - dvm_volume_stop() of @n volumes of qube @vm in one change of the
+ * pool, as dvm_volumes_start() starts them. Returns 0 when all stopped, else the first
+ * -errno (@ret_results as for dvm_volumes_start()).
+ */
+DVM_PUBLIC int dvm_volumes_stop(dvm_pool *pool, const char *vm, const char *const *volumes, unsigned n,
+                                int *ret_results);
+
 /**
  * dvm_volume_get() - describe the volume: size, flags, source, outdated (Qubes'
  * is_outdated: it runs on a layer its source has replaced since), dirty, active and the

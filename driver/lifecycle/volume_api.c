@@ -88,21 +88,37 @@ static void reap_doomed(dvm_pool *pool, struct lifecycle_doomed *doomed)
         doomed->n = 0;
 }
 
-int volume_api_change(dvm_pool *pool, volume_change_fn *fn, void *data)
+int volume_api_change_each(dvm_pool *pool, volume_change_fn *fn, void *const *data, unsigned n, int *ret_results)
 {
         struct lifecycle_doomed doomed = {};
         int r = pool_lock(pool);
 
-        if (r < 0)
+        if (r < 0) {
+                for (unsigned i = 0; i < n; i++)
+                        ret_results[i] = -ECANCELED;
                 return r;
+        }
         r = pool_change_begin(pool);
-        if (r >= 0)
-                r = POOL_TRANSACTION(pool, fn(pool, data, &doomed));
-        if (r >= 0)
-                reap_doomed(pool, &doomed);
+        for (unsigned i = 0; i < n; i++) {
+                if (r < 0) {
+                        ret_results[i] = -ECANCELED;
+                        continue;
+                }
+                r = ret_results[i] = POOL_TRANSACTION(pool, fn(pool, data[i], &doomed));
+                if (r >= 0)
+                        reap_doomed(pool, &doomed);
+        }
         pool_change_end(pool, r);
         pool_unlock(pool);
         return r;
+}
+
+int volume_api_change(dvm_pool *pool, volume_change_fn *fn, void *data)
+{
+        int result;
+        int r = volume_api_change_each(pool, fn, &data, 1, &result);
+
+        return r < 0 ? r : result;
 }
 
 /* ---- create ------------------------------------------------------------------------ */

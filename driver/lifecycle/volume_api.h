@@ -45,6 +45,14 @@ typedef int volume_change_fn(dvm_pool *pool, void *data, struct lifecycle_doomed
 int volume_api_change(dvm_pool *pool, volume_change_fn *fn, void *data);
 
 /**
+ * volume_api_change_each() - run @fn on each of @data[0..@n) in one change of the pool (one
+ * lock, one recovery check, one udev wait), each in a catalog transaction of its own, in
+ * order, until one fails: @ret_results[i] gets its 0 or -errno, -ECANCELED for those after
+ * a failure (or all, when the change could not begin). Returns 0 or the first -errno.
+ */
+int volume_api_change_each(dvm_pool *pool, volume_change_fn *fn, void *const *data, unsigned n, int *ret_results);
+
+/**
  * volume_api_recover() - for recovery: the running layers of qube @vm's snap_on_start and
  * volatile volumes whose devices are gone (the host went down) are wiped and dropped, as
  * their stop would have; a save_on_stop one stays dirty for its next start to pick up.

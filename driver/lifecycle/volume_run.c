@@ -91,6 +91,44 @@ int dvm_volume_stop(dvm_pool *pool, const char *vm, const char *volume)
         return r < 0 ? r : volume_api_change(pool, stop, &rn);
 }
 
+/* @fn on volumes @volumes[0..@n) of @vm in one change of the pool (volume_api_change_each()) */
+static int run_each(dvm_pool *pool, volume_change_fn *fn, const char *vm, const char *const *volumes, unsigned n,
+                    int *ret_results)
+{
+        _cleanup_free_ struct run *runs = NULL;
+        _cleanup_free_ void **data = NULL;
+        int r = 0;
+
+        if (n == 0 || n > DVM_VOLUMES_MAX)
+                return ctx_error(pool->ctx, -EINVAL, "%s: %u volumes at once (1 to %d)", vm ? vm : "", n,
+                                 DVM_VOLUMES_MAX);
+        for (unsigned i = 0; i < n; i++)
+                ret_results[i] = -ECANCELED;
+        for (unsigned i = 0; i < n && r >= 0; i++)
+                r = ret_results[i] = volume_api_check(pool, vm, volumes[i]);
+        if (r < 0)
+                return r;
+        runs = calloc(n, sizeof(*runs));
+        data = calloc(n, sizeof(*data));
+        if (!runs || !data)
+                return -ENOMEM;
+        for (unsigned i = 0; i < n; i++) {
+                runs[i] = (struct run){ vm, volumes[i], {} };
+                data[i] = &runs[i];
+        }
+        return volume_api_change_each(pool, fn, data, n, ret_results);
+}
+
+int dvm_volumes_start(dvm_pool *pool, const char *vm, const char *const *volumes, unsigned n, int *ret_results)
+{
+        return run_each(pool, start, vm, volumes, n, ret_results);
+}
+
+int dvm_volumes_stop(dvm_pool *pool, const char *vm, const char *const *volumes, unsigned n, int *ret_results)
+{
+        return run_each(pool, stop, vm, volumes, n, ret_results);
+}
+
 int volume_api_recover(dvm_pool *pool, const char *vm, struct lifecycle_doomed *doomed)
 {
         struct cat_volume vols[3];

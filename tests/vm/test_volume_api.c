@@ -428,6 +428,63 @@ Test(volume_api, resize_grows_a_started_volume)
         stop("tmpl", "volatile");
 }
 
+/* The thin-pool's transaction id: it moves once per change of the pool. */
+static unsigned long long pool_txn(void)
+{
+        int st;
+        char *out = vt_sh(&st, "dmsetup status DVM-%s | cut -d' ' -f4", vt.pool);
+        unsigned long long id = strtoull(out, NULL, 10);
+        free(out);
+        return id;
+}
+
+/* qubesd starts and stops a qube's volumes together: one change of the pool for all (one
+ * step of the transaction id where one volume's start takes one), each volume its result;
+ * after a failure the rest are not tried and stay as they were. */
+Test(volume_api, volumes_start_and_stop_together_in_one_change)
+{
+        const char *three[] = { "root", "private", "volatile" };
+        int res[3];
+        committed_with("tpl", "root", 1, 0);
+        create("tpl", "private", DVM_VOL_SAVE_ON_STOP | DVM_VOL_RW, NULL, 0);
+        create("app", "root", DVM_VOL_SNAP_ON_START, "tpl/root", 0);
+        create("app", "private", DVM_VOL_SAVE_ON_STOP | DVM_VOL_RW, NULL, 0);
+        create("app", "volatile", DVM_VOL_RW, NULL, 0);
+        unsigned long long t0 = pool_txn();
+        start("tpl", "private");
+        unsigned long long one = pool_txn() - t0;
+        stop("tpl", "private");
+
+        t0 = pool_txn();
+        int r = dvm_volumes_start(pool, "app", three, 3, res);
+        cr_assert_eq(r, 0, "volumes_start: %d (%s)", r, dvm_ctx_last_error(ctx));
+        cr_assert_eq(pool_txn() - t0, one, "three starts together moved the transaction id by %llu, one start by %llu",
+                     pool_txn() - t0, one);
+        for (int i = 0; i < 3; i++) {
+                struct dvm_volume_info info = get("app", three[i]);
+                cr_assert(res[i] == 0 && info.active, "app/%s: result %d, active %d", three[i], res[i], info.active);
+        }
+        cr_assert(vt_has_pattern(get("app", "root").path, 0, 4 * MiB, 1), "app/root is not its source's snapshot");
+        r = dvm_volumes_stop(pool, "app", three, 3, res);
+        cr_assert_eq(r, 0, "volumes_stop: %d (%s)", r, dvm_ctx_last_error(ctx));
+        for (int i = 0; i < 3; i++)
+                cr_assert(res[i] == 0 && !get("app", three[i]).active, "app/%s after stop: %d", three[i], res[i]);
+
+        const char *bad[] = { "root", "volatile", "private" };
+        int rv = dvm_volume_remove(pool, "app", "volatile");
+        cr_assert_eq(rv, 0, "remove app/volatile: %d", rv);
+        r = dvm_volumes_start(pool, "app", bad, 3, res);
+        cr_assert_eq(r, -ENOENT, "volumes_start with a missing volume: %d", r);
+        cr_assert(res[0] == 0 && res[1] == -ENOENT && res[2] == -ECANCELED, "results %d %d %d", res[0], res[1],
+                  res[2]);
+        cr_assert(strstr(dvm_ctx_last_error(ctx), "app/volatile"), "message: %s", dvm_ctx_last_error(ctx));
+        cr_assert(get("app", "root").active && !get("app", "private").active,
+                  "root started, private untouched after the failure");
+        stop("app", "root");
+        r = dvm_volumes_start(pool, "app", bad, 0, res);
+        cr_assert_eq(r, -EINVAL, "no volumes: %d", r);
+}
+
 Test(volume_api, remove_of_a_started_volume_is_refused)
 {
         committed_with("tmpl", "private", 1, 2);

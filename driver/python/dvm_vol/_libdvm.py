@@ -212,6 +212,10 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "dvm_volume_start": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p,
                                         ctypes.POINTER(VolumeInfo)]),
     "dvm_volume_stop": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p]),
+    "dvm_volumes_start": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p),
+                                         ctypes.c_uint, ctypes.POINTER(ctypes.c_int)]),
+    "dvm_volumes_stop": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p),
+                                        ctypes.c_uint, ctypes.POINTER(ctypes.c_int)]),
     "dvm_volume_get": (ctypes.c_int, [_c_pool_p, ctypes.c_char_p, ctypes.c_char_p,
                                       ctypes.POINTER(VolumeInfo)]),
     "dvm_volume_list": (ctypes.c_int, [_c_pool_p, ctypes.POINTER(ctypes.POINTER(VolumeInfo))]),
@@ -454,6 +458,23 @@ class PoolHandle:
 
     def volume_stop(self, vm: str, volume: str) -> None:
         self._call("dvm_volume_stop", _b(vm), _b(volume))
+
+    def _volumes(self, func: str, vm: str, volumes: list[str]) -> list[DvmError | None]:
+        n = len(volumes)
+        names = (ctypes.c_char_p * n)(*[_b(v) for v in volumes])
+        results = (ctypes.c_int * n)()
+        getattr(self._l, func)(self.ptr, _b(vm), names, n, results)
+        # the last error is the failed volume's (the ones after it are -ECANCELED)
+        return [None if r >= 0 else DvmError(func, -r, self.ctx.last_error() if r != -_errno.ECANCELED else "")
+                for r in results]
+
+    def volumes_start(self, vm: str, volumes: list[str]) -> list[DvmError | None]:
+        """dvm_volumes_start(): one change of the pool for all; per volume None or its error."""
+        return self._volumes("dvm_volumes_start", vm, volumes)
+
+    def volumes_stop(self, vm: str, volumes: list[str]) -> list[DvmError | None]:
+        """dvm_volumes_stop(): one change of the pool for all; per volume None or its error."""
+        return self._volumes("dvm_volumes_stop", vm, volumes)
 
     def volume_get(self, vm: str, volume: str) -> VolumeInfo:
         out = VolumeInfo()

@@ -344,6 +344,11 @@ class Resize(PoolCase):
         await v.stop()
 
 
+def pool_txn(pname: str) -> int:
+    """The thin-pool's transaction id (it moves once per change of the pool)."""
+    return int(sh(f"dmsetup status DVM-{pname}").split()[3])
+
+
 def thin_pool_status(pname: str) -> tuple[int, int, int, int]:
     """used/total metadata blocks, used/total data blocks of the pool's thin-pool."""
     f = sh(f"dmsetup status DVM-{pname}").split()
@@ -504,6 +509,26 @@ class Concurrency(PoolCase):
         for d in results[8:]:
             await asyncio.gather(*(v.stop() for v in d.values()))
         self.assertEqual(self.kernel_volume_devices(), set())
+
+    async def test_a_qubes_volumes_go_together(self):
+        """Storage.start/stop gather a qube's volumes: one change of the pool for the three
+        (the thin-pool's transaction id moves once, as for one volume alone)."""
+        tpl = await self.template("gtpl")
+        dvm = await self.appvm("gdvm", tpl)
+        d = await self.disposable("gdisp", tpl, dvm)
+        t0 = pool_txn(self.pname)
+        await dvm["private"].start()
+        one = pool_txn(self.pname) - t0
+        await dvm["private"].stop()
+        t0 = pool_txn(self.pname)
+        await asyncio.gather(*(v.start() for v in d.values()))
+        self.assertEqual(pool_txn(self.pname) - t0, one, "three starts at once were not one change")
+        names = {f"gdisp/{n}" for n in d}
+        self.assertEqual(self.kernel_volume_devices() & names, names)
+        t0 = pool_txn(self.pname)
+        await asyncio.gather(*(v.stop() for v in d.values()))
+        self.assertEqual(pool_txn(self.pname) - t0, one, "three stops at once were not one change")
+        self.assertFalse(self.kernel_volume_devices() & names)
 
     async def runmark(self, v, mark: bytes) -> None:
         await v.start()
