@@ -140,15 +140,24 @@ int preload_refill_one(dvm_pool *pool, struct preload_skip *skip)
 
 /* ---- the public calls ---- */
 
-static int set(dvm_pool *pool, const char *dvm, unsigned count)
+/* 0 when @dvm is a DVM Template of the pool, else -ENOENT or -EINVAL with the message a
+ * preload call gives */
+static int dvm_template_check(dvm_pool *pool, const char *dvm)
 {
-        struct cat_preload p = { .count = count };
         struct cat_vm vm;
         int r = catalog_vm_get(pool->cat, dvm, &vm);
 
         if (r == -ENOENT || (r == 0 && vm.kind != DVM_VM_DVM_TEMPLATE))
                 return ctx_error(pool->ctx, r ? -ENOENT : -EINVAL, "preload of %s: %s", dvm,
                                  r ? "no such DVM Template in this pool" : "it is not a DVM Template");
+        return r;
+}
+
+static int set(dvm_pool *pool, const char *dvm, unsigned count)
+{
+        struct cat_preload p = { .count = count };
+        int r = dvm_template_check(pool, dvm);
+
         if (r < 0)
                 return r;
         if (count > DVM_PRELOAD_MAX)
@@ -200,12 +209,8 @@ static void describe(dvm_pool *pool, const struct cat_preload *p, struct dvm_pre
 int dvm_preload_get(dvm_pool *pool, const char *dvm, struct dvm_preload_info *ret_info)
 {
         struct cat_preload p = {};
-        struct cat_vm vm;
-        int r = catalog_vm_get(pool->cat, dvm, &vm);
+        int r = dvm_template_check(pool, dvm);
 
-        if (r == -ENOENT || (r == 0 && vm.kind != DVM_VM_DVM_TEMPLATE))
-                return ctx_error(pool->ctx, r ? -ENOENT : -EINVAL, "preload of %s: %s", dvm,
-                                 r ? "no such DVM Template in this pool" : "it is not a DVM Template");
         if (r < 0)
                 return r;
         r = catalog_preload_get(pool->cat, dvm, &p);
