@@ -79,6 +79,7 @@ class DvmVolPool(qubes.storage.Pool):
         self._handle: L.PoolHandle | None = None
         self._volumes: dict[str, Any] = {}
         self._batches: dict[tuple[str, str], dict[str, asyncio.Future[None]]] = {}
+        self._together_tasks: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} dvm_pool={self.dvm_pool!r} state_dir={self.state_dir!r}>"
@@ -106,10 +107,16 @@ class DvmVolPool(qubes.storage.Pool):
         batch = self._batches.get((op, vm))
         if batch is None:
             batch = self._batches[(op, vm)] = {}
-            loop.call_soon(lambda: loop.create_task(self._run_together(op, vm)))
+            loop.call_soon(self._start_together, op, vm)
         if volume not in batch:
             batch[volume] = loop.create_future()
         return batch[volume]
+
+    def _start_together(self, op: str, vm: str) -> None:
+        # the loop holds tasks weakly: keep this one until it is done
+        task = asyncio.get_running_loop().create_task(self._run_together(op, vm))
+        self._together_tasks.add(task)
+        task.add_done_callback(self._together_tasks.discard)
 
     async def _run_together(self, op: str, vm: str) -> None:
         batch = self._batches.pop((op, vm))
