@@ -415,7 +415,7 @@ static const struct bad_init bad_inits[] = {
         { { "--backend", "snap", "--block-size", "64K" }, "are for thin pools" },
         { { "--chunk-size", "64K" }, "are for snap pools" },
         { { "--backend", "thin", "--cow-percent", "50" }, "are for snap pools" },
-        { { "--backend", "snapshot" }, "is not thin or snap" },
+        { { "--backend", "snapshot" }, "is not thin, snap or rbd" },
 };
 
 Test(snap, bad_pool_options_change_nothing)
