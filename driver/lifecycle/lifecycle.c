@@ -7,6 +7,7 @@
  * it any more. An in-RAM VM's running layers live in a RAM pool of its own.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/ram.h"
@@ -145,17 +146,26 @@ fail:
 
 /* A VM's devices must all be closed before any of them changes: a stop that fails half
  * way would leave a VM with some layers gone. */
+/* How many times the device of @v is open; -1 when it is not there. */
+static int open_count(dvm_pool *pool, const struct cat_volume *v)
+{
+        char name[VOLUME_DM_NAME_MAX];
+        struct dm_dev_info info;
+
+        if (dm_info(pool->ctx, volume_dm_name(pool, v->vm, v->name, name, sizeof(name)), &info) < 0)
+                return -1;
+        return info.open_count;
+}
+
 static int check_closed(dvm_pool *pool, const struct cat_volume *vols, int n)
 {
         for (int i = 0; i < n; i++) {
                 char name[VOLUME_DM_NAME_MAX];
-                struct dm_dev_info info;
-                if (vols[i].run_id < 0 ||
-                    dm_info(pool->ctx, volume_dm_name(pool, vols[i].vm, vols[i].name, name, sizeof(name)), &info) < 0)
-                        continue;
-                if (info.open_count > 0)
+                int opens = vols[i].run_id < 0 ? -1 : open_count(pool, &vols[i]);
+                if (opens > 0)
                         return ctx_error(pool->ctx, -EBUSY, "%s/%s is in use: %s is open %d time(s)", vols[i].vm,
-                                         vols[i].name, name, info.open_count);
+                                         vols[i].name, volume_dm_name(pool, vols[i].vm, vols[i].name, name,
+                                                                      sizeof(name)), opens);
         }
         return 0;
 }
@@ -253,6 +263,29 @@ int lifecycle_stop(dvm_pool *pool, struct cat_vm *vm, bool remove, struct lifecy
         return catalog_vm_delete(pool->cat, vm->name);
 }
 
+int lifecycle_volumes_wipe(dvm_pool *pool, const struct cat_volume *vols, unsigned n, bool *ret_wiped)
+{
+        _cleanup_free_ struct cat_volume *dropped = calloc(n ? n : 1, sizeof(*dropped));
+        _cleanup_free_ struct layer *ls = calloc(n ? n : 1, sizeof(*ls));
+        unsigned k = 0;
+        int r;
+
+        if (!dropped || !ls)
+                return -ENOMEM;
+        for (unsigned i = 0; i < n; i++) {
+                ret_wiped[i] = vols[i].run_id >= 0 && !keeps(&vols[i], false) && open_count(pool, &vols[i]) == 0;
+                if (ret_wiped[i]) {
+                        dropped[k] = vols[i];
+                        ls[k++] = volume_running_layer(&vols[i]);
+                }
+        }
+        r = k ? wipe_volumes(pool, dropped, ls, k) : 0;
+        if (r < 0)
+                for (unsigned i = 0; i < n; i++)
+                        ret_wiped[i] = false;
+        return r < 0 ? r : (int)k;
+}
+
 void lifecycle_reap(dvm_pool *pool, const struct lifecycle_doomed *doomed)
 {
         FAULT_POINT("lifecycle.reap");
@@ -290,12 +323,13 @@ int lifecycle_volume_start(dvm_pool *pool, struct cat_volume *v)
         return r;
 }
 
-int lifecycle_volume_stop(dvm_pool *pool, struct cat_volume *v, bool keep, struct lifecycle_doomed *ret_doomed)
+int lifecycle_volume_stop(dvm_pool *pool, struct cat_volume *v, bool keep, bool wiped,
+                          struct lifecycle_doomed *ret_doomed)
 {
         int r = check_closed(pool, v, 1);
 
         /* keeps(v, !keep): a save_on_stop layer that is not kept (a removal) is wiped too */
-        if (r >= 0)
+        if (r >= 0 && !wiped)
                 r = wipe_dropped(pool, v, 1, !keep);
         if (r >= 0)
                 r = stop_volume(pool, v, keep && (v->flags & DVM_VOL_SAVE_ON_STOP), ret_doomed);

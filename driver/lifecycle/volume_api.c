@@ -88,7 +88,8 @@ static void reap_doomed(dvm_pool *pool, struct lifecycle_doomed *doomed)
         doomed->n = 0;
 }
 
-int volume_api_change_each(dvm_pool *pool, volume_change_fn *fn, void *const *data, unsigned n, int *ret_results)
+int volume_api_change_each(dvm_pool *pool, volume_prepare_fn *prepare, volume_change_fn *fn, void *const *data,
+                           unsigned n, int *ret_results)
 {
         struct lifecycle_doomed doomed = {};
         int r = pool_lock(pool);
@@ -99,6 +100,8 @@ int volume_api_change_each(dvm_pool *pool, volume_change_fn *fn, void *const *da
                 return r;
         }
         r = pool_change_begin(pool);
+        if (r >= 0 && prepare)
+                prepare(pool, data, n);
         for (unsigned i = 0; i < n; i++) {
                 if (r < 0) {
                         ret_results[i] = -ECANCELED;
@@ -116,7 +119,7 @@ int volume_api_change_each(dvm_pool *pool, volume_change_fn *fn, void *const *da
 int volume_api_change(dvm_pool *pool, volume_change_fn *fn, void *data)
 {
         int result;
-        int r = volume_api_change_each(pool, fn, &data, 1, &result);
+        int r = volume_api_change_each(pool, NULL, fn, &data, 1, &result);
 
         return r < 0 ? r : result;
 }
@@ -271,7 +274,7 @@ static int remove_volume(dvm_pool *pool, void *data, struct lifecycle_doomed *do
                 return ctx_error(pool->ctx, -EBUSY, "%s/%s: an import is under way: end it first", v.vm, v.name);
         /* a running layer a crash left (its device gone with a reboot) is wiped and dropped */
         if (v.run_id >= 0 && ((r = volume_api_ensure_active(pool, &v)) < 0 ||
-                              (r = lifecycle_volume_stop(pool, &v, false, doomed)) < 0))
+                              (r = lifecycle_volume_stop(pool, &v, false, false, doomed)) < 0))
                 return r;
         n = catalog_revision_list(pool->cat, v.vm, v.name, &revs);
         if (n < 0)

@@ -44,13 +44,19 @@ typedef int volume_change_fn(dvm_pool *pool, void *data, struct lifecycle_doomed
  */
 int volume_api_change(dvm_pool *pool, volume_change_fn *fn, void *data);
 
+/** Work for all of @data[0..@n) done first in a change of several volumes; a failure only
+ * leaves it to each one's change (volume_api_change_each()). */
+typedef void volume_prepare_fn(dvm_pool *pool, void *const *data, unsigned n);
+
 /**
  * volume_api_change_each() - run @fn on each of @data[0..@n) in one change of the pool (one
  * lock, one recovery check, one udev wait), each in a catalog transaction of its own, in
  * order, until one fails: @ret_results[i] gets its 0 or -errno, -ECANCELED for those after
- * a failure (or all, when the change could not begin). Returns 0 or the first -errno.
+ * a failure (or all, when the change could not begin). @prepare (or NULL) runs once first,
+ * inside the change. Returns 0 or the first -errno.
  */
-int volume_api_change_each(dvm_pool *pool, volume_change_fn *fn, void *const *data, unsigned n, int *ret_results);
+int volume_api_change_each(dvm_pool *pool, volume_prepare_fn *prepare, volume_change_fn *fn, void *const *data,
+                           unsigned n, int *ret_results);
 
 /**
  * volume_api_recover() - for recovery: the running layers of qube @vm's snap_on_start and

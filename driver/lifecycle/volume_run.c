@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "kernel/dm.h"
+#include "lifecycle/lifecycle.h"
 #include "lifecycle/space.h"
 #include "lifecycle/vm.h"
 #include "lifecycle/volume.h"
@@ -17,6 +18,7 @@
 struct run {
         const char *vm, *volume;
         struct cat_volume v;        /* the row as the call left it */
+        int64_t wiped;              /* its running layer that wipe_together() wiped, or -1 */
 };
 
 static int start(dvm_pool *pool, void *data, struct lifecycle_doomed *doomed)
@@ -45,7 +47,8 @@ static int start(dvm_pool *pool, void *data, struct lifecycle_doomed *doomed)
                 /* a snapshot or volatile layer from a start without its stop: it goes, wiped */
                 ctx_info(pool->ctx, "%s/%s: dropping running layer %lld left from an earlier start", v->vm, v->name,
                          (long long)v->run_id);
-                if ((r = volume_api_ensure_active(pool, v)) < 0 || (r = lifecycle_volume_stop(pool, v, false, doomed)) < 0)
+                if ((r = volume_api_ensure_active(pool, v)) < 0 ||
+                    (r = lifecycle_volume_stop(pool, v, false, false, doomed)) < 0)
                         return r;
         }
         return lifecycle_volume_start(pool, v);
@@ -53,7 +56,7 @@ static int start(dvm_pool *pool, void *data, struct lifecycle_doomed *doomed)
 
 int dvm_volume_start(dvm_pool *pool, const char *vm, const char *volume, struct dvm_volume_info *ret_info)
 {
-        struct run rn = { vm, volume, {} };
+        struct run rn = { vm, volume, {}, -1 };
         int r = volume_api_check(pool, vm, volume);
 
         if (r >= 0)
@@ -76,7 +79,8 @@ static int stop(dvm_pool *pool, void *data, struct lifecycle_doomed *doomed)
         old = v->thin_id;
         old_size = v->size;
         /* a device a reboot took comes back for the wipe or the commit */
-        if ((r = volume_api_ensure_active(pool, v)) < 0 || (r = lifecycle_volume_stop(pool, v, true, doomed)) < 0)
+        if ((r = volume_api_ensure_active(pool, v)) < 0 ||
+            (r = lifecycle_volume_stop(pool, v, true, rn->wiped == v->run_id, doomed)) < 0)
                 return r;
         if (!(v->flags & DVM_VOL_SAVE_ON_STOP) || old < 0)
                 return 0;
@@ -85,14 +89,37 @@ static int stop(dvm_pool *pool, void *data, struct lifecycle_doomed *doomed)
 
 int dvm_volume_stop(dvm_pool *pool, const char *vm, const char *volume)
 {
-        struct run rn = { vm, volume, {} };
+        struct run rn = { vm, volume, {}, -1 };
         int r = volume_api_check(pool, vm, volume);
 
         return r < 0 ? r : volume_api_change(pool, stop, &rn);
 }
 
+/* First in a change that stops several volumes: the running layers the stops drop, wiped
+ * together as a destroy wipes a disposable's (one view of the pool's metadata, one flush),
+ * not one by one. One left out (in use, not running) is wiped or refused by its own stop,
+ * as is each after a failure here. */
+static void wipe_together(dvm_pool *pool, void *const *data, unsigned n)
+{
+        struct cat_volume vols[DVM_VOLUMES_MAX];
+        struct run *of[DVM_VOLUMES_MAX];
+        bool wiped[DVM_VOLUMES_MAX];
+        unsigned k = 0;
+
+        for (unsigned i = 0; i < n && i < DVM_VOLUMES_MAX; i++) {
+                of[k] = data[i];
+                if (catalog_volume_get(pool->cat, of[k]->vm, of[k]->volume, &vols[k]) >= 0)
+                        k++;
+        }
+        if (k < 2 || lifecycle_volumes_wipe(pool, vols, k, wiped) < 0)
+                return;
+        for (unsigned i = 0; i < k; i++)
+                if (wiped[i])
+                        of[i]->wiped = vols[i].run_id;
+}
+
 /* @fn on volumes @volumes[0..@n) of @vm in one change of the pool (volume_api_change_each()) */
-static int run_each(dvm_pool *pool, volume_change_fn *fn, const char *vm, const char *const *volumes, unsigned n,
+static int run_each(dvm_pool *pool, volume_prepare_fn *prepare, volume_change_fn *fn, const char *vm, const char *const *volumes, unsigned n,
                     int *ret_results)
 {
         _cleanup_free_ struct run *runs = NULL;
@@ -113,20 +140,20 @@ static int run_each(dvm_pool *pool, volume_change_fn *fn, const char *vm, const 
         if (!runs || !data)
                 return -ENOMEM;
         for (unsigned i = 0; i < n; i++) {
-                runs[i] = (struct run){ vm, volumes[i], {} };
+                runs[i] = (struct run){ vm, volumes[i], {}, -1 };
                 data[i] = &runs[i];
         }
-        return volume_api_change_each(pool, fn, data, n, ret_results);
+        return volume_api_change_each(pool, prepare, fn, data, n, ret_results);
 }
 
 int dvm_volumes_start(dvm_pool *pool, const char *vm, const char *const *volumes, unsigned n, int *ret_results)
 {
-        return run_each(pool, start, vm, volumes, n, ret_results);
+        return run_each(pool, NULL, start, vm, volumes, n, ret_results);
 }
 
 int dvm_volumes_stop(dvm_pool *pool, const char *vm, const char *const *volumes, unsigned n, int *ret_results)
 {
-        return run_each(pool, stop, vm, volumes, n, ret_results);
+        return run_each(pool, wipe_together, stop, vm, volumes, n, ret_results);
 }
 
 int volume_api_recover(dvm_pool *pool, const char *vm, struct lifecycle_doomed *doomed)
@@ -145,7 +172,7 @@ int volume_api_recover(dvm_pool *pool, const char *vm, struct lifecycle_doomed *
                         continue;
                 ctx_info(pool->ctx, "pool %s: %s/%s: its device went (the host went down?): wiping and dropping "
                          "running layer %lld", pool->name, v->vm, v->name, (long long)v->run_id);
-                if ((r = volume_api_ensure_active(pool, v)) < 0 || (r = lifecycle_volume_stop(pool, v, false, doomed)) < 0)
+                if ((r = volume_api_ensure_active(pool, v)) < 0 || (r = lifecycle_volume_stop(pool, v, false, false, doomed)) < 0)
                         return r;
                 dropped++;
         }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "canary.h"
+#include "dvm.h"
 
 #define MiB (1ULL << 20)
 static struct vt vt;
@@ -321,4 +322,74 @@ ParameterizedTest(const struct vt_backend *b, canary, guest_discards_leave_none)
         n = canary_scan(disk, &vcan, what);
         cr_expect_eq(n, 0, "%s: %llu copies of the volatile canary on %s", b->name, (unsigned long long)n, disk);
         free(d);
+}
+
+/* Info lines of the library, kept for the test to read. */
+static void keep_log(void *userdata, enum dvm_log_level level, const char *msg)
+{
+        char *log = userdata;
+        size_t used = strlen(log);
+
+        if (level == DVM_LOG_INFO && used + strlen(msg) + 2 < 8192)
+                snprintf(log + used, 8192 - used, "%s\n", msg);
+}
+
+/*
+ * A qube's volumes stopped in one call (dvm_volumes_stop(), as the Qubes driver stops them):
+ * the layers the stop drops (the snap_on_start root, the volatile) are wiped together, in one
+ * wipe, and leave no copy; the save_on_stop private keeps its data.
+ */
+Test(canary, qube_volumes_stopped_together_leave_none)
+{
+        canary_fixture(&vt, &can, "thin");
+        const char *disk = scratch_disk(), *three[] = { "root", "private", "volatile" };
+        char log[8192] = "", what[96];
+        struct dvm_volume_config tpl = { .size = 48 * MiB, .flags = DVM_VOL_SAVE_ON_STOP | DVM_VOL_RW },
+                                 root = { .size = 48 * MiB, .flags = DVM_VOL_SNAP_ON_START | DVM_VOL_RW, .source = "qt/root" },
+                                 priv = { .size = 24 * MiB, .flags = DVM_VOL_SAVE_ON_STOP | DVM_VOL_RW },
+                                 vola = { .size = 24 * MiB, .flags = DVM_VOL_RW };
+        struct dvm_volume_info info;
+        dvm_ctx *ctx;
+        dvm_pool *pool;
+        int res[3], r;
+
+        cr_assert_eq(dvm_ctx_new(vt.state, &ctx), 0, "dvm_ctx_new");
+        r = dvm_pool_open(ctx, vt.pool, &pool);
+        cr_assert_eq(r, 0, "dvm_pool_open: %d (%s)", r, dvm_ctx_last_error(ctx));
+        cr_assert_eq(dvm_volume_create(pool, "qt", "root", &tpl), 0, "create qt/root: %s", dvm_ctx_last_error(ctx));
+        cr_assert_eq(dvm_volume_start(pool, "qt", "root", &info), 0, "start qt/root: %s", dvm_ctx_last_error(ctx));
+        vt_pattern(info.path, 0, 8 * MiB, 1);
+        cr_assert_eq(dvm_volume_stop(pool, "qt", "root"), 0, "stop qt/root: %s", dvm_ctx_last_error(ctx));
+        cr_assert_eq(dvm_volume_create(pool, "app", "root", &root), 0, "create: %s", dvm_ctx_last_error(ctx));
+        cr_assert_eq(dvm_volume_create(pool, "app", "private", &priv), 0, "create: %s", dvm_ctx_last_error(ctx));
+        cr_assert_eq(dvm_volume_create(pool, "app", "volatile", &vola), 0, "create: %s", dvm_ctx_last_error(ctx));
+        r = dvm_volumes_start(pool, "app", three, 3, res);
+        cr_assert_eq(r, 0, "volumes_start: %d (%s)", r, dvm_ctx_last_error(ctx));
+
+        const char *rdev = vt_dev(&vt, "app", "root"), *pdev = vt_dev(&vt, "app", "private");
+        canary_write(rdev, MiB + 4096, 8192, &can);        /* inside a template block */
+        canary_write(rdev, 20 * MiB, MiB, &can);           /* fresh blocks */
+        canary_write(vt_dev(&vt, "app", "volatile"), 0, MiB, &can);
+        vt_pattern(pdev, 0, 4 * MiB, 9);
+        snprintf(what, sizeof(what), "qube volumes: canary while running");
+        cr_assert_gt(canary_scan(disk, &can, what), 0, "the running root's canary is not on %s: the scan cannot see it",
+                     disk);
+
+        dvm_ctx_set_log(ctx, DVM_LOG_INFO, keep_log, log);
+        r = dvm_volumes_stop(pool, "app", three, 3, res);
+        dvm_ctx_set_log(ctx, DVM_LOG_INFO, NULL, NULL);
+        cr_assert_eq(r, 0, "volumes_stop: %d (%s)", r, dvm_ctx_last_error(ctx));
+        cr_assert(res[0] == 0 && res[1] == 0 && res[2] == 0, "results %d %d %d", res[0], res[1], res[2]);
+        cr_expect(strstr(log, "wiped 2 volume(s)") && !strstr(log, "wiped 1 volume(s)"),
+                  "root and volatile were not wiped in one wipe:\n%s", log);
+        snprintf(what, sizeof(what), "qube volumes: canary after they stopped together");
+        uint64_t n = canary_scan(disk, &can, what);
+        cr_expect_eq(n, 0, "%llu copies of the canary on %s after the qube's volumes stopped", (unsigned long long)n,
+                     disk);
+        cr_assert_eq(dvm_volume_start(pool, "app", "private", &info), 0, "start app/private: %s",
+                     dvm_ctx_last_error(ctx));
+        cr_expect(vt_has_pattern(info.path, 0, 4 * MiB, 9), "app/private lost what it committed");
+        cr_assert_eq(dvm_volume_stop(pool, "app", "private"), 0, "stop app/private: %s", dvm_ctx_last_error(ctx));
+        dvm_pool_close(pool);
+        dvm_ctx_free(ctx);
 }
