@@ -17,7 +17,9 @@ int thin_state_txn_get(dvm_pool *pool, uint64_t *ret_id)
 {
         _cleanup_free_ char *type = NULL, *params = NULL;
         struct thin_pool_status st;
-        int r = dm_status(pool->ctx, pool->dm_name, &type, &params);
+        /* no metadata commit for it: a message (which moves the id) commits before it
+         * returns, so the id in memory is the committed one */
+        int r = dm_status_noflush(pool->ctx, pool->dm_name, &type, &params);
 
         if (r < 0)
                 return ctx_error(pool->ctx, r, "pool %s: cannot read the status of %s: %m", pool->name, pool->dm_name);

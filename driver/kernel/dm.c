@@ -378,8 +378,9 @@ int dm_info(dvm_ctx *ctx, const char *name, struct dm_dev_info *ret_info)
         return 0;
 }
 
-/* The first target line of @name: its status (DM_DEVICE_STATUS) or its table (DM_DEVICE_TABLE). */
-static int first_target(dvm_ctx *ctx, int task, const char *name, char **ret_type, char **ret_params)
+/* The first target line of @name: its status (DM_DEVICE_STATUS) or its table (DM_DEVICE_TABLE);
+ * with @no_flush, a status the target gives without first committing what it holds */
+static int first_target(dvm_ctx *ctx, int task, const char *name, bool no_flush, char **ret_type, char **ret_params)
 {
         _cleanup_dm_task_ struct dm_task *dmt = task_new(ctx, task, name);
         _cleanup_free_ char *type_copy = NULL, *params_copy = NULL;
@@ -388,6 +389,8 @@ static int first_target(dvm_ctx *ctx, int task, const char *name, char **ret_typ
         char *type = NULL, *params = NULL;
 
         if (!dmt)
+                return -ENOMEM;
+        if (no_flush && !dm_task_no_flush(dmt))
                 return -ENOMEM;
         if (!dm_task_run(dmt))
                 return task_errno(dmt);
@@ -407,12 +410,17 @@ static int first_target(dvm_ctx *ctx, int task, const char *name, char **ret_typ
 
 int dm_status(dvm_ctx *ctx, const char *name, char **ret_type, char **ret_params)
 {
-        return first_target(ctx, DM_DEVICE_STATUS, name, ret_type, ret_params);
+        return first_target(ctx, DM_DEVICE_STATUS, name, false, ret_type, ret_params);
+}
+
+int dm_status_noflush(dvm_ctx *ctx, const char *name, char **ret_type, char **ret_params)
+{
+        return first_target(ctx, DM_DEVICE_STATUS, name, true, ret_type, ret_params);
 }
 
 int dm_table(dvm_ctx *ctx, const char *name, char **ret_type, char **ret_params)
 {
-        return first_target(ctx, DM_DEVICE_TABLE, name, ret_type, ret_params);
+        return first_target(ctx, DM_DEVICE_TABLE, name, false, ret_type, ret_params);
 }
 
 static int uuid_of(dvm_ctx *ctx, const char *name, char *buf, size_t len)

@@ -115,6 +115,13 @@ int dm_info(dvm_ctx *ctx, const char *name, struct dm_dev_info *ret_info);
 int dm_status(dvm_ctx *ctx, const char *name, char **ret_type, char **ret_params);
 
 /**
+ * dm_status_noflush() - dm_status() with DM_NOFLUSH_FLAG: the target answers from what it
+ * holds in memory (a thin-pool's status otherwise commits its metadata first, a write and
+ * a flush of the metadata device, to make its block counts current). Returns as dm_status().
+ */
+int dm_status_noflush(dvm_ctx *ctx, const char *name, char **ret_type, char **ret_params);
+
+/**
  * dm_table() - the table line of the first target of @name (a crypt table shows its key:
  * never log it). Returns 0 with malloc'd @ret_type and @ret_params, -ENXIO if missing, or -errno.
  */
