@@ -18,9 +18,10 @@ int preload_take(dvm_pool *pool, const char *dvm, char ret_name[DVM_NAME_MAX + 1
 
 /**
  * preload_take_now() - preload_take() as a change of its own: the pool lock, recovery when
- * the pool needs it, one catalog transaction, no kernel change. Returns as preload_take().
+ * the pool needs it, one catalog transaction, no kernel change; the one taken is described
+ * in @ret_info (may be NULL) inside that transaction. Returns as preload_take().
  */
-int preload_take_now(dvm_pool *pool, const char *dvm, char ret_name[DVM_NAME_MAX + 1]);
+int preload_take_now(dvm_pool *pool, const char *dvm, char ret_name[DVM_NAME_MAX + 1], struct dvm_vm_info *ret_info);
 
 /**
  * preload_drop() - under the pool lock inside a change: forget the preload setting of @dvm

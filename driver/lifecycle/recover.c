@@ -37,27 +37,30 @@ static int boot_id(char buf[64])
         return 0;
 }
 
-/* Whether the kernel's record and the catalog's agree that no change is under way. */
+/* Whether the kernel's record and the catalog's agree that no change is under way: one
+ * read of the catalog's marks and, for a pool with a transaction id, one status of the
+ * pool, which commits nothing (thin_state_txn_get()). */
 static int clean(dvm_pool *pool, bool *ret_clean)
 {
-        _cleanup_free_ char *seen = NULL, *dirty = NULL;
-        uint64_t kernel, recorded;
+        struct cat_marks m;
+        uint64_t kernel;
         char boot[64];
         int r;
 
         *ret_clean = false;
-        if (boot_id(boot) < 0 || catalog_meta_get(pool->cat, "boot_id", &seen) < 0 || strcmp(seen, boot) != 0)
+        if ((r = catalog_meta_marks(pool->cat, &m)) < 0)
+                return r;
+        if (boot_id(boot) < 0 || !m.boot_id[0] || strcmp(m.boot_id, boot) != 0)
                 return 0;
         if (!pool->ops->txn_get) {
-                *ret_clean = catalog_meta_get(pool->cat, "dirty", &dirty) == -ENOENT || strcmp(dirty, "0") == 0;
+                *ret_clean = !m.dirty;
                 return 0;
         }
         r = pool->ops->txn_get(pool, &kernel);
         if (r < 0)
                 return r;
         /* an in-RAM VM's change marks the catalog, not the pool's metadata */
-        *ret_clean = catalog_meta_get_u64(pool->cat, "transaction_id", &recorded) == 0 && recorded == kernel &&
-                     (catalog_meta_get(pool->cat, "dirty", &dirty) == -ENOENT || strcmp(dirty, "0") == 0);
+        *ret_clean = m.has_transaction_id && m.transaction_id == kernel && !m.dirty;
         return 0;
 }
 
@@ -205,7 +208,7 @@ int recover_run(dvm_pool *pool, bool full, struct dvm_recover_report *ret_report
         return r;
 }
 
-int recover_if_needed(dvm_pool *pool)
+int recover_needed(dvm_pool *pool)
 {
         _cleanup_free_ struct cat_intent *list = NULL;
         bool is_clean = false;
@@ -213,16 +216,24 @@ int recover_if_needed(dvm_pool *pool)
 
         if (r < 0)
                 return r;
+        /* in a hook, only a pool that is not clean needs recovery: intents wait */
+        if (!is_clean || pool->defer_intents)
+                return !is_clean;
         n = catalog_intent_list(pool->cat, &list);
         if (n < 0)
                 return n;
         /* wipes queued for the worker are no reason to recover (a dirty pool is) */
-        for (int i = 0, k = n; i < k; i++)
-                n -= list[i].op == CAT_INTENT_WIPE;
-        /* in a hook, only a pool that is not clean needs recovery: intents wait */
-        if (is_clean && (n == 0 || pool->defer_intents))
-                return 0;
-        return recover_run(pool, false, NULL);
+        for (int i = 0; i < n; i++)
+                if (list[i].op != CAT_INTENT_WIPE)
+                        return 1;
+        return 0;
+}
+
+int recover_if_needed(dvm_pool *pool)
+{
+        int r = recover_needed(pool);
+
+        return r > 0 ? recover_run(pool, false, NULL) : r;
 }
 
 int dvm_pool_recover(dvm_pool *pool, struct dvm_recover_report *ret_report)

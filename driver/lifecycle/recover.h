@@ -22,9 +22,14 @@
 int recover_run(dvm_pool *pool, bool full, struct dvm_recover_report *ret_report);
 
 /**
- * recover_if_needed() - recover_run() if the pool is not clean or has intents (with
- * pool->defer_intents: only if it is not clean). Returns 0 or -errno.
+ * recover_needed() - with the pool locked: whether recover_run() has work, i.e. the pool is
+ * not clean or has intents other than queued wipes (with pool->defer_intents: only if it is
+ * not clean). Reads the catalog's marks and intents and the pool's transaction id, changes
+ * nothing; may run inside a catalog transaction. Returns 1, 0 or -errno.
  */
+int recover_needed(dvm_pool *pool);
+
+/** recover_if_needed() - recover_run() when recover_needed() says so. Returns 0 or -errno. */
 int recover_if_needed(dvm_pool *pool);
 
 /**

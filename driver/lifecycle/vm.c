@@ -233,12 +233,12 @@ int dvm_spawn_ex(dvm_pool *pool, const char *dvm, const char *name, const struct
         /* a ready one is taken in a transaction of its own that leaves the kernel alone;
          * its refill runs in the worker, after this returns */
         if (!name && !(cfg && cfg->in_ram))
-                r = preload_take_now(pool, dvm, made);
+                r = preload_take_now(pool, dvm, made, ret_info);
         if (r < 0)
                 return r;
         if (r > 0) {
                 later_kick(pool);
-                return ret_info ? dvm_vm_get(pool, made, ret_info) : 0;
+                return 0;
         }
         pool->change_in_ram = cfg && cfg->in_ram;
         r = POOL_TRANSACTION(pool, spawn_with(pool, dvm, name, cfg, made));

@@ -146,21 +146,47 @@ int catalog_meta_get(catalog *cat, const char *key, char **ret_value)
         return 0;
 }
 
+/* @v as a number: digits only (strtoull() alone would take " 5", "+5" and "-1" as 2^64 - 1) */
+static bool parse_u64(const char *v, uint64_t *ret_value)
+{
+        char *end;
+
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (!isdigit((unsigned char)v[0]) || errno || *end)
+                return false;
+        *ret_value = n;
+        return true;
+}
+
 int catalog_meta_get_u64(catalog *cat, const char *key, uint64_t *ret_value)
 {
         _cleanup_free_ char *v = NULL;
-        char *end;
         int r = catalog_meta_get(cat, key, &v);
 
         if (r < 0)
                 return r;
-        /* strtoull() alone would take " 5", "+5" and "-1" (as 2^64 - 1) */
-        errno = 0;
-        unsigned long long n = strtoull(v, &end, 10);
-        if (!isdigit((unsigned char)v[0]) || errno || *end)
+        if (!parse_u64(v, ret_value))
                 return ctx_error(cat->ctx, -EINVAL, "catalog %s: setting %s is not a number: \"%s\"",
                                  cat->path, key, v);
-        *ret_value = n;
+        return 0;
+}
+
+int catalog_meta_marks(catalog *cat, struct cat_marks *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = db_prepare(cat, "SELECT (SELECT value FROM meta WHERE key = 'boot_id'), "
+                                "(SELECT value FROM meta WHERE key = 'transaction_id'), "
+                                "(SELECT value FROM meta WHERE key = 'dirty')", &st);
+
+        if (r < 0)
+                return r;
+        if ((r = db_step_row(cat, st, "read the marks of a change")) < 0)
+                return r;
+        const char *txn = (const char *)sqlite3_column_text(st, 1), *dirty = (const char *)sqlite3_column_text(st, 2);
+        *ret = (struct cat_marks){ .dirty = dirty && strcmp(dirty, "0") != 0 };
+        db_copy_text(ret->boot_id, sizeof(ret->boot_id), st, 0);
+        ret->has_transaction_id = txn && parse_u64(txn, &ret->transaction_id);
         return 0;
 }
 

@@ -32,6 +32,17 @@ void catalog_rollback(catalog *cat);
 int catalog_meta_get(catalog *cat, const char *key, char **ret_value);
 /** catalog_meta_get_u64() - the value of @key as a number. Returns 0, -ENOENT, -EINVAL. */
 int catalog_meta_get_u64(catalog *cat, const char *key, uint64_t *ret_value);
+/** The settings a change of the pool leaves (recover.c): the boot the pool was last seen
+ * clean in ("" if none), the transaction id of the pool's metadata the catalog matches
+ * (absent or not a number: !has_transaction_id), and whether a change marked it dirty. */
+struct cat_marks {
+        char boot_id[64];
+        bool has_transaction_id;
+        uint64_t transaction_id;
+        bool dirty;
+};
+/** catalog_meta_marks() - the three settings of struct cat_marks in one read. Returns 0 or -errno. */
+int catalog_meta_marks(catalog *cat, struct cat_marks *ret);
 /** catalog_meta_set() - set @key to @value. Returns 0 or -errno. */
 int catalog_meta_set(catalog *cat, const char *key, const char *value);
 /** catalog_meta_delete() - forget @key (absent is no error). Returns 0 or -errno. */
