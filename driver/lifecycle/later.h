@@ -47,8 +47,9 @@ bool later_pending(dvm_pool *pool, const char *name);
 int later_finish_for(dvm_pool *pool, const char *name);
 
 /**
- * later_kick() - start `dvm-vol worker --try POOL` detached (double fork, its own session,
- * no descriptor of ours, stdio on /dev/null): the binary named by $DVM_VOL_BIN, else this
+ * later_kick() - start `dvm-vol worker --try POOL` detached (through a vfork child that
+ * exits once the worker is exec'd: no child left to the caller, no copy of its memory; its
+ * own session, no descriptor of ours, stdio on /dev/null): the binary named by $DVM_VOL_BIN, else this
  * program when it is dvm-vol, else the installed one. Failures are debug messages: the
  * work stays queued for the next worker, `dvm-vol recover` and the boot unit.
  */
