@@ -8,13 +8,17 @@
 # kernel paths of untraced cycles (perf, cpu-clock samples). Not part of make bench; in the VM:
 #   tests/vm/run-in-vm.sh -d 0 bench/profile.sh BUILD [CYCLES [LIVE]] > bench/results/profile.txt
 # With LIVE, the library's steps are timed again with LIVE more disposables alive (the scale
-# phase's question: what grows with their number).
+# phase's question: what grows with their number). With DVM_PROFILE_PRELOAD=1, the spawns are
+# taken from a ready disposable (DVM Template dp, preload 1, the worker refilling after each
+# destroy), and only the library's steps and its system calls are profiled.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD=$(cd "${1:?usage: bench/profile.sh BUILD [CYCLES [LIVE]]}" && pwd)
 CYCLES=${2:-20}
 LIVE=${3:-0}
+SPAWN_DVM=d
+[ "${DVM_PROFILE_PRELOAD:-0}" = 0 ] || SPAWN_DVM=dp
 BENCH_T0=$SECONDS BENCH_BUDGET=3600
 ROOT_SIZE=10G PRIVATE_SIZE=2G POOL_DATA=8G ROOT_DATA_MIB=64 PRIVATE_DATA_MIB=16
 WORK=/tmp/dvm-profile RAW=$WORK/raw DVM_STATE=$WORK/state SEED=$WORK/seed
@@ -69,7 +73,11 @@ trace_server() {
 		srv "$name" "$spawn"
 		read -r dev _ <<< "$REPLY"
 		case $name in
-		dvmbench) fill "/dev/mapper/DVM-b-$dev-root" 1 32; srv "$name" "$destroy $dev" ;;
+		dvmbench)
+			fill "/dev/mapper/DVM-b-$dev-root" 1 32
+			srv "$name" "$destroy $dev"
+			[ "$SPAWN_DVM" = d ] || srv "$name" work b -
+			;;
 		*) fill "/dev/mapper/$dev-root" 1 32; srv "$name" "$destroy" ;;
 		esac
 	done
@@ -101,7 +109,9 @@ perf_dvm() {
 
 # The library's steps, timed by entry and return uprobes (inclusive times; a step that runs
 # inside another is counted in both)
-PROBES=(dvm_spawn_ex dvm_vm_destroy dvm_vm_get pool_lock catalog_begin catalog_commit catalog_disposable_name
+PROBES=(dvm_spawn_ex dvm_vm_destroy dvm_vm_get preload_take_now preload_take recover_if_needed later_kick
+	catalog_ready_list catalog_ready_delete preload_still_ready preload_outdated catalog_intent_list thin_state_txn_get
+	catalog_meta_get vm_describe_volume pool_lock catalog_begin catalog_commit catalog_disposable_name
 	catalog_thin_id_alloc catalog_vm_put catalog_volume_put catalog_volume_list catalog_vm_delete lifecycle_start
 	lifecycle_stop lifecycle_reap thin_layer_snap thin_layer_new thin_layer_delete volume_activate thin_activate
 	ephemeral_create volume_deactivate wipe_volumes thin_layer_owned wipe_devs blkdev_flush dm_message
@@ -154,10 +164,11 @@ probe_dvm() {
 	local bin=$WORK/dvmbench i name
 	srv_start probed perf record -q -e 'probe_dvmbench:*' -o "$WORK/probes.data" "$bin" "$DVM_STATE"
 	for ((i = 0; i < CYCLES; i++)); do
-		srv probed spawn b d
+		srv probed spawn b "$SPAWN_DVM"
 		read -r name _ <<< "$REPLY"
 		fill "/dev/mapper/DVM-b-$name-root" 1 32
 		srv probed destroy b "$name"
+		[ "$SPAWN_DVM" = d ] || srv probed work b -
 	done
 	srv_stop probed
 	echo
@@ -203,6 +214,15 @@ untraced() {
 		END { for (k in n) printf "  %-16s %8.1f\n", k, v[k, int((n[k] + 1) / 2)] }' | sort
 }
 
+# preload_setup: DVM Template dp on t, one of it kept ready
+preload_setup() {
+	dvm --pool b dvm create dp --template t >> "$RAW/cmd.log" 2>&1
+	srv_start setup "$BUILD/bench/dvmbench" "$DVM_STATE"
+	srv setup preload b dp 1
+	srv setup work b -
+	srv_stop setup
+}
+
 main() {
 	local meta
 	[ "$(id -u)" = 0 ] || die "must run as root"
@@ -214,6 +234,14 @@ main() {
 	meta=$(stat -c %s "$DVM_STATE/b/metadata.img")
 	dms_pool_make bpool "$meta"
 	echo "profile of spawn + destroy (1 MiB written into root between them), $(nproc) vCPUs, kernel $(uname -r)"
+	if [ "$SPAWN_DVM" = dp ]; then
+		preload_setup
+		trace_server dvmbench "spawn b dp" "destroy b" "$BUILD/bench/dvmbench" "$DVM_STATE"
+		probes_add
+		probe_dvm "spawns taken from a ready disposable"
+		perf probe -q -d 'probe_dvmbench:*' 2>/dev/null || true
+		return
+	fi
 	untraced
 	trace_server dvmbench "spawn b d" "destroy b" "$BUILD/bench/dvmbench" "$DVM_STATE"
 	trace_server dmfloor spawn destroy "$BUILD/bench/dmfloor" bpool 1 2 \
