@@ -10,13 +10,16 @@
  * of every step of a refill: test_crash_preload.c.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "canary.h"
+#include "dvm.h"
 #include "crashwalk.h"
 #include "vminvariants.h"
 
@@ -344,6 +347,80 @@ Test(preload, killed_worker_and_spawn)
                 cr_expect_eq(copies(what), 0, "%s, then worker: the canary survived", what);
                 free(vt_check_invariants(&vt, what));
         }
+}
+
+/*
+ * A spawn after a refill killed with its new one's devices built but not committed (the
+ * pool left dirty, no recover run) recovers inside its take before it hands anything out:
+ * it gets the committed ready one, and the pool is at rest (the half-built one's devices
+ * and thin ids gone, the transaction ids matching).
+ */
+Test(preload, spawn_after_killed_refill_recovers_first)
+{
+        const char *worker[] = { "worker", NULL };
+        char ready[MAX_READY][64], left[MAX_READY][64];
+
+        use_fault_build();
+        CLI_OK("preload", "dvm", "--count", "2");
+        CLI_OK("worker");
+        cr_assert_eq(ready_list(ready), 2, "ready ones");
+        CLI_OK("destroy", "--wait", ready[1]);
+        killed_at("preload.built:1", worker);
+        char *d = vt_spawn(&vt, "dvm", NULL);
+        cr_expect_str_eq(d, ready[0], "the spawn did not take the committed ready one");
+        free(vt_check_invariants(&vt, "spawn after a killed refill"));
+        cr_expect_eq(ready_list(left), 0, "ready ones after the take");
+        check_fresh(d, "taken after a killed refill");
+        free(d);
+}
+
+/*
+ * Through the library (a long-lived caller): dvm_spawn() takes the ready one and describes
+ * it as dvm_vm_get() does afterwards (running, no longer ready, its devices active); the
+ * worker it starts refills by itself after the call returned; and the caller is left no
+ * child to reap (the worker is detached, never the caller's zombie).
+ */
+Test(preload, library_spawn_starts_the_worker)
+{
+        char ready[MAX_READY][64], now[MAX_READY][64];
+        struct dvm_vm_info info, again;
+        dvm_ctx *ctx;
+        dvm_pool *pool;
+
+        CLI_OK("preload", "dvm", "--count", "1");
+        CLI_OK("worker");
+        cr_assert_eq(ready_list(ready), 1, "ready ones");
+        setenv("DVM_VOL_BIN", vt.dvm_vol, 1);
+        cr_assert_eq(dvm_ctx_new(vt.state, &ctx), 0, "dvm_ctx_new");
+        int r = dvm_pool_open(ctx, vt.pool, &pool);
+        cr_assert_eq(r, 0, "dvm_pool_open: %d (%s)", r, dvm_ctx_last_error(ctx));
+        r = dvm_spawn(pool, "dvm", NULL, &info);
+        cr_assert_eq(r, 0, "dvm_spawn: %d (%s)", r, dvm_ctx_last_error(ctx));
+        errno = 0;
+        cr_expect(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD, "the spawn left its caller a child");
+        cr_expect_str_eq(info.name, ready[0], "dvm_spawn did not take the ready one");
+        cr_expect(info.running && !info.ready && !info.outdated && info.n_volumes == 3,
+                  "%s as the spawn describes it: running %d ready %d outdated %d volumes %u", info.name, info.running,
+                  info.ready, info.outdated, info.n_volumes);
+        r = dvm_vm_get(pool, info.name, &again);
+        cr_assert_eq(r, 0, "dvm_vm_get: %d (%s)", r, dvm_ctx_last_error(ctx));
+        for (unsigned i = 0; i < info.n_volumes && i < again.n_volumes; i++) {
+                const struct dvm_volume_info *a = &info.volumes[i], *b = &again.volumes[i];
+                cr_expect(a->active && strcmp(a->name, b->name) == 0 && strcmp(a->path, b->path) == 0 &&
+                          a->used == b->used && a->backend_id == b->backend_id && a->ephemeral == b->ephemeral,
+                          "%s/%s: the spawn's description differs from dvm_vm_get's", info.name, a->name);
+        }
+        double t0 = vt_now();
+        while ((ready_list(now) != 1 || strcmp(now[0], info.name) == 0) && vt_now() - t0 < 120)
+                usleep(100 * 1000);
+        cr_expect(ready_list(now) == 1 && strcmp(now[0], info.name) != 0, "the worker the spawn started did not "
+                  "refill in 120 s");
+        printf("preload: the started worker refilled %.2f s after dvm_spawn returned\n", vt_now() - t0);
+        setenv("DVM_VOL_BIN", NO_WORKER, 1);
+        dvm_pool_close(pool);
+        dvm_ctx_free(ctx);
+        CLI_OK("destroy", "--wait", info.name);
+        free(vt_check_invariants(&vt, "after the library spawn and the refill"));
 }
 
 /* A ready one is handed out by a spawn only: not by its name to a domain's disk, and the
