@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import mmap
 import os
 from typing import Any
 
@@ -304,12 +305,18 @@ ZERO_HEAD = 64 << 10
 
 
 def _zero_head(path: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    """Zeros over the first ZERO_HEAD bytes of @path, written past the page cache (O_DIRECT,
+    from page-aligned memory) so that blkback, which reads the device directly, sees them;
+    no flush: a volatile layer need not outlive a crash, and a flush commits the thin pool's
+    metadata."""
+    zeros = mmap.mmap(-1, ZERO_HEAD)
+    fd = os.open(path, os.O_WRONLY | os.O_DIRECT | os.O_CLOEXEC)
     try:
-        os.pwrite(fd, bytes(ZERO_HEAD), 0)
-        os.fsync(fd)
+        if os.pwrite(fd, zeros, 0) != ZERO_HEAD:
+            raise OSError(errno.EIO, f"{path}: short write of its head")
     finally:
         os.close(fd)
+        zeros.close()
 
 
 def _sparse_copy(src: str, dst: str, size: int) -> None:
