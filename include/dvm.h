@@ -76,6 +76,20 @@ DVM_PUBLIC const char *dvm_ctx_state_dir(const dvm_ctx *ctx);
 
 enum dvm_backend { DVM_BACKEND_THIN = 0, DVM_BACKEND_SNAP = 1, DVM_BACKEND_RBD = 2 };
 
+/**
+ * Whether a thin pool provisions blocks without zeroing them. AUTO: yes on a new
+ * file-backed pool (a sparse file reads zero), no on given devices. YES: the same, but
+ * dvm_pool_init() fails with -EINVAL on devices (their contents are unknown). NO: never.
+ * A pool that has it drops it (for good) as soon as a free block might not read zero: a
+ * layer released without a wipe (a committed layer that a commit replaced, a layer
+ * recovery finds unaccounted for), a wipe that did not finish.
+ */
+enum dvm_skip_zeroing {
+        DVM_SKIP_ZEROING_AUTO = 0,
+        DVM_SKIP_ZEROING_YES,
+        DVM_SKIP_ZEROING_NO,
+};
+
 /** What dvm_pool_init() builds. Zeroed fields take their defaults. */
 struct dvm_pool_config {
         enum dvm_backend backend;
@@ -94,7 +108,11 @@ struct dvm_pool_config {
         const char *rbd_client;   /* Ceph client id, without "client." (NULL: "admin") */
         const char *rbd_pool;     /* Ceph pool of the images (NULL: "rbd") */
         const char *rbd_host;     /* this host's name in image names (NULL: the node name) */
+        /* thin backend: provision blocks without zeroing them (skip_block_zeroing), which
+         * only a pool whose every free block reads zero may do */
+        enum dvm_skip_zeroing skip_zeroing;
 };
+
 
 /** A pool's identity and usage, as dvm_pool_info() reports it. */
 struct dvm_pool_info {
@@ -110,6 +128,7 @@ struct dvm_pool_info {
         unsigned volumes;            /* volumes in the catalog */
         char data_path[4096];        /* data device or file */
         char metadata_path[4096];    /* metadata device or file */
+        bool skip_zeroing;           /* thin: new blocks are not zeroed (every free block reads zero) */
 };
 
 /**
@@ -204,6 +223,8 @@ struct dvm_vm_info {
         bool ready;                 /* preloaded: built, handed to no one yet (dvm_preload_set()) */
         unsigned n_volumes;
         struct dvm_volume_info volumes[3];
+        bool wipe_queued;           /* destroyed: cut off from every domain, its wipe queued
+                                       for the worker (dvm_pool_work()) */
 };
 
 /**

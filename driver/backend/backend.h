@@ -55,6 +55,9 @@ struct backend_ops {
         /* Optional: move committed layer @l (not active, just filled by an import) to where
          * the backend keeps committed layers (rbd: into the cluster). */
         int (*layer_publish)(dvm_pool *pool, const struct layer *l);
+        /* Optional: the pool's free blocks may no longer all read zero (@why): it must zero
+         * the blocks it provisions from now on (thin_zero.h). 0 or -errno. */
+        int (*zero_drop)(dvm_pool *pool, const char *why);
 
         /* Devices: expose layer @l as dm device @dm_name (with our UUID); take it down;
          * bytes of the layer the backend has allocated. activate returns -ENOENT when a

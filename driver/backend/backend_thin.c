@@ -16,6 +16,7 @@
 #include "backend/backend.h"
 #include "backend/thin_owned.h"
 #include "backend/thin_state.h"
+#include "backend/thin_zero.h"
 #include "kernel/dm.h"
 #include "kernel/loop.h"
 #include "kernel/target.h"
@@ -176,8 +177,8 @@ static int thin_pool_activate(dvm_pool *pool)
         int r;
 
         r = pool_device_info(pool);
-        if (r == 0 && (r = identity_check(pool)) == 0)
-                r = discards_refused(pool);
+        if (r == 0 && (r = identity_check(pool)) == 0 && (r = discards_refused(pool)) == 0)
+                r = thin_zero_sync(pool);
         if (r != -ENXIO)
                 return r;
         r = target_require(pool->ctx, "thin-pool");
@@ -203,6 +204,7 @@ static int thin_pool_activate(dvm_pool *pool)
                 .block_sectors = pool->block_sectors,
                 .low_water_blocks = data_size / (pool->block_sectors << SECTOR_SHIFT) / 10,
                 .ignore_discard = true,
+                .skip_block_zeroing = thin_zero_on(pool),
         };
         r = thin_pool_table_params(&t, params, sizeof(params));
         if (r < 0)
@@ -260,6 +262,10 @@ static int thin_pool_create(dvm_pool *p, const struct dvm_pool_config *cfg)
         if (!!cfg->data_dev != !!cfg->metadata_dev)
                 return ctx_error(p->ctx, -EINVAL, "pool %s: give both --data and --metadata devices, or neither",
                                  p->name);
+        if (!files && cfg->skip_zeroing == DVM_SKIP_ZEROING_YES)
+                return ctx_error(p->ctx, -EINVAL, "pool %s: cannot skip block zeroing on %s: its contents are unknown, "
+                                 "and a block provisioned unzeroed would show a VM what the device held; leave "
+                                 "--skip-zeroing out on devices", p->name, cfg->data_dev);
         if (files && data_size < 16 * block)
                 return ctx_error(p->ctx, -EINVAL, "pool %s: data size %" PRIu64 " is below 16 blocks", p->name,
                                  data_size);
@@ -288,12 +294,16 @@ static int thin_pool_create(dvm_pool *p, const struct dvm_pool_config *cfg)
             (r = catalog_meta_set(p->cat, "metadata", meta)) < 0 ||
             (r = catalog_meta_set(p->cat, "file_backed", files ? "1" : "0")) < 0)
                 return r;
+        /* a new sparse file reads zero everywhere */
+        if (files && cfg->skip_zeroing != DVM_SKIP_ZEROING_NO && (r = thin_zero_enable(p)) < 0)
+                return r;
         return thin_pool_activate(p);
 }
 
 static void thin_pool_destroy(dvm_pool *p)
 {
         _cleanup_free_ char *data = pool_path(p, "data.img"), *meta = pool_path(p, "metadata.img");
+        _cleanup_free_ char *zero = pool_path(p, "skip-zeroing");
         struct dm_dev_info info;
 
         /* only the device this handle made: one found under the name is another pool's */
@@ -305,6 +315,8 @@ static void thin_pool_destroy(dvm_pool *p)
                 unlink(data);
         if (meta)
                 unlink(meta);
+        if (zero)
+                unlink(zero);
 }
 
 static int thin_pool_info(dvm_pool *pool, struct dvm_pool_info *info)
@@ -328,6 +340,7 @@ static int thin_pool_info(dvm_pool *pool, struct dvm_pool_info *info)
                 return ctx_error(pool->ctx, r < 0 ? r : -EIO, "pool %s: thin-pool status \"%s\" %s", pool->name, params,
                                  st.failed ? "reports a failure" : "is not understood");
         info->active = true;
+        info->skip_zeroing = thin_zero_on(pool);
         info->transaction_id = st.transaction_id;
         info->data_used = st.data_used * block;
         info->data_total = st.data_total * block;
@@ -347,9 +360,30 @@ static int thin_layer_new(dvm_pool *pool, const struct layer *l)
         return send(pool, thin_msg_create((uint32_t)l->id, msg, sizeof(msg)), msg);
 }
 
+/* Whether layer @id maps no block at all: its release frees nothing (a template's first,
+ * empty origin, replaced at its first commit). */
+static bool maps_nothing(dvm_pool *pool, int64_t id)
+{
+        struct layer l = { .id = id, .origin = -1, .size = UINT64_MAX };
+        struct extent_list e = {};
+        bool none = thin_layer_owned(pool, NULL, &l, &e) >= 0 && e.n == 0;
+
+        extent_list_free(&e);
+        return none;
+}
+
+/* A layer that was not wiped frees blocks that may not read zero: the pool zeroes again
+ * before they are free. */
 static int thin_layer_delete(dvm_pool *pool, int64_t id)
 {
-        char msg[64];
+        char msg[64], why[64];
+        int r;
+
+        if (!pool_wiped_take(pool, id) && !(thin_zero_on(pool) && maps_nothing(pool, id))) {
+                snprintf(why, sizeof(why), "layer %lld released without a wipe", (long long)id);
+                if ((r = thin_zero_drop(pool, why)) < 0)
+                        return r;
+        }
         return send(pool, thin_msg_delete((uint32_t)id, msg, sizeof(msg)), msg);
 }
 
@@ -453,6 +487,7 @@ const struct backend_ops backend_thin = {
         .layer_snap = thin_layer_snap,
         .layer_commit = thin_layer_commit,
         .layer_delete = thin_layer_delete,
+        .zero_drop = thin_zero_drop,
         .activate = thin_activate,
         .deactivate = thin_deactivate,
         .usage = thin_usage,

@@ -5,6 +5,7 @@
  * files and in the kernel, is its backend's. Init, open, info and list: api/pool_open.c.
  */
 #include <stdio.h>
+#include <string.h>
 #include <sys/file.h>
 #include <time.h>
 
@@ -74,4 +75,39 @@ void pool_unlock(dvm_pool *pool)
 int pool_message(dvm_pool *pool, const char *msg)
 {
         return dm_message(pool->ctx, pool->dm_name, msg);
+}
+
+static int wiped_index(const dvm_pool *pool, int64_t id)
+{
+        for (unsigned i = 0; i < pool->n_wiped; i++)
+                if (pool->wiped[i] == id)
+                        return (int)i;
+        return -1;
+}
+
+void pool_wiped_add(dvm_pool *pool, int64_t id)
+{
+        if (wiped_index(pool, id) >= 0)
+                return;
+        if (pool->n_wiped == POOL_WIPED_MAX) {
+                /* forgetting one only costs a pool its zero invariant, never a wipe */
+                memmove(pool->wiped, pool->wiped + 1, (POOL_WIPED_MAX - 1) * sizeof(pool->wiped[0]));
+                pool->n_wiped--;
+        }
+        pool->wiped[pool->n_wiped++] = id;
+}
+
+bool pool_wiped_has(const dvm_pool *pool, int64_t id)
+{
+        return wiped_index(pool, id) >= 0;
+}
+
+bool pool_wiped_take(dvm_pool *pool, int64_t id)
+{
+        int i = wiped_index(pool, id);
+
+        if (i < 0)
+                return false;
+        pool->wiped[i] = pool->wiped[--pool->n_wiped];
+        return true;
 }

@@ -14,6 +14,9 @@ struct rbd_conn;
 struct recover_actions;
 struct thin_meta;
 
+/* Layers remembered as wiped (pool_wiped_add()); the oldest is forgotten past this. */
+#define POOL_WIPED_MAX 32
+
 struct dvm_pool {
         dvm_ctx *ctx;
         const struct backend_ops *ops;
@@ -41,6 +44,8 @@ struct dvm_pool {
                                   * caller starts the worker's refill once it unlocks */
         bool destroy_later;      /* the hook's remove: a disposable it destroys is cut off
                                   * at once and wiped by the worker (later.h) */
+        int64_t wiped[POOL_WIPED_MAX]; /* layers this process wiped and has not deleted yet */
+        unsigned n_wiped;
 };
 
 /** pool_path() - "<pool dir>/<name>", malloc'd; NULL when out of memory. */
@@ -50,6 +55,18 @@ char *pool_path(const dvm_pool *pool, const char *name);
 int pool_lock(dvm_pool *pool);
 /** pool_unlock() - release one level of the lock. */
 void pool_unlock(dvm_pool *pool);
+
+/**
+ * pool_wiped_add() - remember that layer @id of the pool was just wiped (nothing of what it
+ * owned is left), so that deleting it keeps the pool's free blocks as they were.
+ */
+void pool_wiped_add(dvm_pool *pool, int64_t id);
+
+/** pool_wiped_has() - whether layer @id was wiped by this process since it was last deleted. */
+bool pool_wiped_has(const dvm_pool *pool, int64_t id);
+
+/** pool_wiped_take() - pool_wiped_has(), and forget @id (its layer is being deleted). */
+bool pool_wiped_take(dvm_pool *pool, int64_t id);
 
 /** pool_message() - send a message to the thin-pool. Returns 0 or -errno. */
 int pool_message(dvm_pool *pool, const char *msg);

@@ -26,14 +26,17 @@ int thin_pool_table_params(const struct thin_pool_table *t, char *buf, size_t le
 
         if (thin_pool_block_check(t->block_sectors) < 0)
                 return -EINVAL;
-        /* No skip_block_zeroing, ever: a freshly provisioned block must not show a VM what
+        /* skip_block_zeroing only where the caller proved that every free block reads zero
+         * (backend/thin_zero.h): else a freshly provisioned block would show a VM what
          * another VM left in it. */
         n = snprintf(buf, len, "%u:%u %u:%u %" PRIu64 " %" PRIu64, t->meta_major, t->meta_minor, t->data_major,
                      t->data_minor, t->block_sectors, t->low_water_blocks);
-        if (n >= 0 && (size_t)n < len && (t->error_if_no_space || t->ignore_discard))
-                n += snprintf(buf + n, len - (size_t)n, " %d%s%s", t->error_if_no_space + t->ignore_discard,
+        if (n >= 0 && (size_t)n < len && (t->error_if_no_space || t->ignore_discard || t->skip_block_zeroing))
+                n += snprintf(buf + n, len - (size_t)n, " %d%s%s%s",
+                              t->error_if_no_space + t->ignore_discard + t->skip_block_zeroing,
                               t->error_if_no_space ? " error_if_no_space" : "",
-                              t->ignore_discard ? " ignore_discard" : "");
+                              t->ignore_discard ? " ignore_discard" : "",
+                              t->skip_block_zeroing ? " skip_block_zeroing" : "");
         if (n < 0 || (size_t)n >= len)
                 return -ENOBUFS;
         return n;
@@ -147,6 +150,8 @@ int thin_pool_table_parse(const char *params, struct thin_pool_table *ret_table)
                         t.error_if_no_space = true;
                 else if (strcmp(tok[i], "ignore_discard") == 0)
                         t.ignore_discard = true;
+                else if (strcmp(tok[i], "skip_block_zeroing") == 0)
+                        t.skip_block_zeroing = true;
         *ret_table = t;
         return 0;
 }

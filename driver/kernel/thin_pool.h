@@ -21,6 +21,7 @@ struct thin_pool_table {
         uint64_t low_water_blocks;
         bool error_if_no_space;  /* fail writes at once when the data device is full */
         bool ignore_discard;     /* no discards: a block a VM discards stays its own until the wipe */
+        bool skip_block_zeroing; /* new blocks are not zeroed: only when every free block reads zero */
 };
 
 struct thin_pool_status {
@@ -35,9 +36,10 @@ struct thin_pool_status {
 };
 
 /**
- * thin_pool_table_params() - the parameters of a thin-pool table line into @buf. Block
- * zeroing stays on (volumes go to untrusted VMs); the features are error_if_no_space and
- * ignore_discard, as @t asks.
+ * thin_pool_table_params() - the parameters of a thin-pool table line into @buf. The
+ * features are error_if_no_space, ignore_discard and skip_block_zeroing, as @t asks (block
+ * zeroing stays on unless the caller proved every free block reads zero: volumes go to
+ * untrusted VMs).
  * Returns the length written, or -EINVAL (bad block size) / -ENOBUFS.
  */
 int thin_pool_table_params(const struct thin_pool_table *t, char *buf, size_t len);
@@ -45,8 +47,8 @@ int thin_pool_table_params(const struct thin_pool_table *t, char *buf, size_t le
 /**
  * thin_pool_table_parse() - the devices, block size and low water mark of a thin-pool table
  * line as the kernel shows it ("<meta maj:min> <data maj:min> <block> <low water> [<n>
- * <features>...]"); error_if_no_space and ignore_discard are set when they are among the
- * features.
+ * <features>...]"); error_if_no_space, ignore_discard and skip_block_zeroing are set when
+ * they are among the features.
  * Returns 0 and fills @ret_table, or -EINVAL (@ret_table untouched).
  */
 int thin_pool_table_parse(const char *params, struct thin_pool_table *ret_table);

@@ -46,6 +46,36 @@ bool later_pending(dvm_pool *pool, const char *name);
  */
 int later_finish_for(dvm_pool *pool, const char *name);
 
+struct wipe_job;
+
+/**
+ * later_claim() - take the claim on the pool's queued wipes (<pool dir>/wipe.lock): the
+ * worker holds it while it writes zeros without the pool lock; whoever else finishes a
+ * queued wipe takes it (@wait) under the pool lock, and so waits for those zeros. Without
+ * @wait, -EWOULDBLOCK when it is taken. Returns 0 and the descriptor to close in @ret_fd.
+ */
+int later_claim(dvm_pool *pool, bool wait, int *ret_fd);
+
+/**
+ * later_wipe_begin() - under the pool lock, with the claim: mark in the catalog that the
+ * wipe of @vm is under way (a mark left by another says that one did not finish: the pool
+ * drops its zero invariant), bring back its layer devices and plan the wipe of its running
+ * layers, which the caller runs without the lock (wipe_run()). The intent keeps the
+ * layers and the name taken meanwhile. Returns 0 and the job in @ret_job, or -errno.
+ */
+int later_wipe_begin(dvm_pool *pool, const struct cat_vm *vm, struct wipe_job **ret_job);
+
+/**
+ * later_wipe_end() - in the transaction that finishes the queued wipe of @name: when this
+ * process did not wipe all its running layers and the catalog says a wipe of it was under
+ * way, that wipe did not finish (the pool drops its zero invariant); the mark goes.
+ * Returns 0 or -errno.
+ */
+int later_wipe_end(dvm_pool *pool, const char *name);
+
+/** later_zero_drop() - the pool zeroes new blocks again (@why); a failure is a warning. */
+void later_zero_drop(dvm_pool *pool, const char *why);
+
 /**
  * later_kick() - start `dvm-vol worker --try POOL` detached (through a vfork child that
  * exits once the worker is exec'd: no child left to the caller, no copy of its memory; its

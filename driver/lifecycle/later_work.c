@@ -1,22 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The worker's drain (later.h): the wipes left by destroys, one VM at a time, then the
- * refill of preloaded disposables (preload.h), one step at a time, each a change of its own
- * under the pool lock, so that a spawn waits for one wipe or one build at most. One
- * worker per pool holds <pool dir>/worker.lock; it looks at the queue once more after it
- * lets go of the lock, for work queued while a worker it kept out gave up.
+ * refill of preloaded disposables (preload.h), one step at a time. The pool lock
+ * is held only to plan a wipe and to finish it (devices removed, layers released); the
+ * zeros are written without it, under the claim (later_claim()), so a spawn or destroy
+ * meanwhile does not wait for them. One worker per pool holds <pool dir>/worker.lock; it
+ * looks at the queue once more after it lets go of the lock, for work queued while a
+ * worker it kept out gave up.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lifecycle/later.h"
 #include "lifecycle/pool_change.h"
 #include "lifecycle/preload_fill.h"
 #include "lifecycle/vm.h"
+#include "lifecycle/wipe.h"
 #include "store/catalog_intent.h"
+#include "util/fault.h"
 
 #define SKIP_MAX 64
 
@@ -58,10 +63,11 @@ static void note(dvm_pool *pool, const char *name, const char *why)
                 ctx_debug(pool->ctx, "pool %s: %s: cannot note why its wipe waits", pool->name, name);
 }
 
-/* Finish the wipe of @name. Returns 1 when it was done, 0 when someone else did it (a
- * recovery, a destroy --wait) before this worker got the lock, or -errno. */
-static int one(dvm_pool *pool, const char *name)
+/* Under the pool lock and the claim: plan the wipe of @name. Returns 1 and the job, 0 when
+ * someone else (a recovery, a destroy --wait) finished it first, or -errno. */
+static int plan(dvm_pool *pool, const char *name, int *ret_claim, struct wipe_job **ret_job)
 {
+        struct cat_vm vm;
         int r = pool_lock(pool);
 
         if (r < 0)
@@ -71,11 +77,51 @@ static int one(dvm_pool *pool, const char *name)
                 pool_unlock(pool);
                 return 0;
         }
-        r = pool_change_begin(pool);
+        /* nobody holds the claim under the pool lock but us: those who take it there let go
+         * before they let go of the lock */
+        r = later_claim(pool, false, ret_claim);
+        if (r >= 0)
+                r = pool_change_begin(pool);
         /* the recovery that ran first may have finished it */
-        if (r >= 0 && later_pending(pool, name))
-                r = vm_finish(pool, name, CAT_INTENT_WIPE);
+        if (r >= 0 && later_pending(pool, name) && (r = catalog_vm_get(pool->cat, name, &vm)) >= 0)
+                r = later_wipe_begin(pool, &vm, ret_job) < 0 ? -1 : 1;
+        if (r == -1)
+                r = -EIO;
         pool_change_end(pool, r);
+        pool_unlock(pool);
+        return r;
+}
+
+/* Finish the wipe of @name: plan it under the pool lock, write its zeros without the lock,
+ * then remove what is left under the lock again. Returns 1 when it was done, 0 when someone
+ * else did it, or -errno. */
+static int one(dvm_pool *pool, const char *name)
+{
+        _cleanup_close_ int claim = -1;
+        struct wipe_job *job = NULL;
+        int r = plan(pool, name, &claim, &job);
+
+        if (r <= 0 || !job)
+                return r;
+        FAULT_POINT("later.wiping");
+        r = wipe_run(job);
+        wipe_job_free(job);
+        if (r < 0) {
+                later_zero_drop(pool, "a wipe failed");
+                return r;
+        }
+        /* let go of the claim before waiting for the pool lock: a holder of that lock may
+         * wait for the claim */
+        close(claim);
+        claim = -1;
+        if ((r = pool_lock(pool)) < 0)
+                return r;
+        if (later_pending(pool, name)) {
+                r = pool_change_begin(pool);
+                if (r >= 0 && later_pending(pool, name))
+                        r = vm_finish(pool, name, CAT_INTENT_WIPE);
+                pool_change_end(pool, r);
+        }
         pool_unlock(pool);
         return r < 0 ? r : 1;
 }

@@ -183,19 +183,30 @@ static bool keeps(const struct cat_volume *v, bool remove)
 }
 
 /* Wipe every running layer this stop drops, before any of them goes: a wipe that fails
- * leaves the VM as it was (its data zeroed), never half removed. There is no stop without it. */
+ * leaves the VM as it was (its data zeroed), never half removed. There is no stop without it,
+ * except for layers of the pool this process wiped already (the worker wipes a queued
+ * destroy without the pool lock, later.h). */
 static int wipe_dropped(dvm_pool *pool, const struct cat_volume *vols, int n, bool remove)
 {
         struct cat_volume dropped[MAX_VOLUMES];
         struct layer ls[MAX_VOLUMES];
+        bool done = true;
         size_t k = 0;
+        int r;
 
         for (int i = 0; i < n; i++)
                 if (vols[i].run_id >= 0 && !keeps(&vols[i], remove)) {
                         dropped[k] = vols[i];
-                        ls[k++] = volume_running_layer(&vols[i]);
+                        ls[k] = volume_running_layer(&vols[i]);
+                        done &= !volume_in_ram(&vols[i]) && pool_wiped_has(pool, ls[k].id);
+                        k++;
                 }
-        return k ? wipe_volumes(pool, dropped, ls, k) : 0;
+        if (!k || done)
+                return 0;
+        r = wipe_volumes(pool, dropped, ls, k);
+        if (r < 0 && pool->ops->zero_drop && pool->ops->zero_drop(pool, "a wipe failed") < 0)
+                ctx_warn(pool->ctx, "pool %s: %s", pool->name, dvm_ctx_last_error(pool->ctx));
+        return r;
 }
 
 /* Take down the running layer of @v: keep it as the new origin, or delete it. */

@@ -308,8 +308,10 @@ static int stop_check(dvm_pool *pool, const char *name, bool destroy, struct cat
 static int finish(dvm_pool *pool, const char *name, enum cat_intent_op op, struct lifecycle_doomed *doomed)
 {
         struct cat_vm vm;
-        int r = catalog_vm_get(pool->cat, name, &vm);
+        int r = op == CAT_INTENT_WIPE ? later_wipe_end(pool, name) : 0;
 
+        if (r >= 0)
+                r = catalog_vm_get(pool->cat, name, &vm);
         if (r == -ENOENT || (r >= 0 && op == CAT_INTENT_STOP && !vm.running))
                 return catalog_intent_delete(pool->cat, name);
         /* a destroy left to the worker took down the devices its wipe goes through */
@@ -326,7 +328,14 @@ static int finish(dvm_pool *pool, const char *name, enum cat_intent_op op, struc
 int vm_finish(dvm_pool *pool, const char *name, enum cat_intent_op op)
 {
         struct lifecycle_doomed doomed = {};
-        int r = POOL_TRANSACTION(pool, finish(pool, name, op, &doomed));
+        _cleanup_close_ int claim = -1;
+        int r = 0;
+
+        /* a worker may be writing the zeros of a queued wipe without the pool lock */
+        if (op == CAT_INTENT_WIPE)
+                r = later_claim(pool, true, &claim);
+        if (r >= 0)
+                r = POOL_TRANSACTION(pool, finish(pool, name, op, &doomed));
 
         if (r >= 0)
                 lifecycle_reap(pool, &doomed);

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Describing VMs: the catalog's rows joined with what the kernel says (active devices,
- * bytes mapped) and whether a running layer's source has moved on (outdated).
+ * bytes mapped), whether a running layer's source has moved on (outdated) and whether a
+ * destroy left the VM's wipe to the worker (wipe queued).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "kernel/dm.h"
+#include "lifecycle/later.h"
 #include "lifecycle/vm.h"
 #include "lifecycle/volume.h"
 #include "store/catalog_layer.h"
@@ -67,6 +69,7 @@ static int describe(dvm_pool *pool, const struct cat_vm *vm, struct dvm_vm_info 
                                      .ready = catalog_ready_is(pool->cat, vm->name) > 0, .n_volumes = (unsigned)n };
         snprintf(out->name, sizeof(out->name), "%s", vm->name);
         snprintf(out->template, sizeof(out->template), "%s", vm->template);
+        out->wipe_queued = later_pending(pool, vm->name);
         for (int i = 0; i < n; i++) {
                 vm_describe_volume(pool, &vols[i], &out->volumes[i]);
                 out->outdated |= out->volumes[i].outdated;

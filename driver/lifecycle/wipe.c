@@ -206,26 +206,84 @@ static int wipe_plans(dvm_pool *pool, const struct cat_volume *vols, const struc
         return r;
 }
 
-int wipe_volumes(dvm_pool *pool, const struct cat_volume *vols, const struct layer *ls, size_t n)
+struct wipe_job {
+        dvm_pool *pool;
+        size_t n;
+        struct wipe_dev *devs;
+        struct cat_volume *vols;
+        int64_t *ids;
+};
+
+void wipe_job_free(struct wipe_job *job)
 {
-        _cleanup_free_ struct wipe_dev *devs = calloc(n ? n : 1, sizeof(*devs));
-        double start = now();
-        char shown[32];
+        if (!job)
+                return;
+        for (size_t i = 0; i < job->n; i++)
+                extent_list_free(&job->devs[i].ranges);
+        free(job->devs);
+        free(job->vols);
+        free(job->ids);
+        free(job);
+}
+
+int wipe_prepare(dvm_pool *pool, const struct cat_volume *vols, const struct layer *ls, size_t n,
+                 struct wipe_job **ret_job)
+{
+        struct wipe_job *job = calloc(1, sizeof(*job));
         int r;
 
-        if (!devs)
+        if (!job)
                 return -ENOMEM;
-        r = wipe_plans(pool, vols, ls, n, devs);
-        if (r >= 0)
-                r = wipe_devs(pool->ctx, devs, n);
-        for (size_t i = 0; i < n; i++) {
-                if (r >= 0)
-                        ctx_info(pool->ctx, "%s/%s: wiped %s in %zu range(s) through %s", vols[i].vm, vols[i].name,
-                                 dvm_format_size(extent_total(&devs[i].ranges), shown, sizeof(shown)),
-                                 devs[i].ranges.n, devs[i].path);
-                extent_list_free(&devs[i].ranges);
+        job->pool = pool;
+        job->n = n;
+        job->devs = calloc(n ? n : 1, sizeof(*job->devs));
+        job->vols = calloc(n ? n : 1, sizeof(*job->vols));
+        job->ids = calloc(n ? n : 1, sizeof(*job->ids));
+        if (!job->devs || !job->vols || !job->ids) {
+                wipe_job_free(job);
+                return -ENOMEM;
         }
+        for (size_t i = 0; i < n; i++) {
+                job->vols[i] = vols[i];
+                job->ids[i] = volume_in_ram(&vols[i]) ? -1 : ls[i].id;
+        }
+        r = wipe_plans(pool, vols, ls, n, job->devs);
+        if (r < 0) {
+                wipe_job_free(job);
+                return r;
+        }
+        *ret_job = job;
+        return 0;
+}
+
+int wipe_run(struct wipe_job *job)
+{
+        dvm_pool *pool = job->pool;
+        double start = now();
+        char shown[32];
+        int r = wipe_devs(pool->ctx, job->devs, job->n);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < job->n; i++) {
+                /* a layer of the pool's own storage, zeroed: its release frees only zeros */
+                if (job->ids[i] >= 0)
+                        pool_wiped_add(pool, job->ids[i]);
+                ctx_info(pool->ctx, "%s/%s: wiped %s in %zu range(s) through %s", job->vols[i].vm, job->vols[i].name,
+                         dvm_format_size(extent_total(&job->devs[i].ranges), shown, sizeof(shown)),
+                         job->devs[i].ranges.n, job->devs[i].path);
+        }
+        ctx_info(pool->ctx, "wiped %zu volume(s) in %.3f s", job->n, now() - start);
+        return 0;
+}
+
+int wipe_volumes(dvm_pool *pool, const struct cat_volume *vols, const struct layer *ls, size_t n)
+{
+        struct wipe_job *job = NULL;
+        int r = wipe_prepare(pool, vols, ls, n, &job);
+
         if (r >= 0)
-                ctx_info(pool->ctx, "wiped %zu volume(s) in %.3f s", n, now() - start);
+                r = wipe_run(job);
+        wipe_job_free(job);
         return r;
 }

@@ -24,4 +24,26 @@ struct layer;
  */
 int wipe_volumes(dvm_pool *pool, const struct cat_volume *vols, const struct layer *ls, size_t n);
 
+/** A wipe planned under the pool lock and run without it (wipe_prepare(), wipe_run()). */
+struct wipe_job;
+
+/**
+ * wipe_prepare() - the first half of wipe_volumes(), under the pool lock: what each layer
+ * owns, read at one view of the pool, and the devices to write through. The caller keeps
+ * the layers from changing hands until wipe_run() is done (a queued wipe's intent does).
+ * Returns 0 and a job in @ret_job (wipe_job_free()), or -errno.
+ */
+int wipe_prepare(dvm_pool *pool, const struct cat_volume *vols, const struct layer *ls, size_t n,
+                 struct wipe_job **ret_job);
+
+/**
+ * wipe_run() - the second half: zeros, flush, discards, flush, without the pool lock. A
+ * layer of the pool's own storage that it wiped is remembered as such (pool_wiped_add()),
+ * so its release keeps the pool's zero invariant. Returns 0 or -errno.
+ */
+int wipe_run(struct wipe_job *job);
+
+/** wipe_job_free() - free @job (NULL: nothing). */
+void wipe_job_free(struct wipe_job *job);
+
 #endif

@@ -6,6 +6,7 @@
 #include "util/fault.h"
 
 #ifdef DVM_FAULT_INJECTION
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +63,12 @@ void fault_point(const char *name)
                 return;
         if (want[len] == ':')
                 at = (unsigned)strtoul(want + len + 1, NULL, 10);
-        if (count == at)
+        if (count != at)
+                return;
+        /* ":stop": held still (SIGSTOP) where it is, for a test to act meanwhile */
+        if (strstr(want + len, ":stop"))
+                raise(SIGSTOP);
+        else
                 _exit(FAULT_EXIT_STATUS);
 }
 #endif

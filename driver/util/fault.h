@@ -4,7 +4,8 @@
  * FAULT_POINT(name) marks a step of an operation (after each change of kernel state and
  * each catalog commit). $DVM_FAULT_TRACE names a file that gets one line per step reached;
  * $DVM_FAULT="<name>:<n>" stops the process dead (_exit, no cleanup) at the n-th time step
- * <name> is reached. In other builds the points compile to nothing.
+ * <name> is reached ("<name>:<n>:stop": stops it with SIGSTOP instead, until a SIGCONT).
+ * In other builds the points compile to nothing.
  */
 #ifndef DVM_FAULT_H
 #define DVM_FAULT_H

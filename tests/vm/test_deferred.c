@@ -83,7 +83,17 @@ Test(deferred, destroy_returns_before_the_wipe)
                   "a device of %s a domain could open is left after destroy", d);
         cr_assert_gt(copies("destroyed, wipe queued"), 0, "the canary is gone already: destroy did not leave the wipe");
         cr_expect_eq(status("info", d), 0, "%s is gone before its wipe", d);
-        struct vt_run r = vt_cli(&vt, "spawn", "dvm", "--name", d, NULL);
+        struct vt_run r = vt_cli(&vt, "info", d, NULL);
+        cr_expect(strstr(r.out, "state:     wipe-queued"), "info %s does not mark its queued wipe:\n%s", d, r.out);
+        vt_run_free(&r);
+        r = vt_cli(&vt, "list", NULL);
+        char row[256] = "";
+        const char *line = strstr(r.out, d);
+        if (line)
+                snprintf(row, sizeof(row), "%.*s", (int)strcspn(line, "\n"), line);
+        cr_expect(strstr(row, "wipe-queued"), "list does not mark the queued wipe of %s:\n%s", d, r.out);
+        vt_run_free(&r);
+        r = vt_cli(&vt, "spawn", "dvm", "--name", d, NULL);
         cr_expect_eq(r.status, 4, "spawn --name %s while its wipe is queued: exit %d: %s", d, r.status, r.err);
         vt_run_free(&r);
         r = vt_cli(&vt, "stop", d, NULL);

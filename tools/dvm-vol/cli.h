@@ -61,6 +61,9 @@ int cli_open_pool(struct cli *cli, dvm_pool **ret_pool);
 /** cli_print_json() - print @obj (pretty) and drop the reference. */
 void cli_print_json(json_object *obj);
 
+/** cli_vm_state() - "running", "ready" (preloaded), "halted", or "wipe-queued" for a destroyed VM whose wipe waits for the worker. */
+const char *cli_vm_state(const struct dvm_vm_info *vm);
+
 /** cli_vm_json() - a VM as a JSON object. */
 json_object *cli_vm_json(const struct dvm_vm_info *vm);
 

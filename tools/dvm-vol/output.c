@@ -15,6 +15,13 @@ void cli_print_json(json_object *obj)
         json_object_put(obj);
 }
 
+const char *cli_vm_state(const struct dvm_vm_info *vm)
+{
+        if (vm->wipe_queued)
+                return "wipe-queued";
+        return vm->ready ? "ready" : vm->running ? "running" : "halted";
+}
+
 static json_object *volume_json(const struct dvm_volume_info *v)
 {
         json_object *o = json_object_new_object();
@@ -43,8 +50,9 @@ json_object *cli_vm_json(const struct dvm_vm_info *vm)
         json_object_object_add(o, "name", json_object_new_string(vm->name));
         json_object_object_add(o, "kind", json_object_new_string(dvm_vm_kind_name(vm->kind)));
         json_object_object_add(o, "template", vm->template[0] ? json_object_new_string(vm->template) : NULL);
-        json_object_object_add(o, "state", json_object_new_string(vm->ready ? "ready" : vm->running ? "running" : "halted"));
+        json_object_object_add(o, "state", json_object_new_string(cli_vm_state(vm)));
         json_object_object_add(o, "ready", json_object_new_boolean(vm->ready));
+        json_object_object_add(o, "wipe_queued", json_object_new_boolean(vm->wipe_queued));
         json_object_object_add(o, "named", json_object_new_boolean(vm->named));
         json_object_object_add(o, "outdated", json_object_new_boolean(vm->outdated));
         for (unsigned i = 0; i < vm->n_volumes; i++)
@@ -66,7 +74,7 @@ void cli_print_vm(const struct cli *cli, const struct dvm_vm_info *vm)
                 printf("template:  %s\n", vm->template);
         printf("state:     %s%s\n",
                vm->ready ? "ready (preloaded: built, not handed out; a spawn of its DVM Template takes it)"
-               : vm->running ? "running" : "halted", vm->outdated ? " (outdated)" : "");
+               : cli_vm_state(vm), vm->outdated ? " (outdated)" : "");
         printf("volumes:\n");
         for (unsigned i = 0; i < vm->n_volumes; i++) {
                 const struct dvm_volume_info *v = &vm->volumes[i];

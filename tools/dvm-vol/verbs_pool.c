@@ -35,7 +35,8 @@ static int pool_init(struct cli *cli, int argc, char **argv)
                 { "backend", required_argument, NULL, 'B' },  { "chunk-size", required_argument, NULL, 'c' },
                 { "cow-percent", required_argument, NULL, 'p' }, { "rbd-conf", required_argument, NULL, 'C' },
                 { "rbd-client", required_argument, NULL, 'I' },  { "rbd-pool", required_argument, NULL, 'P' },
-                { "host", required_argument, NULL, 'H' },       HELP_OPTION, {}
+                { "host", required_argument, NULL, 'H' },       { "skip-zeroing", required_argument, NULL, 'z' },
+                HELP_OPTION, {}
         };
         const struct verb *verb = self("pool init");
         struct dvm_pool_config cfg = {};
@@ -62,6 +63,11 @@ static int pool_init(struct cli *cli, int argc, char **argv)
                         cfg.cow_percent = (unsigned)n;
                         break;
                 }
+                case 'z':
+                        if (strcmp(optarg, "yes") == 0) cfg.skip_zeroing = DVM_SKIP_ZEROING_YES;
+                        else if (strcmp(optarg, "no") == 0) cfg.skip_zeroing = DVM_SKIP_ZEROING_NO;
+                        else return cli_usage_error(verb, "--skip-zeroing: \"%s\" is not yes or no", optarg);
+                        break;
                 case 'B':
                         if (strcmp(optarg, "thin") == 0) cfg.backend = DVM_BACKEND_THIN;
                         else if (strcmp(optarg, "snap") == 0) cfg.backend = DVM_BACKEND_SNAP;
@@ -73,6 +79,8 @@ static int pool_init(struct cli *cli, int argc, char **argv)
                                                    "  --metadata DEV      metadata block device (with --data)\n"
                                                    "  --data-size SIZE    size of the sparse data file (default 16G)\n"
                                                    "  --block-size SIZE   thin block size, 64K..1G (default 64K)\n"
+                                                   "  --skip-zeroing yes|no  thin: provision blocks unzeroed (default: yes\n"
+                                                   "                      on a new sparse file, where free blocks read zero)\n"
                                                    "  --backend thin|snap|rbd  pool backend (default thin)\n"
                                                    "  --chunk-size SIZE   snap: snapshot chunk, 4K..1M, a power of two (default 64K)\n"
                                                    "  --cow-percent N     snap: a disposable may change up to N%% of a volume (default 100)\n"
@@ -92,6 +100,8 @@ static int pool_init(struct cli *cli, int argc, char **argv)
         if (cfg.backend != DVM_BACKEND_RBD && (cfg.rbd_conf || cfg.rbd_client || cfg.rbd_pool || cfg.rbd_host))
                 return cli_usage_error(verb, "--rbd-conf, --rbd-client, --rbd-pool and --host are for rbd pools "
                                        "(--backend rbd)");
+        if (cfg.backend != DVM_BACKEND_THIN && cfg.skip_zeroing)
+                return cli_usage_error(verb, "--skip-zeroing is for thin pools");
         if (cfg.backend != DVM_BACKEND_SNAP && (cfg.chunk_size || cfg.cow_percent))
                 return cli_usage_error(verb, "--chunk-size and --cow-percent are for snap pools (--backend snap)");
         r = dvm_pool_init(cli->ctx, cli->pool, &cfg);
@@ -161,6 +171,7 @@ static void print_info(const struct cli *cli, const struct dvm_pool_info *i)
                 json_object_object_add(o, "volumes", json_object_new_int((int)i->volumes));
                 json_object_object_add(o, "data", json_object_new_string(i->data_path));
                 json_object_object_add(o, "metadata", json_object_new_string(i->metadata_path));
+                json_object_object_add(o, "skip_zeroing", json_object_new_boolean(i->skip_zeroing));
                 cli_print_json(o);
                 return;
         }
@@ -174,6 +185,8 @@ static void print_info(const struct cli *cli, const struct dvm_pool_info *i)
                i->metadata_total ? 100.0 * (double)i->metadata_used / (double)i->metadata_total : 0.0,
                i->metadata_path);
         printf("volumes:     %u\ntransaction: %llu\n", i->volumes, (unsigned long long)i->transaction_id);
+        if (i->backend == DVM_BACKEND_THIN)
+                printf("zeroing:     %s\n", i->skip_zeroing ? "skipped (every free block reads zero)" : "on");
 }
 
 static int pool_info_or_activate(struct cli *cli, int argc, char **argv, const char *name)
@@ -210,9 +223,10 @@ static int pool_activate(struct cli *cli, int argc, char **argv)
 }
 
 const struct verb pool_verbs[] = {
-        { "pool init", "[NAME] [--data DEV --metadata DEV | --data-size SIZE] [--block-size SIZE] | "
-                       "--backend snap [--chunk-size SIZE] [--cow-percent N] | --backend rbd [thin options] "
-                       "[--rbd-conf FILE] [--rbd-client ID] [--rbd-pool NAME] [--host NAME]",
+        { "pool init", "[NAME] [--data DEV --metadata DEV | --data-size SIZE] [--block-size SIZE] "
+                       "[--skip-zeroing yes|no] | --backend snap [--chunk-size SIZE] [--cow-percent N] | "
+                       "--backend rbd [thin options] [--rbd-conf FILE] [--rbd-client ID] [--rbd-pool NAME] "
+                       "[--host NAME]",
           "create a pool (default: file-backed under the state directory)", pool_init },
         { "pool list", "", "list the pools", pool_list },
         { "pool info", "[NAME]", "show a pool's devices and usage", pool_info },

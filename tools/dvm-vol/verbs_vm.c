@@ -294,8 +294,7 @@ static int list(struct cli *cli, int argc, char **argv)
                         for (int i = 0; i < n; i++)
                                 printf("%-24s %-13s %-24s %s%s\n", vms[i].name, dvm_vm_kind_name(vms[i].kind),
                                        vms[i].template[0] ? vms[i].template : "-",
-                                       vms[i].ready ? "ready" : vms[i].running ? "running" : "halted",
-                                       vms[i].outdated ? " outdated" : "");
+                                       cli_vm_state(&vms[i]), vms[i].outdated ? " outdated" : "");
                 }
                 free(vms);
         });

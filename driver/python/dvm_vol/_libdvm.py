@@ -67,6 +67,7 @@ class PoolConfig(ctypes.Structure):
         ("rbd_client", ctypes.c_char_p),
         ("rbd_pool", ctypes.c_char_p),
         ("rbd_host", ctypes.c_char_p),
+        ("skip_zeroing", ctypes.c_int),
     ]
     c_name = "struct dvm_pool_config"
 
@@ -85,6 +86,7 @@ class PoolInfo(ctypes.Structure):
         ("volumes", ctypes.c_uint),
         ("data_path", ctypes.c_char * 4096),
         ("metadata_path", ctypes.c_char * 4096),
+        ("skip_zeroing", ctypes.c_bool),
     ]
     c_name = "struct dvm_pool_info"
 
@@ -144,6 +146,7 @@ class VmInfo(ctypes.Structure):
         ("ready", ctypes.c_bool),
         ("n_volumes", ctypes.c_uint),
         ("volumes", VolumeInfo * 3),
+        ("wipe_queued", ctypes.c_bool),
     ]
     c_name = "struct dvm_vm_info"
 

@@ -24,29 +24,31 @@ struct table_case {
 };
 
 static const struct table_case table_cases[] = {
-        { { 7, 1, 7, 0, 128, 0, false, false }, 13, "7:1 7:0 128 0" },
-        { { 253, 0, 253, 1, 128, 0, false, false }, 17, "253:0 253:1 128 0" },
-        { { 7, 3, 7, 2, 256, 1024, false, false }, 16, "7:3 7:2 256 1024" },
-        { { 259, 1048575, 4095, 1048575, 2097152, UINT64_MAX, false, false }, 53,
+        { { 7, 1, 7, 0, 128, 0, false, false, false }, 13, "7:1 7:0 128 0" },
+        { { 253, 0, 253, 1, 128, 0, false, false, false }, 17, "253:0 253:1 128 0" },
+        { { 7, 3, 7, 2, 256, 1024, false, false, false }, 16, "7:3 7:2 256 1024" },
+        { { 259, 1048575, 4095, 1048575, 2097152, UINT64_MAX, false, false, false }, 53,
           "259:1048575 4095:1048575 2097152 18446744073709551615" },
-        { { UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, 2097024, 1, false, false }, 53,
+        { { UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, 2097024, 1, false, false, false }, 53,
           "4294967295:4294967295 4294967295:4294967295 2097024 1" },
         /* an in-RAM pool: writes past its data fail at once */
-        { { 252, 1, 252, 2, 128, 1638, true, false }, 40, "252:1 252:2 128 1638 1 error_if_no_space" },
+        { { 252, 1, 252, 2, 128, 1638, true, false, false }, 40, "252:1 252:2 128 1638 1 error_if_no_space" },
         /* a disk pool: a VM's discards are refused, so nothing it trims escapes the wipe */
-        { { 7, 1, 7, 0, 128, 0, false, true }, 30, "7:1 7:0 128 0 1 ignore_discard" },
-        { { 252, 1, 252, 2, 128, 1638, true, true }, 55, "252:1 252:2 128 1638 2 error_if_no_space ignore_discard" },
+        { { 7, 1, 7, 0, 128, 0, false, true, false }, 30, "7:1 7:0 128 0 1 ignore_discard" },
+        { { 252, 1, 252, 2, 128, 1638, true, true, false }, 55, "252:1 252:2 128 1638 2 error_if_no_space ignore_discard" },
+        /* a pool whose free blocks read zero (backend/thin_zero.h) */
+        { { 7, 1, 7, 0, 128, 0, false, true, true }, 49, "7:1 7:0 128 0 2 ignore_discard skip_block_zeroing" },
         /* block sizes outside 128..2097152 or not a multiple of 128 sectors */
-        { { 7, 1, 7, 0, 0, 0, false, false }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 64, 0, false, false }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 127, 0, false, false }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 129, 0, false, false }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 192, 0, false, false }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 2097151, 0, false, false }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 2097280, 0, false, false }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 4194304, 0, false, false }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, UINT64_MAX, 0, false, false }, -EINVAL, NULL },
-        { { 7, 1, 7, 0, 128ULL << 32, 0, false, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 0, 0, false, false, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 64, 0, false, false, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 127, 0, false, false, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 129, 0, false, false, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 192, 0, false, false, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 2097151, 0, false, false, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 2097280, 0, false, false, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 4194304, 0, false, false, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, UINT64_MAX, 0, false, false, false }, -EINVAL, NULL },
+        { { 7, 1, 7, 0, 128ULL << 32, 0, false, false, false }, -EINVAL, NULL },
 };
 
 Test(thin_pool_table, params)
@@ -69,7 +71,7 @@ Test(thin_pool_table, params)
 Test(thin_pool_table, never_skips_block_zeroing)
 {
         for (uint64_t b = THIN_POOL_BLOCK_MIN; b <= THIN_POOL_BLOCK_MAX; b *= 2) {
-                struct thin_pool_table t = { 253, 2, 253, 3, b, b, false, false };
+                struct thin_pool_table t = { 253, 2, 253, 3, b, b, false, false, false };
                 char buf[128];
                 int r = thin_pool_table_params(&t, buf, sizeof(buf));
 
@@ -82,7 +84,7 @@ Test(thin_pool_table, never_skips_block_zeroing)
 
 Test(thin_pool_table, buffer_bounds)
 {
-        static const struct thin_pool_table t = { 7, 1, 7, 0, 128, 0, false, false }; /* "7:1 7:0 128 0" */
+        static const struct thin_pool_table t = { 7, 1, 7, 0, 128, 0, false, false, false }; /* "7:1 7:0 128 0" */
         char buf[32];
         int r;
 
@@ -106,16 +108,17 @@ struct parse_case {
 };
 
 static const struct parse_case parse_cases[] = {
-        { "7:1 7:0 128 0", 0, { 7, 1, 7, 0, 128, 0, false, false } },
-        { "253:4 7:3 128 1638 0", 0, { 253, 4, 7, 3, 128, 1638, false, false } },
-        { "252:1 252:2 128 1638 1 error_if_no_space", 0, { 252, 1, 252, 2, 128, 1638, true, false } },
+        { "7:1 7:0 128 0", 0, { 7, 1, 7, 0, 128, 0, false, false, false } },
+        { "253:4 7:3 128 1638 0", 0, { 253, 4, 7, 3, 128, 1638, false, false, false } },
+        { "252:1 252:2 128 1638 1 error_if_no_space", 0, { 252, 1, 252, 2, 128, 1638, true, false, false } },
         { "252:1 252:2 2097152 9 2 skip_block_zeroing error_if_no_space", 0,
-          { 252, 1, 252, 2, 2097152, 9, true, false } },
-        { "7:1 7:0 128 0 1 no_discard_passdown", 0, { 7, 1, 7, 0, 128, 0, false, false } },
-        { "7:1 7:0 128 0 1 ignore_discard", 0, { 7, 1, 7, 0, 128, 0, false, true } },
-        { "7:1 7:0 128 0 2 ignore_discard error_if_no_space", 0, { 7, 1, 7, 0, 128, 0, true, true } },
+          { 252, 1, 252, 2, 2097152, 9, true, false, true } },
+        { "7:1 7:0 128 0 2 ignore_discard skip_block_zeroing", 0, { 7, 1, 7, 0, 128, 0, false, true, true } },
+        { "7:1 7:0 128 0 1 no_discard_passdown", 0, { 7, 1, 7, 0, 128, 0, false, false, false } },
+        { "7:1 7:0 128 0 1 ignore_discard", 0, { 7, 1, 7, 0, 128, 0, false, true, false } },
+        { "7:1 7:0 128 0 2 ignore_discard error_if_no_space", 0, { 7, 1, 7, 0, 128, 0, true, true, false } },
         { "4294967295:4294967295 0:0 128 18446744073709551615", 0,
-          { UINT32_MAX, UINT32_MAX, 0, 0, 128, UINT64_MAX, false, false } },
+          { UINT32_MAX, UINT32_MAX, 0, 0, 128, UINT64_MAX, false, false, false } },
         /* not a thin-pool table */
         { "", -EINVAL, {} },
         { "7:1 7:0 128", -EINVAL, {} },
@@ -133,7 +136,7 @@ Test(thin_pool_table, parse)
 {
         for (size_t i = 0; i < ARRAY_SIZE(parse_cases); i++) {
                 const struct parse_case *c = &parse_cases[i];
-                struct thin_pool_table got = { 1, 1, 1, 1, 1, 1, true, false }, untouched = got;
+                struct thin_pool_table got = { 1, 1, 1, 1, 1, 1, true, false, false }, untouched = got;
                 int r = thin_pool_table_parse(c->line, &got);
 
                 cr_expect_eq(r, c->ret, "\"%s\": returned %d, want %d", c->line, r, c->ret);
@@ -153,6 +156,8 @@ Test(thin_pool_table, parse)
                              c->line, got.error_if_no_space);
                 cr_expect_eq(got.ignore_discard, c->want.ignore_discard, "\"%s\": ignore_discard %d", c->line,
                              got.ignore_discard);
+                cr_expect_eq(got.skip_block_zeroing, c->want.skip_block_zeroing, "\"%s\": skip_block_zeroing %d",
+                             c->line, got.skip_block_zeroing);
         }
         cr_expect_eq(thin_pool_table_parse(NULL, &(struct thin_pool_table){}), -EINVAL, "NULL line accepted");
 }
