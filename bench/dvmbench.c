@@ -7,6 +7,7 @@
  *
  *   spawn POOL DVM          -> "ok NAME MS"   (dvm_spawn with its info, as the CLI calls it)
  *   destroy POOL NAME       -> "ok MS"        (dvm_vm_destroy: wipe, remove, delete)
+ *   destroy-later POOL NAME -> "ok MS"        (dvm_vm_destroy_ex, DVM_DESTROY_LATER: as the caller waits)
  *   info POOL NAME          -> "ok MS"        (dvm_vm_get alone: the part of spawn that describes)
  *   preload POOL DVM N      -> "ok MS"        (dvm_preload_set: keep N of DVM ready)
  *   work POOL -             -> "ok STEPS MS"  (dvm_pool_work: the worker, waits for one that runs)
@@ -89,6 +90,18 @@ static int cmd_destroy(dvm_pool *pool, const char *name)
         return 0;
 }
 
+static int cmd_destroy_later(dvm_pool *pool, const char *name)
+{
+        double t0 = now_ms();
+        int r = dvm_vm_destroy_ex(pool, name, DVM_DESTROY_LATER);
+        double t1 = now_ms();
+
+        if (r < 0)
+                return r;
+        printf("ok %.3f\n", t1 - t0);
+        return 0;
+}
+
 static int cmd_info(dvm_pool *pool, const char *name)
 {
         struct dvm_vm_info info;
@@ -137,7 +150,7 @@ static int dispatch(char *line)
         if (!verb || strcmp(verb, "quit") == 0)
                 return 1;
         if (!pool_name || !arg) {
-                printf("err %d usage: spawn POOL DVM | destroy POOL NAME | info POOL NAME | preload POOL DVM N | work POOL - | "
+                printf("err %d usage: spawn POOL DVM | destroy[-later] POOL NAME | info POOL NAME | preload POOL DVM N | work POOL - | "
                        "quit\n", EINVAL);
                 return 0;
         }
@@ -147,6 +160,8 @@ static int dispatch(char *line)
                         r = cmd_spawn(pool, arg);
                 else if (strcmp(verb, "destroy") == 0)
                         r = cmd_destroy(pool, arg);
+                else if (strcmp(verb, "destroy-later") == 0)
+                        r = cmd_destroy_later(pool, arg);
                 else if (strcmp(verb, "info") == 0)
                         r = cmd_info(pool, arg);
                 else if (strcmp(verb, "preload") == 0)

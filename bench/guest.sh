@@ -58,7 +58,8 @@ has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 
 # The stacks are independent: build them at once, each in a job of its own. Pool b holds the
 # templates of every phase (t/d, t4/d4 for teardown, tio/dio for I/O), pool r is the scale
-# phase's reference with its 9 live disposables, pool s the snap backend's for I/O.
+# phase's reference with its 9 live disposables, pool s the snap backend's for I/O, pool z a
+# thin pool that zeroes new blocks (--skip-zeroing no) for I/O.
 setup_stacks() {
 	local meta pids=() p rc=0
 	dvm_pool_init b
@@ -80,6 +81,8 @@ setup_stacks() {
 	{
 		run_logged dvm --pool s pool init s --backend snap --chunk-size 64K
 		dvm_template s tio dio 1G 64M "$IO_MIB" 0
+		run_logged dvm --pool z pool init z --data-size 2G --block-size 64K --skip-zeroing no
+		dvm_template z tio dio 1G 64M 0 0
 	} & pids+=($!)
 	{
 		dms_pool_make bpool "$meta"

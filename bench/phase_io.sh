@@ -5,7 +5,10 @@
 # dm-snapshot, 64 KiB chunks). Each rep, in rotating order: sequential read of the
 # template's data, then two passes of 4 KiB random writes over a region of it (the first
 # pass breaks the sharing with the template, the second writes blocks the volume owns).
-# bench/guest.sh sets up the templates (tio/dio in pools b and s) and the raw loop.
+# Two more thin targets write where no template data is, into a disposable's volatile (every
+# block of the first pass is provisioned then): on pool b, whose free blocks read zero so it
+# skips the kernel's block zeroing, and on pool z, made with --skip-zeroing no.
+# bench/guest.sh sets up the templates (tio/dio in pools b, s and z) and the raw loop.
 # Sourced by bench/guest.sh.
 # shellcheck shell=bash
 
@@ -47,10 +50,25 @@ io_disposable() {
 	dvmb destroy "$pool" "$name"
 }
 io_thin() { io_disposable thin b; }
+
+# io_fresh TARGET POOL: the two random-write passes into a fresh disposable's volatile
+io_fresh() {
+	local target=$1 pool=$2 name iops pass
+	dvmb spawn "$pool" dio
+	read -r name _ <<< "$REPLY"
+	for pass in 1 2; do
+		iops=$(fio_terse 49 --filename="/dev/mapper/DVM-$pool-$name-volatile" --rw=randwrite --bs=4k --iodepth=16 \
+			--size="${RW_MIB}M")
+		sample io "$target" "randwrite$pass" iops "$iops"
+	done
+	dvmb destroy "$pool" "$name"
+}
+io_fresh_skip() { io_fresh thin-fresh-skip-zeroing b; }
+io_fresh_zero() { io_fresh thin-fresh-zeroing z; }
 io_dmsnap() { io_disposable dm-snapshot s; }
 
 phase_io() {
-	local rep i m methods=(raw thin dmsnap)
+	local rep i m methods=(raw thin dmsnap fresh_skip fresh_zero)
 	phase_budget 9
 	log "phase 4: fio, seq read ${IO_MIB} MiB, 4 KiB random write ${RW_MIB} MiB x2, up to $IO_REPS reps"
 	for ((rep = 0; rep < IO_REPS; rep++)); do

@@ -24,6 +24,20 @@ teardown_lib() {
 	sample teardown lib "$mib" destroy_ms "$REPLY"
 }
 
+# the same, the wipe left to the worker: destroy as the caller waits for it, then the
+# worker's drain (the worker the destroy started, or this one) until the wipe is done
+teardown_later() {
+	local mib=$1 name
+	dvmb spawn b d4
+	read -r name _ <<< "$REPLY"
+	[ "$mib" = 0 ] || fill "/dev/mapper/DVM-b-$name-root" "$mib"
+	dvmb destroy-later b "$name"
+	sample teardown later "$mib" destroy_ms "$REPLY"
+	dvmb work b -
+	read -r _ REPLY <<< "$REPLY"
+	sample teardown later "$mib" worker_ms "$REPLY"
+}
+
 TD_NEXT=30000
 teardown_dms() {
 	local mib=$1 id=$TD_NEXT t0
@@ -53,7 +67,7 @@ teardown_lvm() {
 }
 
 phase_teardown() {
-	local rep mib i m methods=(lib dms lvm) sizes
+	local rep mib i m methods=(lib later dms lvm) sizes
 	phase_budget 12
 	log "phase 3: teardown of 4 GiB volumes vs bytes written (${TEARDOWN_MIB[*]} MiB), up to $TEARDOWN_REPS reps"
 	for ((rep = 0; rep < TEARDOWN_REPS; rep++)); do

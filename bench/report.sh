@@ -185,16 +185,19 @@ teardown_table() {
 
 	## 3. Teardown vs bytes written into root: a disposable with 4 GiB root and private (8 GiB volatile), and one 4 GiB thin snapshot discarded whole (ms)
 
-	| written | dvm-vol destroy, 3 volumes (zero-discard wipe) | LVM, Qubes stop, 3 volumes | LVM ÷ dvm-vol | blkdiscard of the whole 4 GiB snapshot | + remove + delete (dmsetup) | that discard ÷ dvm-vol destroy |
-	|---|---|---|---|---|---|---|
+	| written | dvm-vol destroy, 3 volumes (zero-discard wipe) | LVM, Qubes stop, 3 volumes | LVM ÷ dvm-vol | blkdiscard of the whole 4 GiB snapshot | + remove + delete (dmsetup) | that discard ÷ dvm-vol destroy | dvm-vol destroy, wipe left to the worker: as the caller waits | LVM ÷ that | the worker's wipe after it |
+	|---|---|---|---|---|---|---|---|---|---|
 	EOF
 	for mib in 0 1 64 512; do
 		lib=$(val teardown lib "$mib" destroy_ms)
 		[ -n "$lib" ] || continue
-		printf '| %s MiB | %s | %s | %s | %s | %s | %s |\n' "$mib" "$(ms "$lib")" \
+		printf '| %s MiB | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$mib" "$(ms "$lib")" \
 			"$(ms "$(val teardown lvm "$mib" destroy_ms)")" "$(ratio "$(val teardown lvm "$mib" destroy_ms)" "$lib")" \
 			"$(ms "$(val teardown discard-root "$mib" destroy_ms)")" "$(ms "$(val teardown dmsetup "$mib" destroy_ms)")" \
-			"$(ratio "$(val teardown discard-root "$mib" destroy_ms)" "$lib")"
+			"$(ratio "$(val teardown discard-root "$mib" destroy_ms)" "$lib")" \
+			"$(ms "$(val teardown later "$mib" destroy_ms)")" \
+			"$(ratio "$(val teardown lvm "$mib" destroy_ms)" "$(val teardown later "$mib" destroy_ms)")" \
+			"$(ms "$(val teardown later "$mib" worker_ms)")"
 	done
 }
 
@@ -209,14 +212,46 @@ io_table() {
 	| target | seq read 1 MiB qd4, MB/s | ÷ raw | 4 KiB rand write qd16, 1st pass IOPS | ÷ raw | 2nd pass IOPS | ÷ raw | 1st ÷ 2nd pass |
 	|---|---|---|---|---|---|---|---|
 	EOF
-	for t in raw thin dm-snapshot; do
-		[ -n "$(val io "$t" seqread mbps)" ] || continue
+	for t in raw thin dm-snapshot thin-fresh-skip-zeroing thin-fresh-zeroing; do
+		[ -n "$(val io "$t" randwrite1 iops)" ] || continue
 		printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$(num "$(val io "$t" seqread mbps)")" \
 			"$(ratio "$(val io "$t" seqread mbps)" "$raw_r")" "$(num "$(val io "$t" randwrite1 iops)")" \
 			"$(ratio "$(val io "$t" randwrite1 iops)" "$raw_1")" "$(num "$(val io "$t" randwrite2 iops)")" \
 			"$(ratio "$(val io "$t" randwrite2 iops)" "$raw_2")" \
 			"$(ratio "$(val io "$t" randwrite1 iops)" "$(val io "$t" randwrite2 iops)")"
 	done
+}
+
+# the goals of issue 15 for teardown and first writes: destroy as the caller waits for it
+# (wipe left to the worker) against LVM at each size written, the worker's wipe rate, and
+# first ÷ second pass of 4 KiB random writes into fresh blocks, with and without zeroing
+later_table() {
+	local mib lvm later w skip zero
+	[ -n "$(val teardown later 0 destroy_ms)" ] || [ -n "$(val io thin-fresh-skip-zeroing randwrite1 iops)" ] || return 0
+	cat <<-EOF
+
+	## 5. Teardown off the critical path and first writes (issue 15)
+
+	| figure | value | goal | |
+	|---|---|---|---|
+	EOF
+	for mib in 0 1 64 512; do
+		later=$(val teardown later "$mib" destroy_ms) lvm=$(val teardown lvm "$mib" destroy_ms)
+		[ -n "$later" ] || continue
+		printf '| destroy with %s MiB written, LVM (Qubes) ÷ dvm-vol as the caller waits (%s ms) | %sx | ≥ 50x | %s |\n' \
+			"$mib" "$(ms "$later")" "$(ratio "$lvm" "$later")" "$(verdict "$(ratio "$lvm" "$later")" ">=" 50)"
+	done
+	for mib in 64 512; do
+		w=$(val teardown later "$mib" worker_ms)
+		[ -n "$w" ] || continue
+		printf '| background wipe of %s MiB written: the worker, MiB/s | %s | | |\n' "$mib" \
+			"$(awk -v m="$mib" -v t="$w" 'BEGIN { if (t > 0) printf "%.0f", m * 1000 / t }')"
+	done
+	skip=$(ratio "$(val io thin-fresh-skip-zeroing randwrite1 iops)" "$(val io thin-fresh-skip-zeroing randwrite2 iops)")
+	zero=$(ratio "$(val io thin-fresh-zeroing randwrite1 iops)" "$(val io thin-fresh-zeroing randwrite2 iops)")
+	printf '| 4 KiB random writes into fresh blocks, 1st ÷ 2nd pass, pool with the zero invariant | %s | ≥ 0.9 | %s |\n' \
+		"$skip" "$(verdict "$skip" ">=" 0.9)"
+	printf '| the same on a pool that zeroes new blocks (--skip-zeroing no) | %s | | |\n' "$zero"
 }
 
 inspect_table() {
@@ -247,6 +282,7 @@ main() {
 		scale_table
 		teardown_table
 		io_table
+		later_table
 		inspect_table
 	} > "$OUT/results.md"
 }
