@@ -208,6 +208,7 @@ static int snap_layer_delete(dvm_pool *pool, int64_t id)
         bool removed = false;
         int r = unlink_files(pool, id, suffix, ARRAY_SIZE(suffix), &removed);
 
+        pool_wiped_take(pool, id);
         if (removed)
                 FAULT_POINT("snap.unlink");
         return r;

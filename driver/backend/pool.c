@@ -111,3 +111,8 @@ bool pool_wiped_take(dvm_pool *pool, int64_t id)
         pool->wiped[i] = pool->wiped[--pool->n_wiped];
         return true;
 }
+
+void pool_wiped_forget(dvm_pool *pool)
+{
+        pool->n_wiped = 0;
+}

@@ -44,8 +44,11 @@ struct dvm_pool {
                                   * caller starts the worker's refill once it unlocks */
         bool destroy_later;      /* the hook's remove: a disposable it destroys is cut off
                                   * at once and wiped by the worker (later.h) */
-        int64_t wiped[POOL_WIPED_MAX]; /* layers this process wiped and has not deleted yet */
+        int64_t wiped[POOL_WIPED_MAX]; /* layers wiped since the last change of the pool ended,
+                                        * not deleted yet (pool_wiped_add()) */
         unsigned n_wiped;
+        bool wipe_done;          /* the worker's finish of a wipe it ran: running layers in
+                                  * wiped[] need no second one (later_work.c) */
 };
 
 /** pool_path() - "<pool dir>/<name>", malloc'd; NULL when out of memory. */
@@ -58,7 +61,9 @@ void pool_unlock(dvm_pool *pool);
 
 /**
  * pool_wiped_add() - remember that layer @id of the pool was just wiped (nothing of what it
- * owned is left), so that deleting it keeps the pool's free blocks as they were.
+ * owned is left), so that deleting it keeps the pool's free blocks as they were. Forgotten
+ * when the layer is deleted and when the change of the pool that deletes it ends
+ * (pool_wiped_forget()).
  */
 void pool_wiped_add(dvm_pool *pool, int64_t id);
 
@@ -67,6 +72,9 @@ bool pool_wiped_has(const dvm_pool *pool, int64_t id);
 
 /** pool_wiped_take() - pool_wiped_has(), and forget @id (its layer is being deleted). */
 bool pool_wiped_take(dvm_pool *pool, int64_t id);
+
+/** pool_wiped_forget() - forget every layer pool_wiped_add() remembered. */
+void pool_wiped_forget(dvm_pool *pool);
 
 /** pool_message() - send a message to the thin-pool. Returns 0 or -errno. */
 int pool_message(dvm_pool *pool, const char *msg);

@@ -83,10 +83,9 @@ static int plan(dvm_pool *pool, const char *name, int *ret_claim, struct wipe_jo
         if (r >= 0)
                 r = pool_change_begin(pool);
         /* the recovery that ran first may have finished it */
-        if (r >= 0 && later_pending(pool, name) && (r = catalog_vm_get(pool->cat, name, &vm)) >= 0)
-                r = later_wipe_begin(pool, &vm, ret_job) < 0 ? -1 : 1;
-        if (r == -1)
-                r = -EIO;
+        if (r >= 0 && later_pending(pool, name) && (r = catalog_vm_get(pool->cat, name, &vm)) >= 0 &&
+            (r = later_wipe_begin(pool, &vm, ret_job)) >= 0)
+                r = 1;
         pool_change_end(pool, r);
         pool_unlock(pool);
         return r;
@@ -118,10 +117,15 @@ static int one(dvm_pool *pool, const char *name)
                 return r;
         if (later_pending(pool, name)) {
                 r = pool_change_begin(pool);
+                /* the finish trusts the zeros this worker wrote (pool->wipe_done) */
+                pool->wipe_done = true;
                 if (r >= 0 && later_pending(pool, name))
                         r = vm_finish(pool, name, CAT_INTENT_WIPE);
+                pool->wipe_done = false;
                 pool_change_end(pool, r);
         }
+        /* finished by someone else meanwhile: what we wiped is no longer ours to vouch for */
+        pool_wiped_forget(pool);
         pool_unlock(pool);
         return r < 0 ? r : 1;
 }

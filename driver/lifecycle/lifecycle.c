@@ -184,8 +184,8 @@ static bool keeps(const struct cat_volume *v, bool remove)
 
 /* Wipe every running layer this stop drops, before any of them goes: a wipe that fails
  * leaves the VM as it was (its data zeroed), never half removed. There is no stop without it,
- * except for layers of the pool this process wiped already (the worker wipes a queued
- * destroy without the pool lock, later.h). */
+ * except the worker's finish of a queued destroy whose layers it wiped without the pool lock
+ * just before (later.h). */
 static int wipe_dropped(dvm_pool *pool, const struct cat_volume *vols, int n, bool remove)
 {
         struct cat_volume dropped[MAX_VOLUMES];
@@ -198,7 +198,7 @@ static int wipe_dropped(dvm_pool *pool, const struct cat_volume *vols, int n, bo
                 if (vols[i].run_id >= 0 && !keeps(&vols[i], remove)) {
                         dropped[k] = vols[i];
                         ls[k] = volume_running_layer(&vols[i]);
-                        done &= !volume_in_ram(&vols[i]) && pool_wiped_has(pool, ls[k].id);
+                        done &= pool->wipe_done && !volume_in_ram(&vols[i]) && pool_wiped_has(pool, ls[k].id);
                         k++;
                 }
         if (!k || done)
