@@ -77,12 +77,13 @@ static int plan(dvm_pool *pool, const char *name, int *ret_claim, struct wipe_jo
                 pool_unlock(pool);
                 return 0;
         }
-        /* nobody holds the claim under the pool lock but us: those who take it there let go
-         * before they let go of the lock */
-        r = later_claim(pool, false, ret_claim);
+        /* the recovery the change may run first finishes queued wipes after a crash, under
+         * the claim of its own: ours comes after it. Nobody else holds the claim under the
+         * pool lock: those who take it there let go before they let go of the lock. */
+        r = pool_change_begin(pool);
         if (r >= 0)
-                r = pool_change_begin(pool);
-        /* the recovery that ran first may have finished it */
+                r = later_claim(pool, false, ret_claim);
+        /* that recovery may have finished it */
         if (r >= 0 && later_pending(pool, name) && (r = catalog_vm_get(pool->cat, name, &vm)) >= 0 &&
             (r = later_wipe_begin(pool, &vm, ret_job)) >= 0)
                 r = 1;

@@ -287,7 +287,7 @@ static unsigned env_unsigned(const char *name, unsigned dflt)
 }
 
 /*
- * The zero invariant under churn: $DVM_ZERO_CYCLES (default 40) cycles of spawn, canary
+ * The zero invariant under churn: $DVM_ZERO_CYCLES (default 24) cycles of spawn, canary
  * writes of 4 KiB at random places of each volume, and destroy (queued, drained by the
  * worker every third cycle; every seventh a destroy killed after its intent, then recover;
  * every eleventh a worker killed before its wipe, then another), on a 192 MiB pool. Then
@@ -297,7 +297,7 @@ static unsigned env_unsigned(const char *name, unsigned dflt)
  */
 Test(zeroing, invariant_holds_under_churn)
 {
-        unsigned cycles = env_unsigned("DVM_ZERO_CYCLES", 40), seed = env_unsigned("DVM_ZERO_SEED", 15);
+        unsigned cycles = env_unsigned("DVM_ZERO_CYCLES", 24), seed = env_unsigned("DVM_ZERO_SEED", 15);
         const uint64_t block = 64 * KiB;
         static const char *const vols[] = { "root", "private", "volatile" };
 
