@@ -246,12 +246,13 @@ static bool reads_zero(int fd, uint64_t off, uint64_t len, void *buf)
 
 /* Provision every pool block of @len bytes of @dev at @off with a 4 KiB write at its start
  * (what skip_block_zeroing leaves unzeroed is the rest of the block), then check that the
- * rest reads zero. Returns the number of blocks whose rest did not. */
-static unsigned provision_and_check(const char *dev, uint64_t off, uint64_t len, uint64_t block)
+ * rest reads zero on @raw, the thin device under it (a volatile volume's crypt device shows
+ * zeros on its layer as random bytes). Returns the number of blocks whose rest did not. */
+static unsigned provision_and_check(const char *dev, const char *raw, uint64_t off, uint64_t len, uint64_t block)
 {
         void *buf = NULL;
         unsigned bad = 0;
-        int fd = open(dev, O_RDWR | O_DIRECT | O_CLOEXEC);
+        int fd = open(dev, O_RDWR | O_DIRECT | O_CLOEXEC), rfd;
 
         cr_assert_geq(fd, 0, "open %s: %m", dev);
         cr_assert_eq(posix_memalign(&buf, 4096, MiB), 0);
@@ -260,9 +261,12 @@ static unsigned provision_and_check(const char *dev, uint64_t off, uint64_t len,
                 cr_assert_eq(pwrite(fd, buf, 4 * KiB, (off_t)b), (ssize_t)(4 * KiB), "write %s at %llu: %m", dev,
                              (unsigned long long)b);
         cr_assert_eq(fsync(fd), 0, "fsync %s: %m", dev);
-        for (uint64_t b = off; b < off + len; b += block)
-                bad += !reads_zero(fd, b + 4 * KiB, block - 4 * KiB, buf);
         close(fd);
+        rfd = open(raw, O_RDONLY | O_DIRECT | O_CLOEXEC);
+        cr_assert_geq(rfd, 0, "open %s: %m", raw);
+        for (uint64_t b = off; b < off + len; b += block)
+                bad += !reads_zero(rfd, b + 4 * KiB, block - 4 * KiB, buf);
+        close(rfd);
         free(buf);
         return bad;
 }
@@ -352,7 +356,10 @@ Test(zeroing, invariant_holds_under_churn)
                 for (size_t a = 0; a < 3 && budget >= block; a++) {
                         uint64_t len = areas[a].end - areas[a].off;
                         len = (len < budget ? len : budget) / block * block;
-                        bad += provision_and_check(vt_dev(&vt, fresh[k], areas[a].vol), areas[a].off, len, block);
+                        char raw[256];
+                        snprintf(raw, sizeof(raw), "/dev/mapper/DVM-%s-%s-%s%s", vt.pool, fresh[k], areas[a].vol,
+                                 a == 0 ? "-raw" : "");
+                        bad += provision_and_check(vt_dev(&vt, fresh[k], areas[a].vol), raw, areas[a].off, len, block);
                         budget -= len;
                         covered += len;
                 }
