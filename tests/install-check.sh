@@ -205,6 +205,8 @@ check_completion() {
 	po|pool
 	pool a|activate
 	pool init --ba|--backend
+	pool init --sk|--skip-zeroing
+	pool init --skip-zeroing y|yes
 	spawn x --na|--name
 	rec|recover
 	EOF

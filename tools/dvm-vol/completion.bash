@@ -32,6 +32,9 @@ _dvm_vol() {
 	--pool)
 		_dvm_vol_reply "$(dvm-vol "${_dvm_vol_global[@]}" pool list 2>/dev/null)"
 		return ;;
+	--skip-zeroing)
+		_dvm_vol_reply "yes no"
+		return ;;
 	--template)
 		_dvm_vol_reply "$(dvm-vol "${_dvm_vol_global[@]}" list 2>/dev/null |
 			awk 'NR > 1 && $2 == "template" { print $1 }')"
@@ -55,7 +58,7 @@ _dvm_vol() {
 			return
 		fi
 		case $verb/${_dvm_vol_verb[1]} in
-		pool/init) opts="--data --metadata --data-size --block-size --backend --space-guard" ;;
+		pool/init) opts="--data --metadata --data-size --block-size --skip-zeroing --backend --space-guard" ;;
 		template/create) opts="--root-size --private-size" ;;
 		template/import) opts="--root --private" ;;
 		dvm/create) opts="--template --private-size" ;;

@@ -83,7 +83,7 @@ static int pool_init(struct cli *cli, int argc, char **argv)
                                                    "                      on a new sparse file, where free blocks read zero)\n"
                                                    "  --backend thin|snap|rbd  pool backend (default thin)\n"
                                                    "  --chunk-size SIZE   snap: snapshot chunk, 4K..1M, a power of two (default 64K)\n"
-                                                   "  --cow-percent N     snap: a disposable may change up to N%% of a volume (default 100)\n"
+                                                   "  --cow-percent N     snap: a disposable may change up to N% of a volume (default 100)\n"
                                                    "  --rbd-conf FILE     rbd: Ceph config (default: librados' search)\n"
                                                    "  --rbd-client ID     rbd: Ceph client id (default admin)\n"
                                                    "  --rbd-pool NAME     rbd: Ceph pool of the images (default rbd)\n"
