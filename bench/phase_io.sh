@@ -51,20 +51,25 @@ io_disposable() {
 }
 io_thin() { io_disposable thin b; }
 
-# io_fresh TARGET POOL: the two random-write passes into a fresh disposable's volatile
+# io_fresh TARGET POOL ZEROING: the two random-write passes into a fresh disposable's
+# volatile, on its thin layer (the -raw device under its crypt device, whose cipher would
+# hide what the pool does), once the pool's `pool info` says "zeroing: ZEROING" (a pool that
+# lost its zero invariant would otherwise be measured under the wrong name)
 io_fresh() {
-	local target=$1 pool=$2 name iops pass
+	local target=$1 pool=$2 zeroing=$3 name iops pass info
+	info=$(dvm --pool "$pool" pool info)
+	grep -q "^zeroing: *$zeroing" <<< "$info" || die "pool $pool: pool info does not say \"zeroing: $zeroing\": $info"
 	dvmb spawn "$pool" dio
 	read -r name _ <<< "$REPLY"
 	for pass in 1 2; do
-		iops=$(fio_terse 49 --filename="/dev/mapper/DVM-$pool-$name-volatile" --rw=randwrite --bs=4k --iodepth=16 \
+		iops=$(fio_terse 49 --filename="/dev/mapper/DVM-$pool-$name-volatile-raw" --rw=randwrite --bs=4k --iodepth=16 \
 			--size="${RW_MIB}M")
 		sample io "$target" "randwrite$pass" iops "$iops"
 	done
 	dvmb destroy "$pool" "$name"
 }
-io_fresh_skip() { io_fresh thin-fresh-skip-zeroing b; }
-io_fresh_zero() { io_fresh thin-fresh-zeroing z; }
+io_fresh_skip() { io_fresh thin-fresh-skip-zeroing b skipped; }
+io_fresh_zero() { io_fresh thin-fresh-zeroing z on; }
 io_dmsnap() { io_disposable dm-snapshot s; }
 
 phase_io() {
