@@ -11,6 +11,8 @@
  *   info POOL NAME          -> "ok MS"        (dvm_vm_get alone: the part of spawn that describes)
  *   preload POOL DVM N      -> "ok MS"        (dvm_preload_set: keep N of DVM ready)
  *   work POOL -             -> "ok STEPS MS"  (dvm_pool_work: the worker, waits for one that runs)
+ *   kick POOL BIN|-         -> "ok"           (the worker a destroy or spawn starts: dvm-vol binary BIN
+ *                                              ($DVM_VOL_BIN); "-": none, the caller drains with work)
  *   quit
  * A failure answers "err ERRNO MESSAGE". Usage: dvmbench STATE_DIR
  */
@@ -139,6 +141,17 @@ static int cmd_work(dvm_pool *pool)
         return 0;
 }
 
+/* The library starts `$DVM_VOL_BIN worker --try` after a destroy left to the worker or a
+ * take of a ready disposable; without it, none that exists is started here. */
+static int cmd_kick(const char *bin)
+{
+        if (strcmp(bin, "-") == 0 ? setenv("DVM_VOL_BIN", "/nonexistent/dvm-vol", 1) < 0
+                                  : setenv("DVM_VOL_BIN", bin, 1) < 0)
+                return -errno;
+        printf("ok\n");
+        return 0;
+}
+
 /* One command line; returns 1 to stop. */
 static int dispatch(char *line)
 {
@@ -151,7 +164,7 @@ static int dispatch(char *line)
                 return 1;
         if (!pool_name || !arg) {
                 printf("err %d usage: spawn POOL DVM | destroy[-later] POOL NAME | info POOL NAME | preload POOL DVM N | work POOL - | "
-                       "quit\n", EINVAL);
+                       "kick POOL BIN|- | quit\n", EINVAL);
                 return 0;
         }
         r = pool_get(pool_name, &pool);
@@ -168,6 +181,8 @@ static int dispatch(char *line)
                         r = cmd_preload(pool, arg, arg2);
                 else if (strcmp(verb, "work") == 0)
                         r = cmd_work(pool);
+                else if (strcmp(verb, "kick") == 0)
+                        r = cmd_kick(arg);
                 else
                         r = -EINVAL;
         }

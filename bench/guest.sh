@@ -4,8 +4,8 @@
 # builds the three stacks on the same kind of storage (loops over sparse files in tmpfs,
 # 64 KiB blocks), all at once, then runs the phases in order and leaves raw samples in RAW
 # (samples.csv, logs).
-# Usage: bench/guest.sh BUILD RAW      env: DVM_BENCH_PHASES (default "spawn teardown scale io
-#        inspect qubes"), DVM_BENCH_BUDGET (seconds for all phases, default 1020), and the knobs below.
+# Usage: bench/guest.sh BUILD RAW      env: DVM_BENCH_PHASES (default "spawn teardown churn scale
+#        io inspect qubes"), DVM_BENCH_BUDGET (seconds for all phases, default 1020), and the knobs below.
 # Each phase stops repeating when its share of the budget is spent (after a minimum of
 # repeats); the scale phase gets what the others leave. It runs after the phases that time
 # LVM, whose commands would scan its thousands of device nodes; the I/O phase and the
@@ -17,7 +17,7 @@ BUILD=$(cd "${1:?usage: bench/guest.sh BUILD RAW}" && pwd)
 RAW=${2:?usage: bench/guest.sh BUILD RAW}
 BENCH_T0=$SECONDS
 BENCH_BUDGET=${DVM_BENCH_BUDGET:-1020}
-PHASES=${DVM_BENCH_PHASES:-spawn teardown scale io inspect qubes}
+PHASES=${DVM_BENCH_PHASES:-spawn teardown churn scale io inspect qubes}
 SPAWN_ROUNDS=${DVM_BENCH_ROUNDS:-8}
 # The worker that dvmbench's spawn taken from a ready disposable starts (later_kick.c): the
 # spawn's time holds its start with a real exec, but the refill is timed apart (`work`,
@@ -45,6 +45,8 @@ SEED=$WORK/seed
 . "$BENCH_DIR/phase_spawn.sh"
 # shellcheck source=bench/phase_teardown.sh
 . "$BENCH_DIR/phase_teardown.sh"
+# shellcheck source=bench/phase_churn.sh
+. "$BENCH_DIR/phase_churn.sh"
 # shellcheck source=bench/phase_io.sh
 . "$BENCH_DIR/phase_io.sh"
 # shellcheck source=bench/phase_scale.sh
@@ -133,6 +135,7 @@ main() {
 	setup
 	has_phase spawn && phase_spawn
 	has_phase teardown && phase_teardown
+	has_phase churn && phase_churn
 	has_phase scale && phase_scale
 	has_phase io && phase_io
 	has_phase inspect && phase_inspect

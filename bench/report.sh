@@ -227,7 +227,8 @@ io_table() {
 # first ÷ second pass of 4 KiB random writes into fresh blocks, with and without zeroing
 later_table() {
 	local mib lvm later w skip zero
-	[ -n "$(val teardown later 0 destroy_ms)" ] || [ -n "$(val io thin-fresh-skip-zeroing randwrite1 iops)" ] || return 0
+	[ -n "$(val teardown later 0 destroy_ms)" ] || [ -n "$(val io thin-fresh-skip-zeroing randwrite1 iops)" ] ||
+		[ -n "$(val churn lib "" per_min)" ] || return 0
 	cat <<-EOF
 
 	## 5. Teardown off the critical path and first writes (issue 15)
@@ -252,6 +253,13 @@ later_table() {
 	printf '| 4 KiB random writes into fresh blocks, 1st ÷ 2nd pass, pool with the zero invariant | %s | ≥ 0.9 | %s |\n' \
 		"$skip" "$(verdict "$skip" ">=" 0.9)"
 	printf '| the same on a pool that zeroes new blocks (--skip-zeroing no) | %s | | |\n' "$zero"
+	if [ -n "$(val churn lib "" per_min)" ]; then
+		printf '| one spawn a second from a DVM Template with 2 ready, destroy left to the worker: disposables spawned and wiped per minute | %s | 60 | %s spawned, %s cycles late, queue drained %s after the last |\n' \
+			"$(val churn lib "" per_min)" "$(val churn lib "" spawned)" "$(val churn lib "" late)" \
+			"$(ms "$(val churn lib "" drain_ms)")"
+		printf '| the same: spawn, median (ms) | %s | | destroy as the caller waits: %s |\n' \
+			"$(ms "$(val churn lib "" spawn_ms)")" "$(ms "$(val churn lib "" destroy_ms)")"
+	fi
 }
 
 inspect_table() {
