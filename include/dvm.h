@@ -109,7 +109,8 @@ struct dvm_pool_config {
         const char *rbd_pool;     /* Ceph pool of the images (NULL: "rbd") */
         const char *rbd_host;     /* this host's name in image names (NULL: the node name) */
         /* thin backend: provision blocks without zeroing them (skip_block_zeroing), which
-         * only a pool whose every free block reads zero may do */
+         * only a pool whose every free block reads zero may do; a snap pool refuses any
+         * value but AUTO (-EINVAL) */
         enum dvm_skip_zeroing skip_zeroing;
 };
 

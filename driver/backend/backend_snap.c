@@ -50,9 +50,10 @@ static int snap_pool_unit(dvm_ctx *ctx, const char *name, const struct dvm_pool_
         uint64_t chunk = cfg->chunk_size ? cfg->chunk_size : DEFAULT_CHUNK_SIZE;
         char shown[32];
 
-        if (cfg->block_size || cfg->data_dev || cfg->metadata_dev || cfg->data_size)
-                return ctx_error(ctx, -EINVAL, "pool %s: a block size, data and metadata devices and a data size are "
-                                 "settings of thin pools; a snap pool keeps sparse images in its directory", name);
+        if (cfg->block_size || cfg->data_dev || cfg->metadata_dev || cfg->data_size || cfg->skip_zeroing)
+                return ctx_error(ctx, -EINVAL, "pool %s: a block size, data and metadata devices, a data size and "
+                                 "skipping block zeroing are settings of thin pools; a snap pool keeps sparse images "
+                                 "in its directory", name);
         if (chunk < CHUNK_SIZE_MIN || chunk > CHUNK_SIZE_MAX || (chunk & (chunk - 1)))
                 return ctx_error(ctx, -EINVAL, "pool %s: chunk size %s is not a power of two between 4K and 1M", name,
                                  dvm_format_size(chunk, shown, sizeof(shown)));
