@@ -245,6 +245,17 @@ DVM_PUBLIC int dvm_template_import(dvm_pool *pool, const char *name, const char 
                                    const char *private_image);
 
 /**
+ * dvm_template_follow() - on an rbd pool, TemplateVM @name that follows TemplateVM @name of
+ * host @host, which shares the pool's Ceph pool: its root and private are that host's
+ * committed snapshots, found through the pointer objects its commits rewrite
+ * ("dvm.tmpl.<host>.<name>.<volume>"). Each start over it (a spawn) takes the snapshot the
+ * pointer names then; what runs keeps its own. It is held writable by @host: starting it
+ * here is refused (-EBUSY). Returns 0, -EOPNOTSUPP (not an rbd pool), -ENOENT (@host has
+ * no such template), -EEXIST, or -errno.
+ */
+DVM_PUBLIC int dvm_template_follow(dvm_pool *pool, const char *name, const char *host);
+
+/**
  * dvm_dvm_create() - a DVM Template on TemplateVM @template: its root snapshots the
  * template's root at every start, its private is a new empty origin of @private_size bytes
  * (0: the size of the template's private). Returns 0 or -errno (-ENOENT: no such template).
@@ -733,6 +744,7 @@ struct dvm_recover_report {
  * counts in @ret_report (may be NULL), or -errno.
  */
 DVM_PUBLIC int dvm_pool_recover(dvm_pool *pool, struct dvm_recover_report *ret_report);
+
 
 /**
  * dvm_reap_disk() - the Xen backend @xenbus_path ("backend/vbd/<domid>/<devid>") went away:

@@ -13,6 +13,8 @@
 #include "backend/pool.h"
 #include "util/extent.h"
 
+struct cat_volume;
+
 /* One layer as the catalog knows it. */
 struct layer {
         int64_t id;        /* layer id (the thin id on the thin backend) */
@@ -109,6 +111,17 @@ struct backend_ops {
          * an unfinished commit's copy. Called once the catalog commit of a stop is done (so
          * that a crash before it finds the layer as it ran) and by recovery. 0 or -errno. */
         int (*layer_tidy)(dvm_pool *pool, const struct layer *l);
+
+        /* Optional (rbd): make committed layer @v->thin_id (allocated, not yet a layer)
+         * what host @host's volume @v->vm/@v->name is in the cluster, and set @v->size. */
+        int (*follow)(dvm_pool *pool, const char *host, struct cat_volume *v);
+        /* Optional (rbd): before a start takes source volume @src's committed layer: when
+         * @src follows another host's volume that has committed since, point @src at a new
+         * layer for that commit (row written). Returns 0 or -errno. */
+        int (*source_refresh)(dvm_pool *pool, struct cat_volume *src);
+        /* Optional (rbd): 1 when what source volume @src follows has committed since its
+         * committed layer was taken (so that what runs over it is outdated), 0, or -errno. */
+        int (*source_moved)(dvm_pool *pool, const struct cat_volume *src);
 };
 
 extern const struct backend_ops backend_thin;

@@ -17,6 +17,7 @@
 
 #include "backend/backend.h"
 #include "backend/rbd_backend.h"
+#include "backend/rbd_follow.h"
 #include "backend/rbd_origin.h"
 #include "backend/thin_owned.h"
 #include "ceph/rbd_commit.h"
@@ -121,6 +122,9 @@ static int rbd_layer_snap(dvm_pool *pool, const struct layer *l, const char *ori
                 return r;
         if (r == 0)
                 return backend_thin.layer_snap(pool, l, origin_dm);
+        /* a save_on_stop layer commits into the image: only its host may run one over it */
+        if (l->keep && (r = rbd_refuse_foreign(pool, ref.image, "start a save_on_stop volume over it")) < 0)
+                return r;
         /* empty: its unwritten blocks read from the mapped snapshot */
         return backend_thin.layer_new(pool, &(struct layer){ .id = l->id, .origin = -1, .size = l->size });
 }
@@ -153,7 +157,7 @@ static int push(dvm_pool *pool, struct rbd_conn *c, const char *dm_name, const s
                 return ctx_error(pool->ctx, fd, "pool %s: cannot open %s to commit layer %" PRId64 ": %m", pool->name,
                                  dm_name, l->id);
         snprintf(ret->snap, sizeof(ret->snap), "L%" PRId64, l->id);
-        if (r == 1) {
+        if (r == 1 && (r = rbd_refuse_foreign(pool, base.image, "commit into it")) == 0) {
                 r = thin_layer_owned(pool, dm_name, &own, &ext);
                 if (r >= 0)
                         r = rbdc_image_commit(pool->ctx, c, base.image, base.snap, fd, &ext, ret->snap);
@@ -245,6 +249,9 @@ static int rbd_layer_commit(dvm_pool *pool, const struct layer *l)
                 r = rbd_layer_set(pool, l->id, &ref);
         if (r >= 0)
                 r = catalog_meta_set(pool->cat, local_key(l->id, key, sizeof(key)), "1");
+        /* other hosts' templates of this name follow it */
+        if (r >= 0)
+                r = rbd_follow_publish(pool, c, l->id, &ref);
         if (r >= 0)
                 ctx_info(pool->ctx, "pool %s: layer %" PRId64 " committed as rbd %s/%s@%s", pool->name, l->id,
                          rbdc_pool_name(c), ref.image, ref.snap);
@@ -271,13 +278,17 @@ static int rbd_layer_delete(dvm_pool *pool, int64_t id)
         if ((r = rbd_layer_tidy(pool, &(struct layer){ .id = id, .origin = -1 })) < 0 ||
             (r = rbd_backend_conn(pool, &c)) < 0)
                 return r;
+        /* another host's snapshot, or one of ours other hosts use: it stays */
+        r = rbd_follow_delete(pool, c, id, &ref);
+        if (r != 0)
+                return r < 0 ? r : rbd_layer_forget(pool, id);
         r = rbdc_snap_remove(pool->ctx, c, ref.image, ref.snap);
         if (r < 0 && r != -ENOENT)
                 return r;
         /* an image goes with its last snapshot */
         r = rbdc_image_snaps(pool->ctx, c, ref.image);
-        if (r == 0)
-                r = rbdc_image_remove(pool->ctx, c, ref.image);
+        if (r == 0 && (r = rbdc_image_remove(pool->ctx, c, ref.image)) >= 0)
+                r = rbd_follow_image_gone(pool, c, &ref);
         if (r < 0 && r != -ENOENT)
                 return r;
         return rbd_layer_forget(pool, id);
@@ -328,18 +339,16 @@ static int cmp_id(const void *a, const void *b)
 }
 
 /* The thin ids of the local pool and the layers in the cluster, sorted, once each. For
- * recovery, which asks: the mappings of our images that no device uses any more (a process
+ * recovery, which asks: the mappings of dvm images that no device uses any more (a process
  * killed between a map and its table) go first. */
 static int rbd_layer_list(dvm_pool *pool, int64_t **ret_ids)
 {
         _cleanup_free_ int64_t *local = NULL, *remote = NULL;
-        char prefix[DM_NAME_MAX];
-        int nl, nr, n = 0, r = image_name(pool, -1, prefix, sizeof(prefix));
+        int nl, nr, n = 0, r;
 
-        if (r < 0)
-                return r;
-        prefix[strlen(prefix) - 2] = 0; /* "dvm.<host>.<pool>." */
-        r = rbd_origin_sweep(pool->ctx, prefix);
+        /* other hosts' images too, which this one maps for templates that follow theirs
+         * (a mapping another pool uses stays: it is held, or pinned open while it is made) */
+        r = rbd_origin_sweep(pool->ctx, "dvm.");
         if (r < 0)
                 return r;
         if (r > 0)
@@ -415,4 +424,7 @@ const struct backend_ops backend_rbd = {
         .txn_set = rbd_txn_set,
         .layer_list = rbd_layer_list,
         .layer_tidy = rbd_layer_tidy,
+        .follow = rbd_follow,
+        .source_refresh = rbd_source_refresh,
+        .source_moved = rbd_source_moved,
 };

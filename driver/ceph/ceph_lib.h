@@ -21,6 +21,9 @@
         X(rados, rados_conf_get) X(rados, rados_conf_read_file) X(rados, rados_conf_set)        \
         X(rados, rados_connect) X(rados, rados_create) X(rados, rados_ioctx_create)             \
         X(rados, rados_ioctx_destroy) X(rados, rados_ioctx_get_id) X(rados, rados_shutdown)     \
+        X(rados, rados_write_full) X(rados, rados_read) X(rados, rados_remove)                  \
+        X(rados, rados_setxattr) X(rados, rados_rmxattr) X(rados, rados_getxattrs)              \
+        X(rados, rados_getxattrs_next) X(rados, rados_getxattrs_end) X(rbd, rbd_get_size)       \
         X(rbd, rbd_clone3) X(rbd, rbd_close) X(rbd, rbd_create4) X(rbd, rbd_flush)              \
         X(rbd, rbd_get_id) X(rbd, rbd_image_options_create) X(rbd, rbd_image_options_destroy)   \
         X(rbd, rbd_lock_acquire) X(rbd, rbd_lock_break) X(rbd, rbd_lock_get_owners)             \
@@ -57,6 +60,15 @@ int ceph_lib_load(dvm_ctx *ctx);
 #define rados_ioctx_destroy ceph_lib.rados_ioctx_destroy
 #define rados_ioctx_get_id ceph_lib.rados_ioctx_get_id
 #define rados_shutdown ceph_lib.rados_shutdown
+#define rados_write_full ceph_lib.rados_write_full
+#define rados_read ceph_lib.rados_read
+#define rados_remove ceph_lib.rados_remove
+#define rados_setxattr ceph_lib.rados_setxattr
+#define rados_rmxattr ceph_lib.rados_rmxattr
+#define rados_getxattrs ceph_lib.rados_getxattrs
+#define rados_getxattrs_next ceph_lib.rados_getxattrs_next
+#define rados_getxattrs_end ceph_lib.rados_getxattrs_end
+#define rbd_get_size ceph_lib.rbd_get_size
 #define rbd_clone3 ceph_lib.rbd_clone3
 #define rbd_close ceph_lib.rbd_close
 #define rbd_create4 ceph_lib.rbd_create4

@@ -54,6 +54,8 @@ static int find_source(dvm_pool *pool, struct cat_volume *v, char *origin_dm, si
         if (r == -ENOENT || (r >= 0 && src.thin_id < 0))
                 return ctx_error(pool->ctx, -ENOENT, "%s/%s: its source %s/%s is gone", v->vm, v->name,
                                  v->source_vm, v->source_vol);
+        if (r >= 0 && pool->ops->source_refresh)
+                r = pool->ops->source_refresh(pool, &src);
         if (r < 0)
                 return r;
         /* Only a source that is not running can have its committed layer active (while it

@@ -126,6 +126,36 @@ int dvm_template_create(dvm_pool *pool, const char *name, uint64_t root_size, ui
         return POOL_TRANSACTION(pool, vm_template_add(pool, name, root_size, private_size, vols));
 }
 
+/* TemplateVM @name whose root and private are @host's in the cluster (the backend records them) */
+static int template_follow(dvm_pool *pool, const char *name, const char *host)
+{
+        struct cat_vm vm = vm_row(name, DVM_VM_TEMPLATE, NULL, false);
+        struct cat_volume vols[2] = {
+                vol_row(name, "root", 0, DVM_VOL_SAVE_ON_STOP | DVM_VOL_RW, NULL, NULL),
+                vol_row(name, "private", 0, DVM_VOL_SAVE_ON_STOP | DVM_VOL_RW, NULL, NULL),
+        };
+        int r;
+
+        if (!pool->ops->follow)
+                return ctx_error(pool->ctx, -EOPNOTSUPP, "pool %s: a template of another host needs an rbd pool, "
+                                 "not %s", pool->name, pool->ops->name);
+        if ((r = check_name(pool, name, "TemplateVM")) < 0 || (r = vm_absent(pool, name)) < 0 ||
+            (r = catalog_vm_put(pool->cat, &vm)) < 0)
+                return r;
+        for (int i = 0; i < 2; i++)
+                if ((r = catalog_thin_id_alloc(pool->cat, &vols[i].thin_id)) < 0 ||
+                    (r = pool->ops->follow(pool, host, &vols[i])) < 0 ||
+                    (r = catalog_volume_put(pool->cat, &vols[i])) < 0)
+                        return r;
+        struct cat_volume vola = vol_row(name, "volatile", vols[0].size + vols[1].size, DVM_VOL_RW, NULL, NULL);
+        return catalog_volume_put(pool->cat, &vola);
+}
+
+int dvm_template_follow(dvm_pool *pool, const char *name, const char *host)
+{
+        return POOL_TRANSACTION(pool, template_follow(pool, name, host));
+}
+
 static int dvm_add(dvm_pool *pool, const char *name, const char *template, uint64_t private_size)
 {
         struct cat_vm tmpl, vm = vm_row(name, DVM_VM_DVM_TEMPLATE, template, false);

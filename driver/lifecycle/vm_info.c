@@ -41,7 +41,9 @@ void vm_describe_volume(dvm_pool *pool, const struct cat_volume *v, struct dvm_v
         /* Qubes' is_outdated: the layer was taken from a source that has committed since. */
         if (v->run_id >= 0 && v->source_vm[0] &&
             catalog_volume_get(pool->cat, v->source_vm, v->source_vol, &src) == 0)
-                out->outdated = src.thin_id != v->source_id;
+                out->outdated = src.thin_id != v->source_id ||
+                                /* another host's template that committed since (rbd) */
+                                (pool->ops->source_moved && pool->ops->source_moved(pool, &src) > 0);
         if (v->run_id >= 0 && dm_info(pool->ctx, volume_dm_name(pool, v->vm, v->name, name, sizeof(name)), NULL) == 0) {
                 struct layer l = volume_running_layer(v);
                 out->active = true;

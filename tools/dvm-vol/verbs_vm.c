@@ -16,13 +16,14 @@ struct vm_args {
         bool xl_disks;
         bool wait;
         const char *count;
+        const char *from_host;
         uint64_t root_size;
         uint64_t private_size;
         struct dvm_spawn_config spawn;
 };
 
 enum { OPT_TEMPLATE = 256, OPT_ROOT, OPT_PRIVATE, OPT_ROOT_SIZE, OPT_PRIVATE_SIZE, OPT_NAME, OPT_XL_DISKS, OPT_VDEV_BASE,
-       OPT_IN_RAM, OPT_RAM_LIMIT, OPT_WAIT, OPT_COUNT };
+       OPT_IN_RAM, OPT_RAM_LIMIT, OPT_WAIT, OPT_COUNT, OPT_FROM_HOST };
 
 static const struct option vm_opts[] = {
         { "template", required_argument, NULL, OPT_TEMPLATE },
@@ -37,6 +38,7 @@ static const struct option vm_opts[] = {
         { "ram-limit", required_argument, NULL, OPT_RAM_LIMIT },
         { "wait", no_argument, NULL, OPT_WAIT },
         { "count", required_argument, NULL, OPT_COUNT },
+        { "from-host", required_argument, NULL, OPT_FROM_HOST },
         { "help", no_argument, NULL, 'h' },
         {}
 };
@@ -60,7 +62,7 @@ static int parse(const struct verb *verb, const char *allowed, int argc, char **
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "h", vm_opts, NULL)) != -1) {
-                static const char letters[] = "trpRPnxviLwc";
+                static const char letters[] = "trpRPnxviLwcf";
                 if (c == 'h')
                         return cli_verb_help(verb, NULL) - 1;
                 if (c < OPT_TEMPLATE || !strchr(allowed, letters[c - OPT_TEMPLATE]))
@@ -83,6 +85,7 @@ static int parse(const struct verb *verb, const char *allowed, int argc, char **
                 case OPT_IN_RAM: a->spawn.in_ram = true; break;
                 case OPT_WAIT: a->wait = true; break;
                 case OPT_COUNT: a->count = optarg; break;
+                case OPT_FROM_HOST: a->from_host = optarg; break;
                 case OPT_RAM_LIMIT:
                         if ((r = cli_parse_size(verb, "--ram-limit", optarg, &a->spawn.ram_limit)))
                                 return r;
@@ -127,9 +130,15 @@ static int template_create(struct cli *cli, int argc, char **argv)
 
 static int template_import(struct cli *cli, int argc, char **argv)
 {
-        VM_VERB("template import", "rp", 1, 1, {
-                if (!a.root)
-                        r = cli_usage_error(verb, "--root IMAGE is required");
+        VM_VERB("template import", "rpf", 1, 1, {
+                if (a.from_host && (a.root || a.private))
+                        r = cli_usage_error(verb, "--from-host excludes --root and --private");
+                else if (a.from_host && (r = dvm_template_follow(pool, argv[0], a.from_host)) < 0)
+                        r = cli_fail(cli, r, "template import");
+                else if (a.from_host)
+                        ;
+                else if (!a.root)
+                        r = cli_usage_error(verb, "--root IMAGE (or --from-host HOST) is required");
                 else if ((r = dvm_template_import(pool, argv[0], a.root, a.private)) < 0)
                         r = cli_fail(cli, r, "template import");
         });
@@ -314,7 +323,8 @@ static int info(struct cli *cli, int argc, char **argv)
 
 const struct verb vm_verbs[] = {
         { "template create", "NAME --root-size SIZE --private-size SIZE", "create an empty TemplateVM", template_create },
-        { "template import", "NAME --root IMAGE [--private IMAGE]", "create a TemplateVM from images", template_import },
+        { "template import", "NAME --root IMAGE [--private IMAGE] | NAME --from-host HOST",
+          "create a TemplateVM from images, or one that follows HOST's of that name (rbd)", template_import },
         { "dvm create", "NAME --template TEMPLATE [--private-size SIZE]", "create a DVM Template", dvm_create },
         { "preload", "[DVM [--count N]]", "keep N disposables of DVM ready for spawn (0: none); show the settings",
           preload },

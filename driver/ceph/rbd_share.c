@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Pointer and users objects of shared templates, through librados (see rbd_share.h).
+ * Users of image I are the xattrs "<snap>.<host>" of object "dvm.users.I"; the owner's
+ * release mark is "<snap>@" ('@' is in no host name).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ceph/ceph_lib.h"
+#include "ceph/rbd_conn.h"
+#include "ceph/rbd_share.h"
+
+int rbdc_pointer_put(dvm_ctx *ctx, struct rbd_conn *c, const char *key, const char *image, const char *snap)
+{
+        char text[300];
+        int n = snprintf(text, sizeof(text), "%s@%s", image, snap);
+        int r = rados_write_full(c->io, key, text, (size_t)n);
+
+        if (r < 0)
+                return ctx_error(ctx, r, "Ceph pool %s: cannot write object %s: %m", c->pool, key);
+        return 0;
+}
+
+int rbdc_pointer_get(dvm_ctx *ctx, struct rbd_conn *c, const char *key, const char *what, char *ret_image,
+                     size_t image_len, char *ret_snap, size_t snap_len)
+{
+        char text[300], *at;
+        int n = rados_read(c->io, key, text, sizeof(text) - 1, 0);
+
+        if (n == -ENOENT)
+                return ctx_error(ctx, n, "%s: not in Ceph pool %s (no object %s)", what, c->pool, key);
+        if (n < 0)
+                return ctx_error(ctx, n, "Ceph pool %s: cannot read object %s: %m", c->pool, key);
+        text[n] = 0;
+        at = strchr(text, '@');
+        if (!at || at == text || !rbdc_name_valid(at + 1) || (size_t)(at - text) >= image_len ||
+            strlen(at + 1) >= snap_len)
+                return ctx_error(ctx, -EUCLEAN, "Ceph pool %s: object %s does not hold image@snapshot", c->pool, key);
+        *at = 0;
+        if (!rbdc_name_valid(text))
+                return ctx_error(ctx, -EUCLEAN, "Ceph pool %s: object %s names no valid image", c->pool, key);
+        snprintf(ret_image, image_len, "%s", text);
+        snprintf(ret_snap, snap_len, "%s", at + 1);
+        return 0;
+}
+
+int rbdc_pointer_remove(dvm_ctx *ctx, struct rbd_conn *c, const char *key)
+{
+        int r = rados_remove(c->io, key);
+
+        if (r < 0 && r != -ENOENT)
+                return ctx_error(ctx, r, "Ceph pool %s: cannot remove object %s: %m", c->pool, key);
+        return 0;
+}
+
+static void users_object(const char *image, char *buf, size_t len)
+{
+        snprintf(buf, len, "dvm.users.%s", image);
+}
+
+int rbdc_use_set(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *snap, const char *host, bool on)
+{
+        char obj[160], name[200];
+        int r;
+
+        users_object(image, obj, sizeof(obj));
+        if (host)
+                snprintf(name, sizeof(name), "%s.%s", snap, host);
+        else
+                snprintf(name, sizeof(name), "%s@", snap);
+        r = on ? rados_setxattr(c->io, obj, name, "1", 1) : rados_rmxattr(c->io, obj, name);
+        if (!on && (r == -ENOENT || r == -ENODATA))
+                return 0; /* not recorded, or no users object */
+        if (r < 0)
+                return ctx_error(ctx, r, "Ceph pool %s: cannot %s use %s of %s@%s: %m", c->pool,
+                                 on ? "record" : "drop", host ? host : "(released)", image, snap);
+        return 0;
+}
+
+int rbdc_use_count(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *snap, bool *ret_released)
+{
+        char obj[160];
+        rados_xattrs_iter_t it;
+        size_t plen = strlen(snap);
+        int n = 0, r;
+
+        *ret_released = false;
+        users_object(image, obj, sizeof(obj));
+        r = rados_getxattrs(c->io, obj, &it);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return ctx_error(ctx, r, "Ceph pool %s: cannot read the users of %s: %m", c->pool, image);
+        for (;;) {
+                const char *name, *val;
+                size_t len;
+                if ((r = rados_getxattrs_next(it, &name, &val, &len)) < 0 || !name)
+                        break;
+                if (strncmp(name, snap, plen) != 0)
+                        continue;
+                if (name[plen] == '@' && !name[plen + 1])
+                        *ret_released = true;
+                else if (name[plen] == '.' && name[plen + 1])
+                        n++;
+        }
+        rados_getxattrs_end(it);
+        if (r < 0)
+                return ctx_error(ctx, r, "Ceph pool %s: cannot read the users of %s: %m", c->pool, image);
+        return n;
+}
+
+int rbdc_snap_size(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *snap, uint64_t *ret)
+{
+        rbd_image_t img;
+        int r;
+
+        if ((r = rbdc_check_name(ctx, "image", image)) < 0 || (r = rbdc_check_name(ctx, "snapshot", snap)) < 0)
+                return r;
+        r = rbd_open_read_only(c->io, image, &img, snap);
+        if (r < 0)
+                return ctx_error(ctx, r, "rbd snapshot %s/%s@%s: %s", c->pool, image, snap,
+                                 r == -ENOENT ? "no such image or snapshot" : strerror(-r));
+        r = rbd_get_size(img, ret);
+        rbd_close(img);
+        if (r < 0)
+                return ctx_error(ctx, r, "rbd snapshot %s/%s@%s: cannot read its size: %m", c->pool, image, snap);
+        return 0;
+}
+

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vm tier, with the real Ceph cluster suites.sh starts around the rbd suites: two "hosts"
+ * in one VM (two state directories, two local rbd pools with their own --host, one Ceph
+ * pool). Host B's TemplateVM follows host A's of the same name: a commit on A is what B's
+ * next spawn takes, B's running disposables keep their snapshot (A keeps it for them) and
+ * show outdated, their writes stay on B, and nothing of them is in the cluster; an image is
+ * held writable by its host alone. Witnesses: the rbd and rados CLIs as client.admin, sysfs.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmtest.h"
+
+#define MiB (1ULL << 20)
+#define CPOOL "rbd"
+
+static struct vt a, b;
+static const char *conf;
+static char host_a[32], host_b[32];
+
+static void need_cluster(void)
+{
+        conf = getenv("DVM_CEPH_CONF");
+        if (geteuid() != 0)
+                cr_skip_test("SKIP: the rbd hosts suite needs root");
+        cr_assert(conf && *conf, "DVM_CEPH_CONF is not set: run this suite through tests/vm/suites.sh, which starts "
+                  "the Ceph cluster (tests/lib/ceph-cluster.sh) around it");
+        snprintf(host_a, sizeof(host_a), "a%d", getpid());
+        snprintf(host_b, sizeof(host_b), "b%d", getpid());
+}
+
+static void init_hosts(void)
+{
+        need_cluster();
+        vt_init_backend(&a, "rbd", "--data-size", "512M", "--rbd-conf", conf, "--rbd-client", "dvm", "--rbd-pool",
+                        CPOOL, "--host", host_a, NULL);
+        vt_init_backend(&b, "rbd", "--data-size", "512M", "--rbd-conf", conf, "--rbd-client", "dvm", "--rbd-pool",
+                        CPOOL, "--host", host_b, NULL);
+}
+
+/* the objects of the Ceph pool whose name matches extended regex @re, one per line */
+static char *objects(const char *re)
+{
+        int st;
+        char *out = vt_sh(&st, "rados -c %s --id admin -p " CPOOL " ls | grep -E '%s' | sort || true", conf, re);
+        cr_assert_eq(st, 0, "rados ls: %s", out);
+        return out;
+}
+
+/* the images of host @host, one per line */
+static char *images(const char *host)
+{
+        int st;
+        char *out = vt_sh(&st, "rbd -c %s --id admin -p " CPOOL " ls | grep '^dvm\\.%s\\.' | sort || true", conf, host);
+        cr_assert_eq(st, 0, "rbd ls: %s", out);
+        return out;
+}
+
+static int snap_count(const char *image)
+{
+        int st;
+        char *out = vt_sh(&st, "rbd -c %s --id admin -p " CPOOL " snap ls %s --format json | "
+                          "grep -o '\"name\":' | wc -l", conf, image);
+        int n = atoi(out);
+        free(out);
+        return n;
+}
+
+static int mappings(void)
+{
+        int st;
+        char *out = vt_sh(&st, "ls /sys/bus/rbd/devices | wc -l");
+        int n = atoi(out);
+        free(out);
+        return n;
+}
+
+/* the image that holds A's tmpl/root now, from the pointer object A's commits write */
+static char *pointer(const char *host, const char *vm, const char *vol)
+{
+        int st;
+        char *out = vt_sh(&st, "rados -c %s --id admin -p " CPOOL " get 'dvm.tmpl.%s.%s.%s' - 2>&1", conf, host, vm,
+                          vol);
+        cr_assert_eq(st, 0, "no pointer object of %s/%s/%s: %s", host, vm, vol, out);
+        return out;
+}
+
+static void teardown(void)
+{
+        int st;
+
+        vt_cleanup(&b);
+        vt_cleanup(&a);
+        if (!conf || !host_a[0])
+                return;
+        /* what a failed test left: mappings, images, the pointer and users objects */
+        for (int i = 0; i < 2; i++) {
+                const char *h = i ? host_b : host_a;
+                free(vt_sh(&st, "for d in /sys/bus/rbd/devices/*; do [ -e \"$d/name\" ] && "
+                           "grep -q '^dvm\\.%s\\.' \"$d/name\" && echo ${d##*/} > /sys/bus/rbd/remove_single_major; "
+                           "done 2>/dev/null; R='rbd -c %s --id admin -p " CPOOL "'; "
+                           "for i in $($R ls | grep '^dvm\\.%s\\.'); do for s in $($R snap ls $i | awk 'NR>1{print $2}'); "
+                           "do $R snap unprotect $i@$s 2>/dev/null; done; $R snap purge $i >/dev/null 2>&1; "
+                           "$R rm $i >/dev/null 2>&1; done; "
+                           "for o in $(rados -c %s --id admin -p " CPOOL " ls | grep -E '^dvm\\.(tmpl\\.%s\\.|users\\.dvm\\.%s\\.)'); "
+                           "do rados -c %s --id admin -p " CPOOL " rm \"$o\"; done",
+                           h, conf, h, conf, h, h, conf));
+        }
+}
+
+TestSuite(rbd_hosts, .fini = teardown, .timeout = 1200);
+
+Test(rbd_hosts, template_of_another_host)
+{
+        char *p0, *p1, *s, *d1, *d2, *da, *img, *out;
+        struct vt_run r;
+
+        init_hosts();
+        vt_make_templates(&a, "48M", "24M");
+        p0 = pointer(host_a, "tmpl", "root");
+        img = strndup(p0, strcspn(p0, "@"));
+
+        /* B: a TemplateVM that follows A's, a DVM Template of its own on it */
+        VT_CLI_OK(&b, "template", "import", "tmpl", "--from-host", host_a);
+        VT_CLI_OK(&b, "dvm", "create", "dvmb", "--template", "tmpl");
+        VT_CLI_OK(&b, "start", "dvmb");
+        vt_pattern(vt_dev(&b, "dvmb", "private"), 0, 4 * MiB, 5);
+        VT_CLI_OK(&b, "stop", "dvmb");
+        char *b_images = images(host_b);
+        cr_assert_eq(vt_count_lines(b_images), 1, "B's images: its DVM Template's private alone:\n%s", b_images);
+
+        d1 = vt_spawn(&b, "dvmb", NULL);
+        cr_assert(vt_has_pattern(vt_dev(&b, d1, "root"), 0, 8 * MiB, 1), "B's %s root lacks A's template data", d1);
+        cr_assert(vt_has_pattern(vt_dev(&b, d1, "private"), 0, 4 * MiB, 5), "B's %s private lacks B's DVM data", d1);
+        /* isolation: B's disposable writes stay on B */
+        vt_pattern(vt_dev(&b, d1, "root"), MiB, MiB, 9);
+        da = vt_spawn(&a, "dvm", NULL);
+        cr_assert(vt_has_pattern(vt_dev(&a, da, "root"), 0, 8 * MiB, 1), "A's %s sees B's disposable's write", da);
+        s = images(host_b);
+        cr_assert_str_eq(s, b_images, "a disposable of B made images in the cluster:\n%s", s);
+        free(s);
+        cr_assert_eq(snap_count(img), 1, "%s: a disposable of B made a snapshot", img);
+        VT_CLI_OK(&a, "destroy", "--wait", da);
+
+        /* A commits again: B's running disposable keeps its snapshot and is outdated */
+        VT_CLI_OK(&a, "start", "tmpl");
+        vt_pattern(vt_dev(&a, "tmpl", "root"), 0, MiB, 3);
+        VT_CLI_OK(&a, "stop", "tmpl");
+        p1 = pointer(host_a, "tmpl", "root");
+        cr_assert_str_neq(p1, p0, "A's commit did not move the pointer of tmpl/root (%s)", p1);
+        cr_assert_eq(snap_count(img), 2, "%s: A removed the snapshot B's %s runs on", img, d1);
+        cr_assert(vt_has_pattern(vt_dev(&b, d1, "root"), 0, MiB, 1) &&
+                  vt_has_pattern(vt_dev(&b, d1, "root"), 2 * MiB, 6 * MiB, 1), "B's %s lost its template state", d1);
+        cr_assert(vt_has_pattern(vt_dev(&b, d1, "root"), MiB, MiB, 9), "B's %s lost its own write", d1);
+        r = vt_cli(&b, "info", d1, NULL);
+        cr_assert(strstr(r.out, "(outdated)"), "B's info %s does not say outdated after A's commit:\n%s%s", d1, r.out,
+                  r.err);
+        vt_run_free(&r);
+
+        /* B's next spawn takes A's commit */
+        d2 = vt_spawn(&b, "dvmb", NULL);
+        cr_assert(vt_has_pattern(vt_dev(&b, d2, "root"), 0, MiB, 3), "B's %s lacks A's new commit", d2);
+        cr_assert(vt_has_pattern(vt_dev(&b, d2, "root"), MiB, 7 * MiB, 1), "B's %s lost the unchanged data", d2);
+        r = vt_cli(&b, "info", d2, NULL);
+        cr_assert(r.status == 0 && !strstr(r.out, "outdated"), "B's info %s says outdated:\n%s%s", d2, r.out, r.err);
+        vt_run_free(&r);
+        r = vt_cli(&b, "info", d1, NULL);
+        cr_assert(strstr(r.out, "(outdated)"), "B's info %s no longer outdated:\n%s%s", d1, r.out, r.err);
+        vt_run_free(&r);
+
+        /* the old snapshot goes with its last user, B's d1 (A released it) */
+        VT_CLI_OK(&b, "destroy", "--wait", d1);
+        cr_assert_eq(snap_count(img), 1, "%s: the old snapshot outlived its last user on B", img);
+        VT_CLI_OK(&b, "destroy", "--wait", d2);
+        s = images(host_b);
+        cr_assert_str_eq(s, b_images, "B's disposables left images in the cluster:\n%s", s);
+        free(s);
+
+        /* everything goes: no image, pointer or users object of either host is left */
+        VT_CLI_OK(&b, "destroy", "--wait", "dvmb");
+        VT_CLI_OK(&b, "destroy", "--wait", "tmpl");
+        cr_assert_eq(snap_count(img), 1, "B's destroy of its tmpl touched A's image %s", img);
+        VT_CLI_OK(&a, "destroy", "--wait", "dvm");
+        VT_CLI_OK(&a, "destroy", "--wait", "tmpl");
+        char re[256];
+        snprintf(re, sizeof(re), "^dvm\\.(tmpl\\.(%s|%s)\\.|users\\.dvm\\.(%s|%s)\\.)", host_a, host_b, host_a,
+                 host_b);
+        out = objects(re);
+        cr_assert_str_empty(out, "objects left in the cluster:\n%s", out);
+        s = images(host_a);
+        cr_assert_str_empty(s, "A's images left:\n%s", s);
+        free(s);
+        s = images(host_b);
+        cr_assert_str_empty(s, "B's images left:\n%s", s);
+        free(s);
+        cr_assert_eq(mappings(), 0, "mappings left");
+        free(out), free(p0), free(p1), free(d1), free(d2), free(da), free(img), free(b_images);
+}
+
+/* A save_on_stop volume over another host's image, and a template that host does not have:
+ * refused with one line naming the image and its host (or the template), nothing changed. */
+Test(rbd_hosts, writable_held_by_one_host)
+{
+        char *p0, *img, *before, *after;
+        int maps;
+        struct vt_run r;
+
+        init_hosts();
+        vt_make_templates(&a, "16M", "8M");
+        VT_CLI_OK(&b, "template", "import", "tmpl", "--from-host", host_a);
+        p0 = pointer(host_a, "tmpl", "root");
+        img = strndup(p0, strcspn(p0, "@"));
+        before = vt_kernel_state(&b);
+        maps = mappings();
+
+        r = vt_cli(&b, "start", "tmpl", NULL);
+        cr_expect_eq(r.status, 5, "B's start of A's template: exit %d: %s", r.status, r.err);
+        cr_expect_eq(vt_count_lines(r.err), 1, "not one line: %s", r.err);
+        cr_expect(strstr(r.err, img), "the error does not name image %s: %s", img, r.err);
+        char want[64];
+        snprintf(want, sizeof(want), "host %s", host_a);
+        cr_expect(strstr(r.err, want), "the error does not name %s: %s", want, r.err);
+        vt_run_free(&r);
+        after = vt_kernel_state(&b);
+        cr_expect_str_eq(after, before, "a refused start changed B's pool");
+        cr_expect_eq(mappings(), maps, "a refused start left a mapping");
+        r = vt_cli(&b, "info", "tmpl", NULL);
+        cr_expect(r.status == 0 && strstr(r.out, "halted"), "B's tmpl after the refused start:\n%s%s", r.out, r.err);
+        vt_run_free(&r);
+        cr_expect_eq(snap_count(img), 1, "%s: the refused start changed its snapshots", img);
+        /* A still starts and commits it */
+        VT_CLI_OK(&a, "start", "tmpl");
+        VT_CLI_OK(&a, "stop", "tmpl");
+
+        /* a template A does not have; A's own name from A */
+        r = vt_cli(&b, "template", "import", "nosuch", "--from-host", host_a, NULL);
+        snprintf(want, sizeof(want), "%s/nosuch/root", host_a);
+        cr_expect_eq(r.status, 3, "import of a template A lacks: exit %d: %s", r.status, r.err);
+        cr_expect(vt_count_lines(r.err) == 1 && strstr(r.err, want), "the error does not name %s: %s", want, r.err);
+        vt_run_free(&r);
+        r = vt_cli(&b, "info", "nosuch", NULL);
+        cr_expect_eq(r.status, 3, "a refused import left VM nosuch: %s", r.out);
+        vt_run_free(&r);
+        r = vt_cli(&a, "template", "import", "t2", "--from-host", host_a, NULL);
+        cr_expect_eq(r.status, 2, "A following itself: exit %d: %s", r.status, r.err);
+        vt_run_free(&r);
+        r = vt_cli(&a, "template", "import", "t2", "--from-host", host_b, "--root", "/dev/null", NULL);
+        cr_expect_eq(r.status, 2, "--from-host with --root: exit %d: %s", r.status, r.err);
+        vt_run_free(&r);
+        free(p0), free(img), free(before), free(after);
+}
+
