@@ -745,6 +745,25 @@ struct dvm_recover_report {
  */
 DVM_PUBLIC int dvm_pool_recover(dvm_pool *pool, struct dvm_recover_report *ret_report);
 
+/** What dvm_pool_reap_host() did. */
+struct dvm_host_reap {
+        unsigned locks_broken;      /* exclusive locks of the host's images, broken (owner blocklisted) */
+        unsigned images_removed;    /* its images without a snapshot: never committed */
+        unsigned uses_dropped;      /* its uses of snapshots of other hosts' images */
+        unsigned snapshots_removed; /* released snapshots that no host uses any more */
+};
+
+/**
+ * dvm_pool_reap_host() - on an rbd pool, take back from the Ceph pool what host @host held,
+ * once it is dead and fenced (it must never write again: its locks are broken and its
+ * clients blocklisted): the exclusive locks of its images "dvm.<host>.*", those of its
+ * images that hold no committed snapshot, and its uses of other hosts' snapshots (each
+ * released snapshot that no host uses any more goes). Its committed snapshots stay, with
+ * the pointers that other hosts' templates follow. Returns 0 and the counts in @ret (may be
+ * NULL), -EOPNOTSUPP on another backend, -EINVAL for this pool's own host or a bad name, or
+ * -errno.
+ */
+DVM_PUBLIC int dvm_pool_reap_host(dvm_pool *pool, const char *host, struct dvm_host_reap *ret);
 
 /**
  * dvm_reap_disk() - the Xen backend @xenbus_path ("backend/vbd/<domid>/<devid>") went away:

@@ -271,3 +271,17 @@ int dvm_pool_list(dvm_ctx *ctx, char ***ret_names)
         *ret_names = v;
         return (int)n;
 }
+
+int dvm_pool_reap_host(dvm_pool *pool, const char *host, struct dvm_host_reap *ret)
+{
+        struct dvm_host_reap rep = {};
+        int r;
+
+        if (!pool->ops->reap_host)
+                return ctx_error(pool->ctx, -EOPNOTSUPP, "pool %s: recover --host needs an rbd pool, not %s",
+                                 pool->name, pool->ops->name);
+        r = pool->ops->reap_host(pool, host, &rep);
+        if (ret)
+                *ret = rep;
+        return r;
+}

@@ -122,6 +122,8 @@ struct backend_ops {
         /* Optional (rbd): 1 when what source volume @src follows has committed since its
          * committed layer was taken (so that what runs over it is outdated), 0, or -errno. */
         int (*source_moved)(dvm_pool *pool, const struct cat_volume *src);
+        /* Optional (rbd): dvm_pool_reap_host(). */
+        int (*reap_host)(dvm_pool *pool, const char *host, struct dvm_host_reap *ret);
 };
 
 extern const struct backend_ops backend_thin;

@@ -19,6 +19,7 @@
 #include "backend/rbd_backend.h"
 #include "backend/rbd_follow.h"
 #include "backend/rbd_origin.h"
+#include "backend/rbd_reap.h"
 #include "backend/thin_owned.h"
 #include "ceph/rbd_commit.h"
 #include "kernel/dm.h"
@@ -427,4 +428,5 @@ const struct backend_ops backend_rbd = {
         .follow = rbd_follow,
         .source_refresh = rbd_source_refresh,
         .source_moved = rbd_source_moved,
+        .reap_host = rbd_reap_host,
 };

@@ -24,6 +24,7 @@
         X(rados, rados_write_full) X(rados, rados_read) X(rados, rados_remove)                  \
         X(rados, rados_setxattr) X(rados, rados_rmxattr) X(rados, rados_getxattrs)              \
         X(rados, rados_getxattrs_next) X(rados, rados_getxattrs_end) X(rbd, rbd_get_size)       \
+        X(rbd, rbd_list2) X(rbd, rbd_image_spec_list_cleanup)                                   \
         X(rbd, rbd_clone3) X(rbd, rbd_close) X(rbd, rbd_create4) X(rbd, rbd_flush)              \
         X(rbd, rbd_get_id) X(rbd, rbd_image_options_create) X(rbd, rbd_image_options_destroy)   \
         X(rbd, rbd_lock_acquire) X(rbd, rbd_lock_break) X(rbd, rbd_lock_get_owners)             \
@@ -69,6 +70,8 @@ int ceph_lib_load(dvm_ctx *ctx);
 #define rados_getxattrs_next ceph_lib.rados_getxattrs_next
 #define rados_getxattrs_end ceph_lib.rados_getxattrs_end
 #define rbd_get_size ceph_lib.rbd_get_size
+#define rbd_list2 ceph_lib.rbd_list2
+#define rbd_image_spec_list_cleanup ceph_lib.rbd_image_spec_list_cleanup
 #define rbd_clone3 ceph_lib.rbd_clone3
 #define rbd_close ceph_lib.rbd_close
 #define rbd_create4 ceph_lib.rbd_create4

@@ -5,6 +5,7 @@
  * release mark is "<snap>@" ('@' is in no host name).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ceph/ceph_lib.h"
@@ -128,3 +129,86 @@ int rbdc_snap_size(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const ch
         return 0;
 }
 
+int rbdc_image_list(dvm_ctx *ctx, struct rbd_conn *c, const char *prefix, char **ret_names)
+{
+        size_t max = 64, plen = strlen(prefix), out = 0, size = 1;
+        rbd_image_spec_t *specs = NULL;
+        char *names;
+        int r, n = 0;
+
+        for (;;) {
+                free(specs);
+                if (!(specs = calloc(max, sizeof(*specs))))
+                        return -ENOMEM;
+                r = rbd_list2(c->io, specs, &max);
+                if (r != -ERANGE)
+                        break;
+        }
+        if (r < 0) {
+                free(specs);
+                return ctx_error(ctx, r, "Ceph pool %s: cannot list its images: %m", c->pool);
+        }
+        for (size_t i = 0; i < max; i++)
+                size += strlen(specs[i].name) + 1;
+        if ((names = malloc(size)))
+                for (size_t i = 0; i < max; i++)
+                        if (strncmp(specs[i].name, prefix, plen) == 0) {
+                                size_t len = strlen(specs[i].name);
+                                memcpy(names + out, specs[i].name, len + 1);
+                                out += len + 1;
+                                n++;
+                        }
+        rbd_image_spec_list_cleanup(specs, max);
+        free(specs);
+        if (!names)
+                return -ENOMEM;
+        *ret_names = names;
+        return n;
+}
+
+int rbdc_use_drop_host(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *host, char **ret_snaps)
+{
+        char obj[160], drop[32][200];
+        size_t hlen = strlen(host), out = 0;
+        rados_xattrs_iter_t it;
+        int n = 0, r;
+
+        users_object(image, obj, sizeof(obj));
+        r = rados_getxattrs(c->io, obj, &it);
+        if (r == -ENOENT) {
+                *ret_snaps = calloc(1, 1);
+                return *ret_snaps ? 0 : -ENOMEM;
+        }
+        if (r < 0)
+                return ctx_error(ctx, r, "Ceph pool %s: cannot read the users of %s: %m", c->pool, image);
+        for (;;) {
+                const char *name, *val;
+                size_t len, nl;
+                if ((r = rados_getxattrs_next(it, &name, &val, &len)) < 0 || !name)
+                        break;
+                nl = strlen(name);
+                if (nl > hlen + 1 && name[nl - hlen - 1] == '.' && strcmp(name + nl - hlen, host) == 0 &&
+                    n < (int)ARRAY_SIZE(drop) && nl < sizeof(drop[0]))
+                        snprintf(drop[n++], sizeof(drop[0]), "%s", name);
+        }
+        rados_getxattrs_end(it);
+        if (r < 0)
+                return ctx_error(ctx, r, "Ceph pool %s: cannot read the users of %s: %m", c->pool, image);
+        char *snaps = malloc(n * sizeof(drop[0]) + 1);
+        if (!snaps)
+                return -ENOMEM;
+        for (int i = 0; i < n; i++) {
+                r = rados_rmxattr(c->io, obj, drop[i]);
+                if (r < 0 && r != -ENODATA) {
+                        free(snaps);
+                        return ctx_error(ctx, r, "Ceph pool %s: cannot drop use %s of %s: %m", c->pool, drop[i], image);
+                }
+                size_t sl = strlen(drop[i]) - hlen - 1;
+                memcpy(snaps + out, drop[i], sl);
+                snaps[out + sl] = 0;
+                out += sl + 1;
+        }
+        snaps[out] = 0;
+        *ret_snaps = snaps;
+        return n;
+}

@@ -39,6 +39,19 @@ int rbdc_use_set(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char
  */
 int rbdc_use_count(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *snap, bool *ret_released);
 
+/**
+ * rbdc_image_list() - the names of the pool's images that start with @prefix, one after the
+ * other, each NUL-terminated, in a malloc'd buffer. Returns their count, or -errno.
+ */
+int rbdc_image_list(dvm_ctx *ctx, struct rbd_conn *c, const char *prefix, char **ret_names);
+
+/**
+ * rbdc_use_drop_host() - drop every use of @image's snapshots by host @host; the snapshots it
+ * used, NUL-terminated one after the other, in @ret_snaps (malloc'd). Returns their count,
+ * or -errno.
+ */
+int rbdc_use_drop_host(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *host, char **ret_snaps);
+
 /** rbdc_snap_size() - the size in bytes of @image@@snap. Returns 0 and @ret, or -errno with a message. */
 int rbdc_snap_size(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *snap, uint64_t *ret);
 

@@ -5,13 +5,17 @@
  * pool). Host B's TemplateVM follows host A's of the same name: a commit on A is what B's
  * next spawn takes, B's running disposables keep their snapshot (A keeps it for them) and
  * show outdated, their writes stay on B, and nothing of them is in the cluster; an image is
- * held writable by its host alone. Witnesses: the rbd and rados CLIs as client.admin, sysfs.
+ * held writable by its host alone; recover --host takes back what a dead host held. Witnesses: the rbd and rados CLIs as client.admin, sysfs.
  */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "ceph/rbd_client.h"
+#include "util/ctx.h"
 #include "vmtest.h"
 
 #define MiB (1ULL << 20)
@@ -253,3 +257,121 @@ Test(rbd_hosts, writable_held_by_one_host)
         free(p0), free(img), free(before), free(after);
 }
 
+/* the exclusive locks of @image, as the rbd CLI lists them */
+static int locks_of(const char *image)
+{
+        int st;
+        char *out = vt_sh(&st, "rbd -c %s --id admin -p " CPOOL " lock ls %s --format json | grep -o '\"locker\"' | "
+                          "wc -l", conf, image);
+        int n = atoi(out);
+        free(out);
+        return n;
+}
+
+/* a process that takes @image's exclusive lock through librbd and is killed holding it */
+static void die_holding_lock(const char *image)
+{
+        int pfd[2];
+        char c = 0;
+
+        cr_assert_eq(pipe(pfd), 0);
+        pid_t pid = fork();
+        cr_assert(pid >= 0);
+        if (pid == 0) {
+                dvm_ctx *cx;
+                struct rbd_conn *cc;
+                struct rbd_lock *l;
+                if (dvm_ctx_new("/tmp", &cx) == 0 && rbdc_connect(cx, conf, "dvm", CPOOL, &cc) == 0 &&
+                    rbdc_lock_acquire(cx, cc, image, &l) == 0)
+                        c = 'k';
+                if (write(pfd[1], &c, 1) != 1 || c != 'k')
+                        _exit(1);
+                pause();
+                _exit(0);
+        }
+        close(pfd[1]);
+        cr_assert_eq(read(pfd[0], &c, 1), 1, "the lock holder died early");
+        close(pfd[0]);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        cr_assert_eq(c, 'k', "the child could not lock %s", image);
+}
+
+/* Host D dies (its devices gone, fenced) while it follows A's template with a disposable
+ * running, holds the exclusive lock of its own image from a killed process, and left an
+ * image without a snapshot (an import cut short). recover --host D on A breaks the lock,
+ * removes the image that was never committed, drops D's uses (of tmpl's root and private),
+ * and with them the two old snapshots A's commit had released to D; D's committed image
+ * stays. Bad hosts are refused. */
+Test(rbd_hosts, recover_dead_host)
+{
+        char *p0, *img, *pd, *dimg, *d, *half;
+        struct vt_run r;
+        int st;
+
+        init_hosts();
+        vt_make_templates(&a, "16M", "8M");
+        p0 = pointer(host_a, "tmpl", "root");
+        img = strndup(p0, strcspn(p0, "@"));
+        VT_CLI_OK(&b, "template", "import", "tmpl", "--from-host", host_a);
+        VT_CLI_OK(&b, "dvm", "create", "dvmb", "--template", "tmpl");
+        VT_CLI_OK(&b, "start", "dvmb");
+        VT_CLI_OK(&b, "stop", "dvmb");
+        d = vt_spawn(&b, "dvmb", NULL);
+        pd = pointer(host_b, "dvmb", "private");
+        dimg = strndup(pd, strcspn(pd, "@"));
+        VT_CLI_OK(&a, "start", "tmpl");
+        VT_CLI_OK(&a, "stop", "tmpl");
+        cr_assert_eq(snap_count(img), 2, "%s: A removed the snapshot D's %s runs on", img, d);
+        die_holding_lock(dimg);
+        cr_assert_eq(locks_of(dimg), 1, "the killed process's lock of %s is not there", dimg);
+        half = vt_sh(&st, "printf dvm.%s.%s.999", host_b, b.pool);
+        char *out = vt_sh(&st, "rbd -c %s --id admin -p " CPOOL " create %s --size 1M 2>&1", conf, half);
+        cr_assert_eq(st, 0, "rbd create %s: %s", half, out);
+        free(out);
+
+        /* D dies: its devices go with its kernel; A's recover unmaps what D had mapped */
+        vt_cleanup(&b);
+        VT_CLI_OK(&a, "recover");
+        cr_assert_eq(mappings(), 0, "D's mappings are still there");
+
+        r = vt_cli(&a, "recover", "--host", host_b, NULL);
+        cr_assert_eq(r.status, 0, "recover --host %s: exit %d: %s", host_b, r.status, r.err);
+        char want[160];
+        snprintf(want, sizeof(want), "host %s: 1 lock(s) broken, 1 image(s) removed, 2 use(s) dropped, "
+                 "2 snapshot(s) removed\n", host_b);
+        cr_assert_str_eq(r.out, want, "recover --host %s printed:\n%s%s", host_b, r.out, r.err);
+        vt_run_free(&r);
+        cr_assert_eq(locks_of(dimg), 0, "the dead host's lock of %s stayed", dimg);
+        out = images(host_b);
+        char only[200];
+        snprintf(only, sizeof(only), "%s\n", dimg);
+        cr_assert_str_eq(out, only, "D's images after the reap (its committed one alone stays):\n%s", out);
+        free(out);
+        cr_assert_eq(snap_count(img), 1, "%s: the snapshot released to D stayed after D's reap", img);
+        /* A's template is whole and works */
+        char *da = vt_spawn(&a, "dvm", NULL);
+        VT_CLI_OK(&a, "destroy", "--wait", da);
+        /* again: nothing left to do */
+        r = vt_cli(&a, "recover", "--host", host_b, NULL);
+        snprintf(want, sizeof(want), "host %s: 0 lock(s) broken, 0 image(s) removed, 0 use(s) dropped, "
+                 "0 snapshot(s) removed\n", host_b);
+        cr_assert(r.status == 0 && strcmp(r.out, want) == 0, "second recover --host: exit %d: %s%s", r.status, r.out,
+                  r.err);
+        vt_run_free(&r);
+
+        /* refused, one line, nothing changed: our own host, a bad name, --all */
+        r = vt_cli(&a, "recover", "--host", host_a, NULL);
+        cr_expect(r.status == 2 && vt_count_lines(r.err) == 1 && strstr(r.err, host_a),
+                  "recover --host of our own host: exit %d: %s", r.status, r.err);
+        vt_run_free(&r);
+        r = vt_cli(&a, "recover", "--host", "x.y", NULL);
+        cr_expect(r.status == 2 && vt_count_lines(r.err) == 1 && strstr(r.err, "x.y"), "recover --host x.y: exit %d: %s",
+                  r.status, r.err);
+        vt_run_free(&r);
+        r = vt_cli(&a, "recover", "--all", "--host", host_b, NULL);
+        cr_expect_eq(r.status, 2, "recover --all --host: exit %d: %s", r.status, r.err);
+        vt_run_free(&r);
+        cr_expect_eq(snap_count(img), 1, "refused reaps changed %s", img);
+        free(p0), free(img), free(pd), free(dimg), free(d), free(half), free(da);
+}

@@ -144,9 +144,38 @@ static int recover_one(struct cli *cli, const char *name, json_object *all, bool
         return EXIT_OK;
 }
 
+/* recover --host: what dead host @host held in the Ceph pool of rbd pool @name goes */
+static int reap_host(struct cli *cli, const char *name, const char *host)
+{
+        struct dvm_host_reap rep = {};
+        dvm_pool *pool = NULL;
+        int r = dvm_pool_open(cli->ctx, name, &pool);
+
+        if (r >= 0)
+                r = dvm_pool_reap_host(pool, host, &rep);
+        dvm_pool_close(pool);
+        if (r < 0)
+                return cli_fail(cli, r, "recover --host");
+        if (cli->json) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "host", json_object_new_string(host));
+                json_object_object_add(o, "locks_broken", json_object_new_int64(rep.locks_broken));
+                json_object_object_add(o, "images_removed", json_object_new_int64(rep.images_removed));
+                json_object_object_add(o, "uses_dropped", json_object_new_int64(rep.uses_dropped));
+                json_object_object_add(o, "snapshots_removed", json_object_new_int64(rep.snapshots_removed));
+                cli_print_json(o);
+        } else {
+                printf("host %s: %u lock(s) broken, %u image(s) removed, %u use(s) dropped, %u snapshot(s) removed\n",
+                       host, rep.locks_broken, rep.images_removed, rep.uses_dropped, rep.snapshots_removed);
+        }
+        return EXIT_OK;
+}
+
 static int recover(struct cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = { { "all", no_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' }, {} };
+        static const struct option opts[] = { { "all", no_argument, NULL, 'a' }, { "host", required_argument, NULL, 'H' },
+                                              { "help", no_argument, NULL, 'h' }, {} };
+        const char *host = NULL;
         const struct verb *verb = self("recover");
         json_object *all = cli->json ? json_object_new_array() : NULL;
         char **names = NULL;
@@ -157,8 +186,11 @@ static int recover(struct cli *cli, int argc, char **argv)
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 if (c == 'a')
                         every = true;
+                else if (c == 'H')
+                        host = optarg;
                 else if (c == 'h')
-                        return cli_verb_help(verb, "  --all    every pool of the state directory\n");
+                        return cli_verb_help(verb, "  --all         every pool of the state directory\n"
+                                                   "  --host HOST   rbd: take back what dead (fenced) HOST held\n");
                 else
                         return cli_usage_error(verb, "unknown option \"%s\"", argv[optind - 1]);
         }
@@ -166,6 +198,10 @@ static int recover(struct cli *cli, int argc, char **argv)
                 return cli_usage_error(verb, "too many arguments");
         if (argc - optind == 1)
                 cli->pool = argv[optind];
+        if (host && every)
+                return cli_usage_error(verb, "--host goes with one pool, not --all");
+        if (host)
+                return reap_host(cli, cli->pool, host);
         if (!every) {
                 r = recover_one(cli, cli->pool, all, &pending);
         } else if ((q = dvm_pool_list(cli->ctx, &names)) < 0) {
@@ -262,7 +298,8 @@ static int worker(struct cli *cli, int argc, char **argv)
 }
 
 const struct verb recover_verbs[] = {
-        { "recover", "[NAME | --all]", "finish or roll back what a crash left in flight", recover },
+        { "recover", "[NAME | --all] | [NAME] --host HOST",
+          "finish or roll back what a crash left in flight; take back a dead host's locks and images", recover },
         { "reap", "--xenbus-path backend/vbd/DOMID/DEVID | --domain DOMID",
           "release the disks of a Xen domain that died (the udev rule runs this)", reap },
         { "worker", "[NAME] [--try]", "finish queued wipes, refill preloaded disposables, then exit", worker },
