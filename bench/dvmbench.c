@@ -11,7 +11,7 @@
  *   info POOL NAME          -> "ok MS"        (dvm_vm_get alone: the part of spawn that describes)
  *   preload POOL DVM N      -> "ok MS"        (dvm_preload_set: keep N of DVM ready)
  *   work POOL -             -> "ok STEPS MS"  (dvm_pool_work: the worker, waits for one that runs)
- *   kick POOL BIN|-         -> "ok"           (the worker a destroy or spawn starts: dvm-vol binary BIN
+ *   kick POOL BIN|-         -> "ok BIN"       (the worker a destroy or spawn starts: dvm-vol binary BIN
  *                                              ($DVM_VOL_BIN); "-": none, the caller drains with work)
  *   quit
  * A failure answers "err ERRNO MESSAGE". Usage: dvmbench STATE_DIR
@@ -148,7 +148,7 @@ static int cmd_kick(const char *bin)
         if (strcmp(bin, "-") == 0 ? setenv("DVM_VOL_BIN", "/nonexistent/dvm-vol", 1) < 0
                                   : setenv("DVM_VOL_BIN", bin, 1) < 0)
                 return -errno;
-        printf("ok\n");
+        printf("ok %s\n", getenv("DVM_VOL_BIN"));
         return 0;
 }
 
