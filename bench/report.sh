@@ -231,7 +231,7 @@ later_table() {
 		[ -n "$(val churn lib "" per_min)" ] || return 0
 	cat <<-EOF
 
-	## 5. Teardown off the critical path and first writes (issue 15)
+	## 3b. Teardown off the critical path, first writes, background throughput (issue 15)
 
 	| figure | value | goal | |
 	|---|---|---|---|
