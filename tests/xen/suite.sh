@@ -23,6 +23,8 @@
 # udevd and without it: "figure: hook add udevd/without = X.XXx", and whether the goal of
 # 1.5x is met (a figure, not a check).
 #  E  (case_lock.sh) the hook's add while another process holds the pool's lock.
+#  F  (case_preload.sh) a dvm-spawn disk taking a ready disposable (preload), and the
+#     figure of the hook's add with one ready and with none.
 # Prints "xen-tier: N passed, M failed" and timings; non-zero exit if anything failed.
 # Usage: tests/xen/suite.sh BUILD SCRATCH_DISK
 set -uo pipefail
@@ -381,6 +383,7 @@ main() {
 	source "$HERE/case_handoff.sh" && test_h_handoff
 	source "$HERE/case_lock.sh" && test_e_lock
 	test_figure
+	source "$HERE/case_preload.sh" && test_f_preload
 	udev_down
 	check end.no-disposable-devices "" "$(dvm_devices '-disp')" "DVM- devices of disposables"
 	log "block-dvm in syslog:"

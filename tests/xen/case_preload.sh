@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
+# Case F of the xen tier (sourced by suite.sh, uses its DVM, DISKS, SYSLOG and helpers):
+#  F  DVM Template dvm keeps one disposable ready (dvm-vol preload): a paused domU with one
+#     dvm-spawn disk gets the ready one (the domain's disposable is the one listed ready
+#     before), and the worker the hook started builds the next; then the figure: the hook's
+#     add of that disk with a ready disposable and with none (preload 0), alternately,
+#     "figure: hook add, ready taken: X ms median, built: Y ms" against the goal of 50 ms.
+
+# ready_name: the disposable `dvm-vol list` shows ready (the first), or nothing
+ready_name() { "${DVM[@]}" list | awk '$4 == "ready" { print $1; exit }'; }
+
+# pre_run N: fig_run with a wait for the worker's refill after it
+pre_run() {
+	fig_run "$1" || return 1
+	"${DVM[@]}" worker || { fail "F.worker.$1" "dvm-vol worker failed"; return 1; }
+}
+
+test_f_preload() {
+	local i runs=${DVM_XEN_FIG_RUNS:-3} taken=() built=() before disp a b load
+	log "=== F: a dvm-spawn disk takes a ready disposable"
+	"${DVM[@]}" preload dvm --count 1 && "${DVM[@]}" worker || { fail F.preload "preload dvm --count 1"; return 0; }
+	before=$(ready_name)
+	check F.ready 1 "$([ -n "$before" ] && echo 1)" "a ready disposable after preload and worker"
+	domu_cfg preF "" "${DISKS[0]}"
+	XL_OUT=$(xl create -p /tmp/preF.cfg 2>&1) || { fail F.create "xl create -p: $XL_OUT"; return 0; }
+	DOMID=$(xl domid preF)
+	disp=$(sqlite3 "$DVM_STATE_DIR/xt/catalog.db" "SELECT vm FROM domains WHERE domid = $DOMID")
+	check F.took-the-ready-one "$before" "$disp" "the disposable of the domain"
+	xl destroy preF > /dev/null 2>&1
+	domu_gone "$DOMID" "$GONE_WAIT" || fail F.destroy "domain $DOMID still exists"
+	wait_no_devices "-${disp:-none}-" "$GONE_WAIT"
+	"${DVM[@]}" worker
+	check F.refilled 1 "$([ -n "$(ready_name)" ] && [ "$(ready_name)" != "$before" ] && echo 1)" \
+		"a new ready disposable after the hook's spawn (worker)"
+	for ((i = 1; i <= runs; i++)); do
+		pre_run "p$i" || return 0
+		taken+=("$FIG_ADD")
+		log "figure F: run $i, ready one taken: add $FIG_ADD ms"
+		"${DVM[@]}" preload dvm --count 0 && "${DVM[@]}" worker
+		pre_run "b$i" || return 0
+		built+=("$FIG_ADD")
+		log "figure F: run $i, built: add $FIG_ADD ms"
+		"${DVM[@]}" preload dvm --count 1 && "${DVM[@]}" worker
+	done
+	"${DVM[@]}" preload dvm --count 0 && "${DVM[@]}" worker
+	read -r load < /proc/loadavg
+	a=$(median "${taken[@]}") b=$(median "${built[@]}")
+	time_note "figure: hook add, ready taken: $a ms median, built: $b ms ($runs runs each: ${taken[*]} / ${built[*]}; load ${load% * *})"
+	if [ "$a" -le 50 ]; then
+		time_note "figure: the goal of at most 50 ms for the hook's add of a ready disposable is met"
+	else
+		time_note "figure: the goal of at most 50 ms for the hook's add of a ready disposable is NOT met"
+	fi
+}
