@@ -5,7 +5,7 @@
 # 64 KiB blocks), all at once, then runs the phases in order and leaves raw samples in RAW
 # (samples.csv, logs).
 # Usage: bench/guest.sh BUILD RAW      env: DVM_BENCH_PHASES (default "spawn teardown churn scale
-#        io inspect qubes"), DVM_BENCH_BUDGET (seconds for all phases, default 1020), and the knobs below.
+#        io inspect qubes rbd"), DVM_BENCH_BUDGET (seconds for all phases, default 1020), and the knobs below.
 # Each phase stops repeating when its share of the budget is spent (after a minimum of
 # repeats); the scale phase gets what the others leave. It runs after the phases that time
 # LVM, whose commands would scan its thousands of device nodes; the I/O phase and the
@@ -17,7 +17,7 @@ BUILD=$(cd "${1:?usage: bench/guest.sh BUILD RAW}" && pwd)
 RAW=${2:?usage: bench/guest.sh BUILD RAW}
 BENCH_T0=$SECONDS
 BENCH_BUDGET=${DVM_BENCH_BUDGET:-1020}
-PHASES=${DVM_BENCH_PHASES:-spawn teardown churn scale io inspect qubes}
+PHASES=${DVM_BENCH_PHASES:-spawn teardown churn scale io inspect qubes rbd}
 SPAWN_ROUNDS=${DVM_BENCH_ROUNDS:-8}
 # The worker that dvmbench's spawn taken from a ready disposable starts (later_kick.c): the
 # spawn's time holds its start with a real exec, but the refill is timed apart (`work`,
@@ -55,6 +55,8 @@ SEED=$WORK/seed
 . "$BENCH_DIR/phase_inspect.sh"
 # shellcheck source=bench/phase_qubes.sh
 . "$BENCH_DIR/phase_qubes.sh"
+# shellcheck source=bench/phase_rbd.sh
+. "$BENCH_DIR/phase_rbd.sh"
 
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 
@@ -140,6 +142,7 @@ main() {
 	has_phase io && phase_io
 	has_phase inspect && phase_inspect
 	has_phase qubes && phase_qubes
+	has_phase rbd && phase_rbd
 	echo "guest_load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$RAW/meta.txt"
 	echo "guest_seconds=$((SECONDS - BENCH_T0))" >> "$RAW/meta.txt"
 	log "all phases done in $((SECONDS - BENCH_T0)) s"
