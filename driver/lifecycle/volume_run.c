@@ -19,6 +19,7 @@ struct run {
         const char *vm, *volume;
         struct cat_volume v;        /* the row as the call left it */
         int64_t wiped;              /* its running layer that wipe_together() wiped, or -1 */
+        bool *space_checked;        /* shared by a qube's volumes started together, or NULL */
 };
 
 static int start(dvm_pool *pool, void *data, struct lifecycle_doomed *doomed)
@@ -41,8 +42,14 @@ static int start(dvm_pool *pool, void *data, struct lifecycle_doomed *doomed)
                                  v->vm, v->name, (long long)v->run_id);
                 return volume_api_ensure_active(pool, v);
         }
-        if ((r = space_guard_check(pool, "start", 0)) < 0)
-                return ctx_error(pool->ctx, r, "%s/%s: %s", v->vm, v->name, dvm_ctx_last_error(pool->ctx));
+        /* a qube's volumes started together pass the space guard once, as a spawn's do: a
+         * start takes no data, so the answer is the same for each */
+        if (!rn->space_checked || !*rn->space_checked) {
+                if ((r = space_guard_check(pool, "start", 0)) < 0)
+                        return ctx_error(pool->ctx, r, "%s/%s: %s", v->vm, v->name, dvm_ctx_last_error(pool->ctx));
+                if (rn->space_checked)
+                        *rn->space_checked = true;
+        }
         if (v->run_id >= 0) {
                 /* a snapshot or volatile layer from a start without its stop: it goes, wiped */
                 ctx_info(pool->ctx, "%s/%s: dropping running layer %lld left from an earlier start", v->vm, v->name,
@@ -56,7 +63,7 @@ static int start(dvm_pool *pool, void *data, struct lifecycle_doomed *doomed)
 
 int dvm_volume_start(dvm_pool *pool, const char *vm, const char *volume, struct dvm_volume_info *ret_info)
 {
-        struct run rn = { vm, volume, {}, -1 };
+        struct run rn = { vm, volume, {}, -1, NULL };
         int r = volume_api_check(pool, vm, volume);
 
         if (r >= 0)
@@ -89,7 +96,7 @@ static int stop(dvm_pool *pool, void *data, struct lifecycle_doomed *doomed)
 
 int dvm_volume_stop(dvm_pool *pool, const char *vm, const char *volume)
 {
-        struct run rn = { vm, volume, {}, -1 };
+        struct run rn = { vm, volume, {}, -1, NULL };
         int r = volume_api_check(pool, vm, volume);
 
         return r < 0 ? r : volume_api_change(pool, stop, &rn);
@@ -124,6 +131,7 @@ static int run_each(dvm_pool *pool, volume_prepare_fn *prepare, volume_change_fn
 {
         _cleanup_free_ struct run *runs = NULL;
         _cleanup_free_ void **data = NULL;
+        bool space_checked = false;
         int r = 0;
 
         if (n == 0 || n > DVM_VOLUMES_MAX)
@@ -140,7 +148,7 @@ static int run_each(dvm_pool *pool, volume_prepare_fn *prepare, volume_change_fn
         if (!runs || !data)
                 return -ENOMEM;
         for (unsigned i = 0; i < n; i++) {
-                runs[i] = (struct run){ vm, volumes[i], {}, -1 };
+                runs[i] = (struct run){ vm, volumes[i], {}, -1, &space_checked };
                 data[i] = &runs[i];
         }
         return volume_api_change_each(pool, prepare, fn, data, n, ret_results);
