@@ -58,6 +58,11 @@ static int rbd_pool_unit(dvm_ctx *ctx, const char *name, const struct dvm_pool_c
         const char *host = host_of(cfg, &u);
         char shown[200];
 
+        /* the zero invariant is not kept here (a wipe that fails does not drop it): the
+         * local thin pool that takes what disposables write zeroes new blocks */
+        if (cfg->skip_zeroing == DVM_SKIP_ZEROING_YES)
+                return ctx_error(ctx, -EINVAL, "pool %s: an rbd pool cannot skip block zeroing: it does not keep "
+                                 "every free block of its local thin pool zero; leave --skip-zeroing out", name);
         if (cfg->rbd_pool && !rbdc_name_valid(cfg->rbd_pool))
                 return ctx_error(ctx, -EINVAL, "pool %s: Ceph pool name \"%s\" is not valid", name,
                                  ctx_printable(cfg->rbd_pool, shown, sizeof(shown)));
@@ -76,6 +81,7 @@ static int rbd_pool_unit(dvm_ctx *ctx, const char *name, const struct dvm_pool_c
 
 static int rbd_pool_create(dvm_pool *p, const struct dvm_pool_config *cfg)
 {
+        struct dvm_pool_config local;
         struct rbd_conn *c;
         struct utsname u;
         int r;
@@ -88,7 +94,9 @@ static int rbd_pool_create(dvm_pool *p, const struct dvm_pool_config *cfg)
         /* the cluster must answer now, not at the first commit */
         if ((r = rbd_backend_conn(p, &c)) < 0)
                 return r;
-        return backend_thin.pool_create(p, cfg);
+        local = *cfg;
+        local.skip_zeroing = DVM_SKIP_ZEROING_NO;
+        return backend_thin.pool_create(p, &local);
 }
 
 static void rbd_pool_close(dvm_pool *p)

@@ -116,6 +116,12 @@ Test(rbd_pool, lifecycle)
         char *all, *d1, *d2, *d3, *d4, *img, *ids, *s;
 
         init_pool();
+        /* the local thin pool zeroes new blocks: its releases are not all wiped */
+        int tst;
+        char *table = vt_sh(&tst, "dmsetup table DVM-%s", vt.pool);
+        cr_assert(tst == 0 && strstr(table, "thin-pool") && !strstr(table, "skip_block_zeroing"),
+                  "the rbd pool's local thin pool skips block zeroing: %s", table);
+        free(table);
         vt_make_templates(&vt, "48M", "24M");
         /* tmpl's root and private, dvm's private: in the cluster, nothing of them local */
         all = images();

@@ -126,6 +126,8 @@ static const struct bad_config bad_configs[] = {
         { "snap chunk 96K", { .backend = DVM_BACKEND_SNAP, .chunk_size = 98304 }, "chunk size 96K" },
         { "snap chunk 2M", { .backend = DVM_BACKEND_SNAP, .chunk_size = 2 << 20 }, "chunk size 2M" },
         { "snap COW share 101%", { .backend = DVM_BACKEND_SNAP, .cow_percent = 101 }, "COW share 101%" },
+        { "rbd skipping zeroing", { .backend = DVM_BACKEND_RBD, .skip_zeroing = DVM_SKIP_ZEROING_YES },
+          "cannot skip block zeroing" },
 };
 
 ParameterizedTestParameters(pool_open, bad_config)
