@@ -276,17 +276,11 @@ Test(preload, space_guard_limits_the_count)
         free(vt_check_invariants(&vt, "guard lowered"));
 }
 
-/* The fault-injection build next to this one (make FAULT=1 BUILD=<build>/fault all). */
+/* The fault-injection build next to this one, or a skip. */
 static void use_fault_build(void)
 {
-        char path[sizeof(vt.dvm_vol)];
-        int dir = (int)(strrchr(vt.dvm_vol, '/') - vt.dvm_vol), st;
-
-        snprintf(path, sizeof(path), "%.*s/fault/dvm-vol", dir < 400 ? dir : 400, vt.dvm_vol);
-        free(vt_sh(&st, "grep -q DVM_FAULT_TRACE %s", path));
-        if (st != 0)
+        if (!cw_use_fault_build(&vt))
                 cr_skip_test("SKIP: no fault-injection build of dvm-vol: make FAULT=1 BUILD=<build>/fault all");
-        snprintf(vt.dvm_vol, sizeof(vt.dvm_vol), "%s", path);
 }
 
 static void killed_at(const char *fault, const char *const words[])

@@ -62,20 +62,6 @@ static bool skips_zeroing(void)
         return said;
 }
 
-/* The fault-injection build next to this one (make FAULT=1 BUILD=<build>/fault all). */
-static bool use_fault_build(void)
-{
-        char path[sizeof(vt.dvm_vol)];
-        int dir = (int)(strrchr(vt.dvm_vol, '/') - vt.dvm_vol), st;
-
-        snprintf(path, sizeof(path), "%.*s/fault/dvm-vol", dir < 400 ? dir : 400, vt.dvm_vol);
-        free(vt_sh(&st, "grep -q DVM_FAULT_TRACE %s", path));
-        if (st != 0)
-                return false;
-        snprintf(vt.dvm_vol, sizeof(vt.dvm_vol), "%s", path);
-        return true;
-}
-
 static void killed_at(const char *fault, const char *const words[])
 {
         setenv("DVM_FAULT", fault, 1);
@@ -121,7 +107,7 @@ static char proc_state(long pid)
 Test(zeroing, spawn_while_a_wipe_runs)
 {
         canary_fixture(&vt, &can, "thin");
-        if (!use_fault_build())
+        if (!cw_use_fault_build(&vt))
                 cr_skip_test("SKIP: no fault-injection build of dvm-vol: make FAULT=1 BUILD=<build>/fault all");
         setenv("DVM_VOL_BIN", NO_WORKER, 1);
         char *d = victim(64);
@@ -172,7 +158,7 @@ Test(zeroing, spawn_while_a_wipe_runs)
 Test(zeroing, crash_mid_wipe_drops_it)
 {
         canary_fixture(&vt, &can, "thin");
-        if (!use_fault_build())
+        if (!cw_use_fault_build(&vt))
                 cr_skip_test("SKIP: no fault-injection build of dvm-vol: make FAULT=1 BUILD=<build>/fault all");
         setenv("DVM_VOL_BIN", NO_WORKER, 1);
         cr_assert(skips_zeroing(), "a new file-backed pool zeroes its blocks");
@@ -308,7 +294,7 @@ Test(zeroing, invariant_holds_under_churn)
         scratch_init(&vt, "thin", "--data-size", "192M", NULL);
         canary_new(&can);
         vt_make_templates(&vt, "48M", "24M");
-        if (!use_fault_build())
+        if (!cw_use_fault_build(&vt))
                 cr_skip_test("SKIP: no fault-injection build of dvm-vol: make FAULT=1 BUILD=<build>/fault all");
         setenv("DVM_VOL_BIN", NO_WORKER, 1);
         cr_assert(skips_zeroing(), "a new file-backed pool zeroes its blocks");
