@@ -283,16 +283,6 @@ static void use_fault_build(void)
                 cr_skip_test("SKIP: no fault-injection build of dvm-vol: make FAULT=1 BUILD=<build>/fault all");
 }
 
-static void killed_at(const char *fault, const char *const words[])
-{
-        setenv("DVM_FAULT", fault, 1);
-        struct vt_run r = vt_cliv(&vt, words);
-        unsetenv("DVM_FAULT");
-        cr_assert_eq(r.status, CW_FAULT_EXIT, "%s at %s: exit %d, not the fault exit: %s", words[0], fault, r.status,
-                     r.err);
-        vt_run_free(&r);
-}
-
 /*
  * kill -9 (the _exit of a fault point) of the worker in its refill: with the new ready
  * one's devices built but not committed, at the start of a refill's change, in the wipe of
@@ -329,7 +319,7 @@ Test(preload, killed_worker_and_spawn)
                 } else if (strcmp(cases[i].verb, "worker") == 0 && n > 0) {
                         CLI_OK("destroy", "--wait", before[0]);
                 }
-                killed_at(cases[i].fault, strcmp(cases[i].verb, "worker") == 0 ? worker : spawn);
+                cw_killed_at(&vt, cases[i].fault, strcmp(cases[i].verb, "worker") == 0 ? worker : spawn);
                 CLI_OK("recover");
                 free(vt_check_invariants(&vt, what));
                 if (strcmp(cases[i].verb, "spawn") == 0) {
@@ -359,7 +349,7 @@ Test(preload, spawn_after_killed_refill_recovers_first)
         CLI_OK("worker");
         cr_assert_eq(ready_list(ready), 2, "ready ones");
         CLI_OK("destroy", "--wait", ready[1]);
-        killed_at("preload.built:1", worker);
+        cw_killed_at(&vt, "preload.built:1", worker);
         char *d = vt_spawn(&vt, "dvm", NULL);
         cr_expect_str_eq(d, ready[0], "the spawn did not take the committed ready one");
         free(vt_check_invariants(&vt, "spawn after a killed refill"));

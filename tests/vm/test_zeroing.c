@@ -62,16 +62,6 @@ static bool skips_zeroing(void)
         return said;
 }
 
-static void killed_at(const char *fault, const char *const words[])
-{
-        setenv("DVM_FAULT", fault, 1);
-        struct vt_run r = vt_cliv(&vt, words);
-        unsetenv("DVM_FAULT");
-        cr_assert_eq(r.status, CW_FAULT_EXIT, "%s at %s: exit %d, not the fault exit: %s", words[0], fault, r.status,
-                     r.err);
-        vt_run_free(&r);
-}
-
 /* A disposable whose three volumes hold the canary, @volatile_mib of it in its volatile. */
 static char *victim(unsigned volatile_mib)
 {
@@ -166,7 +156,7 @@ Test(zeroing, crash_mid_wipe_drops_it)
         const char *worker[] = { "worker", NULL };
 
         CLI_OK("destroy", d);
-        killed_at("later.wiping:1", worker);
+        cw_killed_at(&vt, "later.wiping:1", worker);
         CLI_OK("worker");
         cr_expect_eq(status("info", d), 3, "%s is left after the second worker", d);
         cr_expect_eq(canary_scan(scratch_disk(), &can, "worker killed mid-wipe, then worker"), 0,
@@ -310,13 +300,13 @@ Test(zeroing, invariant_holds_under_churn)
                                              4 * KiB, &can);
                 }
                 if (c % 7 == 0) {
-                        killed_at("later.queued:1", destroy);
+                        cw_killed_at(&vt, "later.queued:1", destroy);
                         CLI_OK("recover");
                 } else {
                         CLI_OK("destroy", d);
                 }
                 if (c % 11 == 0) {
-                        killed_at("change.begin:1", worker);
+                        cw_killed_at(&vt, "change.begin:1", worker);
                         CLI_OK("worker");
                 } else if (c % 3 == 0) {
                         CLI_OK("worker");
