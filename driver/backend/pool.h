@@ -47,8 +47,9 @@ struct dvm_pool {
         int64_t wiped[POOL_WIPED_MAX]; /* layers wiped since the last change of the pool ended,
                                         * not deleted yet (pool_wiped_add()) */
         unsigned n_wiped;
-        bool wipe_done;          /* the worker's finish of a wipe it ran: running layers in
-                                  * wiped[] need no second one (later_work.c) */
+        bool wipe_done;          /* this change vouches for the zeros of the running layers in
+                                  * wiped[]: no second wipe (the worker's finish of its wipe,
+                                  * later_work.c; a qube's stops, volume_run.c); ends with it */
 };
 
 /** pool_path() - "<pool dir>/<name>", malloc'd; NULL when out of memory. */

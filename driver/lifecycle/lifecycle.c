@@ -186,8 +186,9 @@ static bool keeps(const struct cat_volume *v, bool remove)
 
 /* Wipe every running layer this stop drops, before any of them goes: a wipe that fails
  * leaves the VM as it was (its data zeroed), never half removed. There is no stop without it,
- * except the worker's finish of a queued destroy whose layers it wiped without the pool lock
- * just before (later.h). */
+ * except where the change vouches for the zeros (pool->wipe_done): the worker's finish of a
+ * queued destroy whose layers it wiped without the pool lock just before (later.h), a
+ * qube's stops after their joint wipe (lifecycle_volumes_wipe()). */
 static int wipe_dropped(dvm_pool *pool, const struct cat_volume *vols, int n, bool remove)
 {
         struct cat_volume dropped[MAX_VOLUMES];
@@ -276,7 +277,7 @@ int lifecycle_stop(dvm_pool *pool, struct cat_vm *vm, bool remove, struct lifecy
         return catalog_vm_delete(pool->cat, vm->name);
 }
 
-int lifecycle_volumes_wipe(dvm_pool *pool, const struct cat_volume *vols, unsigned n, bool *ret_wiped)
+int lifecycle_volumes_wipe(dvm_pool *pool, const struct cat_volume *vols, unsigned n)
 {
         _cleanup_free_ struct cat_volume *dropped = calloc(n ? n : 1, sizeof(*dropped));
         _cleanup_free_ struct layer *ls = calloc(n ? n : 1, sizeof(*ls));
@@ -285,17 +286,12 @@ int lifecycle_volumes_wipe(dvm_pool *pool, const struct cat_volume *vols, unsign
 
         if (!dropped || !ls)
                 return -ENOMEM;
-        for (unsigned i = 0; i < n; i++) {
-                ret_wiped[i] = vols[i].run_id >= 0 && !keeps(&vols[i], false) && open_count(pool, &vols[i]) == 0;
-                if (ret_wiped[i]) {
+        for (unsigned i = 0; i < n; i++)
+                if (vols[i].run_id >= 0 && !keeps(&vols[i], false) && open_count(pool, &vols[i]) == 0) {
                         dropped[k] = vols[i];
                         ls[k++] = volume_running_layer(&vols[i]);
                 }
-        }
         r = k ? wipe_volumes(pool, dropped, ls, k) : 0;
-        if (r < 0)
-                for (unsigned i = 0; i < n; i++)
-                        ret_wiped[i] = false;
         return r < 0 ? r : (int)k;
 }
 
@@ -336,13 +332,12 @@ int lifecycle_volume_start(dvm_pool *pool, struct cat_volume *v)
         return r;
 }
 
-int lifecycle_volume_stop(dvm_pool *pool, struct cat_volume *v, bool keep, bool wiped,
-                          struct lifecycle_doomed *ret_doomed)
+int lifecycle_volume_stop(dvm_pool *pool, struct cat_volume *v, bool keep, struct lifecycle_doomed *ret_doomed)
 {
         int r = check_closed(pool, v, 1);
 
         /* keeps(v, !keep): a save_on_stop layer that is not kept (a removal) is wiped too */
-        if (r >= 0 && !wiped)
+        if (r >= 0)
                 r = wipe_dropped(pool, v, 1, !keep);
         if (r >= 0)
                 r = stop_volume(pool, v, keep && (v->flags & DVM_VOL_SAVE_ON_STOP), ret_doomed);

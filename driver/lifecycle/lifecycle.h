@@ -51,22 +51,22 @@ int lifecycle_volume_start(dvm_pool *pool, struct cat_volume *v);
 /**
  * lifecycle_volume_stop() - lifecycle_stop() for volume @v alone, whose device must exist:
  * with @keep, a save_on_stop volume commits its running layer (the replaced committed
- * layer goes into @ret_doomed); otherwise the running layer is wiped and dropped, unless
- * @wiped says this change wiped it already (lifecycle_volumes_wipe()). The row is stored.
+ * layer goes into @ret_doomed); otherwise the running layer is wiped (unless the change
+ * vouches for its zeros: pool->wipe_done) and dropped. The row is stored.
  * Returns 0 or -errno (-EBUSY: the device is open; then nothing changed).
  */
-int lifecycle_volume_stop(dvm_pool *pool, struct cat_volume *v, bool keep, bool wiped,
-                          struct lifecycle_doomed *ret_doomed);
+int lifecycle_volume_stop(dvm_pool *pool, struct cat_volume *v, bool keep, struct lifecycle_doomed *ret_doomed);
 
 /**
  * lifecycle_volumes_wipe() - for the stops of several volumes in one change: wipe together
  * the running layers of @vols[0..@n) that a stop drops (not save_on_stop ones), as
  * lifecycle_stop() wipes a VM's: what they own read at one view of the pool, one flush
- * for all. Left out, for their own stop to wipe or refuse: volumes that are not running,
- * whose device is gone or open. @ret_wiped[i] tells which were wiped. Returns the number
- * wiped or -errno (then none counts as wiped; their data may be zeroed in part).
+ * for all; the layers wiped are remembered (pool_wiped_add()), so that with pool->wipe_done
+ * their stops in this change make no second wipe. Left out, for their own stop to wipe or
+ * refuse: volumes that are not running, whose device is gone or open. Returns the number
+ * wiped or -errno (their data may then be zeroed in part).
  */
-int lifecycle_volumes_wipe(dvm_pool *pool, const struct cat_volume *vols, unsigned n, bool *ret_wiped);
+int lifecycle_volumes_wipe(dvm_pool *pool, const struct cat_volume *vols, unsigned n);
 
 /**
  * lifecycle_reap() - delete each layer in @doomed that no volume uses any more, and tidy

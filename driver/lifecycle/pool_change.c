@@ -37,6 +37,7 @@ void pool_change_end(dvm_pool *pool, int result)
         pool->change_in_ram = false;
         /* a layer wiped in this change and still there (its stop failed) may be written again */
         pool_wiped_forget(pool);
+        pool->wipe_done = false;
         dm_batch_end();
         if (result < 0 && dm_changes() == pool->change_mark) {
                 /* refused before it touched the kernel: as if it never began */

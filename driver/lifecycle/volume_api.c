@@ -274,7 +274,7 @@ static int remove_volume(dvm_pool *pool, void *data, struct lifecycle_doomed *do
                 return ctx_error(pool->ctx, -EBUSY, "%s/%s: an import is under way: end it first", v.vm, v.name);
         /* a running layer a crash left (its device gone with a reboot) is wiped and dropped */
         if (v.run_id >= 0 && ((r = volume_api_ensure_active(pool, &v)) < 0 ||
-                              (r = lifecycle_volume_stop(pool, &v, false, false, doomed)) < 0))
+                              (r = lifecycle_volume_stop(pool, &v, false, doomed)) < 0))
                 return r;
         n = catalog_revision_list(pool->cat, v.vm, v.name, &revs);
         if (n < 0)

@@ -18,7 +18,6 @@
 struct run {
         const char *vm, *volume;
         struct cat_volume v;        /* the row as the call left it */
-        int64_t wiped;              /* its running layer that wipe_together() wiped, or -1 */
         bool *space_checked;        /* shared by a qube's volumes started together, or NULL */
 };
 
@@ -55,7 +54,7 @@ static int start(dvm_pool *pool, void *data, struct lifecycle_doomed *doomed)
                 ctx_info(pool->ctx, "%s/%s: dropping running layer %lld left from an earlier start", v->vm, v->name,
                          (long long)v->run_id);
                 if ((r = volume_api_ensure_active(pool, v)) < 0 ||
-                    (r = lifecycle_volume_stop(pool, v, false, false, doomed)) < 0)
+                    (r = lifecycle_volume_stop(pool, v, false, doomed)) < 0)
                         return r;
         }
         return lifecycle_volume_start(pool, v);
@@ -63,7 +62,7 @@ static int start(dvm_pool *pool, void *data, struct lifecycle_doomed *doomed)
 
 int dvm_volume_start(dvm_pool *pool, const char *vm, const char *volume, struct dvm_volume_info *ret_info)
 {
-        struct run rn = { vm, volume, {}, -1, NULL };
+        struct run rn = { vm, volume, {}, NULL };
         int r = volume_api_check(pool, vm, volume);
 
         if (r >= 0)
@@ -87,7 +86,7 @@ static int stop(dvm_pool *pool, void *data, struct lifecycle_doomed *doomed)
         old_size = v->size;
         /* a device a reboot took comes back for the wipe or the commit */
         if ((r = volume_api_ensure_active(pool, v)) < 0 ||
-            (r = lifecycle_volume_stop(pool, v, true, rn->wiped == v->run_id, doomed)) < 0)
+            (r = lifecycle_volume_stop(pool, v, true, doomed)) < 0)
                 return r;
         if (!(v->flags & DVM_VOL_SAVE_ON_STOP) || old < 0)
                 return 0;
@@ -96,7 +95,7 @@ static int stop(dvm_pool *pool, void *data, struct lifecycle_doomed *doomed)
 
 int dvm_volume_stop(dvm_pool *pool, const char *vm, const char *volume)
 {
-        struct run rn = { vm, volume, {}, -1, NULL };
+        struct run rn = { vm, volume, {}, NULL };
         int r = volume_api_check(pool, vm, volume);
 
         return r < 0 ? r : volume_api_change(pool, stop, &rn);
@@ -109,20 +108,15 @@ int dvm_volume_stop(dvm_pool *pool, const char *vm, const char *volume)
 static void wipe_together(dvm_pool *pool, void *const *data, unsigned n)
 {
         struct cat_volume vols[DVM_VOLUMES_MAX];
-        struct run *of[DVM_VOLUMES_MAX];
-        bool wiped[DVM_VOLUMES_MAX];
         unsigned k = 0;
 
         for (unsigned i = 0; i < n && i < DVM_VOLUMES_MAX; i++) {
-                of[k] = data[i];
-                if (catalog_volume_get(pool->cat, of[k]->vm, of[k]->volume, &vols[k]) >= 0)
+                const struct run *rn = data[i];
+                if (catalog_volume_get(pool->cat, rn->vm, rn->volume, &vols[k]) >= 0)
                         k++;
         }
-        if (k < 2 || lifecycle_volumes_wipe(pool, vols, k, wiped) < 0)
-                return;
-        for (unsigned i = 0; i < k; i++)
-                if (wiped[i])
-                        of[i]->wiped = vols[i].run_id;
+        /* the stops of this change trust the zeros it remembers (pool_change_end() forgets) */
+        pool->wipe_done = k >= 2 && lifecycle_volumes_wipe(pool, vols, k) > 0;
 }
 
 /* @fn on volumes @volumes[0..@n) of @vm in one change of the pool (volume_api_change_each()) */
@@ -148,7 +142,7 @@ static int run_each(dvm_pool *pool, volume_prepare_fn *prepare, volume_change_fn
         if (!runs || !data)
                 return -ENOMEM;
         for (unsigned i = 0; i < n; i++) {
-                runs[i] = (struct run){ vm, volumes[i], {}, -1, &space_checked };
+                runs[i] = (struct run){ vm, volumes[i], {}, &space_checked };
                 data[i] = &runs[i];
         }
         return volume_api_change_each(pool, prepare, fn, data, n, ret_results);
@@ -180,7 +174,7 @@ int volume_api_recover(dvm_pool *pool, const char *vm, struct lifecycle_doomed *
                         continue;
                 ctx_info(pool->ctx, "pool %s: %s/%s: its device went (the host went down?): wiping and dropping "
                          "running layer %lld", pool->name, v->vm, v->name, (long long)v->run_id);
-                if ((r = volume_api_ensure_active(pool, v)) < 0 || (r = lifecycle_volume_stop(pool, v, false, false, doomed)) < 0)
+                if ((r = volume_api_ensure_active(pool, v)) < 0 || (r = lifecycle_volume_stop(pool, v, false, doomed)) < 0)
                         return r;
                 dropped++;
         }
