@@ -9,7 +9,7 @@ XB=/usr/lib/xen-4.17/bin
 export PATH=$XB:$PATH
 CONSOLE_DIR=/var/log/xen/console
 SYSLOG=/var/log/dvm-syslog
-PASSED=0 FAILED=0 FAILED_NAMES=()
+PASSED=0 FAILED=0 FAILED_NAMES=() SKIPPED_NAMES=()
 # a pipe nobody writes to: `read -t` on it sleeps without a sleep process
 exec {NAP_FD}<> <(:)
 
@@ -20,6 +20,8 @@ log() { local up _; read -r up _ < /proc/uptime; printf '[%7s] %s\n' "$up" "$*";
 
 pass() { PASSED=$((PASSED + 1)); log "PASS $1"; }
 fail() { FAILED=$((FAILED + 1)); FAILED_NAMES+=("$1"); log "FAIL $1: $2"; }
+# skip CASE WHY: a case that cannot run here; named again in the summary, never a pass
+skip() { SKIPPED_NAMES+=("$1"); log "SKIP $1: $2"; }
 # check NAME WANT GOT [WHAT]: passes when GOT equals WANT; the message shows both
 check() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "${4:-value} is '$3', want '$2'"; fi
@@ -198,6 +200,9 @@ wait_no_devices() {
 
 summary() {
 	[ "$FAILED" = 0 ] || log "failed: ${FAILED_NAMES[*]}"
-	printf 'xen-tier: %d passed, %d failed\n' "$PASSED" "$FAILED"
+	[ ${#SKIPPED_NAMES[@]} = 0 ] || log "SKIPPED (not run, see SKIP above): ${SKIPPED_NAMES[*]}"
+	local skipped=
+	[ ${#SKIPPED_NAMES[@]} = 0 ] || skipped=", ${#SKIPPED_NAMES[@]} skipped"
+	printf 'xen-tier: %d passed, %d failed%s\n' "$PASSED" "$FAILED" "$skipped"
 	[ "$FAILED" = 0 ]
 }
