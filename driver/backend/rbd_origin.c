@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend/rbd_origin.h"
 
@@ -87,18 +88,29 @@ static int has_holders(dvm_ctx *ctx, int dev_id)
         return 0;
 }
 
+/* How long the last user's put keeps trying while the mapping is open and nothing holds it.
+ * A get opens it only to make its table over it (then it has a holder: the put is done) or
+ * puts it itself; anyone else has it open for a moment: udev probes each new mapping (blkid),
+ * and an unmap refused then would leave the mapping for good. */
+#define PUT_BUSY_MS 5000
+#define PUT_PAUSE_MS 50
+
 int rbd_origin_put(dvm_ctx *ctx, const struct rbd_mapping *m)
 {
-        int r = has_holders(ctx, m->dev_id);
+        for (int waited = 0;; waited += PUT_PAUSE_MS) {
+                int r = has_holders(ctx, m->dev_id);
 
-        if (r != 0)
-                return r < 0 ? r : 0;
-        r = rbdmap_remove(ctx, m);
-        if (r == -ENOENT)
-                return 1;
-        if (r == -EBUSY)
-                return 0; /* opened meanwhile by a get: it stays, as it should */
-        return r < 0 ? r : 1;
+                if (r != 0)
+                        return r < 0 ? r : 0;
+                r = rbdmap_try_remove(ctx, m);
+                if (r == -ENOENT)
+                        return 1;
+                if (r != -EBUSY)
+                        return r < 0 ? r : 1;
+                if (waited >= PUT_BUSY_MS)
+                        return 0; /* still open and no table over it: its opener's now */
+                nanosleep(&(struct timespec){ .tv_nsec = PUT_PAUSE_MS * 1000000L }, NULL);
+        }
 }
 
 int rbd_origin_sweep(dvm_ctx *ctx, const char *prefix)

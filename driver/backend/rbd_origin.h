@@ -31,9 +31,10 @@ void rbd_origin_release(struct rbd_origin *o);
 
 /**
  * rbd_origin_put() - unmap mapping @m when nothing holds it any more (no device in its
- * holders directory, nobody has it open). Returns 1 when it was unmapped (or was already
- * gone), 0 when it is still in use and stays, -ESTALE when its number is another disk now, or
- * -errno.
+ * holders directory, nobody has it open). While it is open but has no holder (a probe such as
+ * udev's blkid, or a get before its table), it tries again for up to 5 s. Returns 1 when it
+ * was unmapped (or was already gone), 0 when it is still in use and stays, -ESTALE when its
+ * number is another disk now, or -errno.
  */
 int rbd_origin_put(dvm_ctx *ctx, const struct rbd_mapping *m);
 

@@ -276,7 +276,7 @@ int rbdmap_open(dvm_ctx *ctx, const struct rbd_mapping *m, const struct rbd_map_
         return TAKE_FD(fd);
 }
 
-int rbdmap_remove(dvm_ctx *ctx, const struct rbd_mapping *m)
+static int remove_mapping(dvm_ctx *ctx, const struct rbd_mapping *m, bool quiet_busy)
 {
         struct shown s;
         char id[16];
@@ -292,6 +292,8 @@ int rbdmap_remove(dvm_ctx *ctx, const struct rbd_mapping *m)
                                  m->major, m->minor, m->diskseq);
         snprintf(id, sizeof(id), "%d", m->dev_id);
         r = write_attr(RBD_BUS "/remove_single_major", id);
+        if (r == -EBUSY && quiet_busy)
+                return r;
         if (r == -EBUSY)
                 return ctx_error(ctx, r, "rbd mapping %s (%s/%s@%s): cannot unmap it: it is open", m->path, s.pool,
                                  s.image, s.snap);
@@ -301,6 +303,16 @@ int rbdmap_remove(dvm_ctx *ctx, const struct rbd_mapping *m)
                 return ctx_error(ctx, r, "rbd mapping %s (%s/%s@%s): cannot unmap it: %m", m->path, s.pool, s.image,
                                  s.snap);
         return 0;
+}
+
+int rbdmap_remove(dvm_ctx *ctx, const struct rbd_mapping *m)
+{
+        return remove_mapping(ctx, m, false);
+}
+
+int rbdmap_try_remove(dvm_ctx *ctx, const struct rbd_mapping *m)
+{
+        return remove_mapping(ctx, m, true);
 }
 
 int rbdmap_by_devt(dvm_ctx *ctx, uint32_t major, uint32_t minor, struct rbd_mapping *ret)

@@ -88,4 +88,10 @@ int rbdmap_open(dvm_ctx *ctx, const struct rbd_mapping *m, const struct rbd_map_
  */
 int rbdmap_remove(dvm_ctx *ctx, const struct rbd_mapping *m);
 
+/**
+ * rbdmap_try_remove() - rbdmap_remove(), but -EBUSY (it is open) comes without a message: for
+ * a caller that tries again.
+ */
+int rbdmap_try_remove(dvm_ctx *ctx, const struct rbd_mapping *m);
+
 #endif

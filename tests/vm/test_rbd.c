@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/rbd_origin.h"
@@ -476,4 +478,62 @@ Test(rbd, shared_origin_under_thin_volumes)
         cr_assert_eq(vt_hash(params, 0, 16 * MiB), tmpl, "the snapshot changed");
         rbd_origin_release(&o1);
         cr_assert_eq(rbd_origin_put(ctx, &o1.map), 1, "put: %s", dvm_ctx_last_error(ctx));
+}
+
+/* A process that has the mapping open for @ms after it opened it (as udev's blkid probes each
+ * new mapping); returns its pid once it holds it open. */
+static pid_t open_for(const char *path, int ms)
+{
+        int p[2];
+        char c;
+
+        cr_assert_eq(pipe(p), 0, "pipe");
+        pid_t pid = fork();
+        cr_assert(pid >= 0, "fork");
+        if (pid == 0) {
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || write(p[1], "o", 1) != 1)
+                        _exit(1);
+                nanosleep(&(struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L }, NULL);
+                _exit(0);
+        }
+        close(p[1]);
+        cr_assert_eq(read(p[0], &c, 1), 1, "the child did not open %s", path);
+        close(p[0]);
+        return pid;
+}
+
+/* The last user's put of a mapping that a probe has open for a moment (udev's blkid of a new
+ * mapping, under a slow dom0) unmaps it once the probe is done, instead of leaving it for
+ * good; one that stays open past the put's patience is left to its opener. */
+Test(rbd, last_put_waits_out_a_probe)
+{
+        struct rbd_origin o;
+        struct rbd_map_spec spec;
+        char id[64];
+        int r, st, before = count_mappings();
+        pid_t pid;
+
+        make_source(file_a);
+        make_snapshot(img_a, file_a, &spec, id, sizeof(id));
+        r = rbd_origin_get(ctx, conn, img_a, "s", &o);
+        cr_assert_eq(r, 0, "get: %d: %s", r, dvm_ctx_last_error(ctx));
+        rbd_origin_release(&o);
+
+        pid = open_for(o.map.path, 1000);
+        r = rbd_origin_put(ctx, &o.map);
+        waitpid(pid, &st, 0);
+        cr_assert_eq(r, 1, "put while a probe had it open for 1 s: %d (%s)", r, dvm_ctx_last_error(ctx));
+        cr_assert_eq(count_mappings(), before, "the mapping outlived the probe");
+
+        r = rbd_origin_get(ctx, conn, img_a, "s", &o);
+        cr_assert_eq(r, 0, "get: %d: %s", r, dvm_ctx_last_error(ctx));
+        rbd_origin_release(&o);
+        pid = open_for(o.map.path, 8000);
+        r = rbd_origin_put(ctx, &o.map);
+        cr_assert_eq(r, 0, "put while it stays open 8 s: %d (%s)", r, dvm_ctx_last_error(ctx));
+        cr_assert_eq(count_mappings(), before + 1, "the mapping went while open");
+        waitpid(pid, &st, 0);
+        cr_assert_eq(rbd_origin_put(ctx, &o.map), 1, "put after the opener closed: %s", dvm_ctx_last_error(ctx));
+        cr_assert_eq(count_mappings(), before, "the mapping stayed");
 }
