@@ -53,6 +53,35 @@ rbd_mappings() {
 	echo "$out"
 }
 
+# rbd_mappings_why: for each mapping left, what it maps, its holders and who has it open
+rbd_mappings_why() {
+	local id out='' holders pids pid
+	for id in $(rbd_mappings); do
+		holders=$(ls "/sys/block/rbd$id/holders" 2>/dev/null)
+		pids=$(find /proc/[0-9]*/fd -lname "/dev/rbd$id" 2>/dev/null | cut -d/ -f3 | sort -u)
+		out+="rbd$id $(cat "/sys/bus/rbd/devices/$id/name")@$(cat "/sys/bus/rbd/devices/$id/current_snap")"
+		out+=" holders: ${holders:-none}, open by: ${pids:-nobody}"
+		for pid in $pids; do out+=" $pid=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)"; done
+		out+="; "
+	done
+	echo "$out"
+}
+
+# R.no-mapping: the last user of a snapshot mapping unmaps it, right after its device went
+# (waiting out a probe that has it open, up to 5 s); the check waits up to SECONDS for that,
+# then says what holds it
+rbd_check_no_mapping() {
+	local t0=${EPOCHREALTIME/./} t=$1 secs
+	while [ -n "$(rbd_mappings)" ] && [ "$t" -gt 0 ]; do nap 1; t=$((t - 1)); done
+	since secs "$t0"
+	if [ -z "$(rbd_mappings)" ]; then
+		[ "$t" = "$1" ] || time_note "R: the last rbd mapping went $secs s after the disposable's devices"
+		pass R.no-mapping
+	else
+		fail R.no-mapping "rbd mappings left $secs s after the devices went: $(rbd_mappings_why)"
+	fi
+}
+
 rbd_cluster_stop() {
 	local name pid left=
 	[ -n "$RBD_CEPH" ] || return 0
@@ -111,6 +140,7 @@ rbd_case() {
 	out=$("${RBD_DVM[@]}" dvm create rd --template rt 2>&1) || { fail R.dvm-create "$out"; return 0; }
 	since secs "$t0"
 	time_note "R: pool init, template import and dvm create on rbd $secs s"
+	check R.no-mapping-after-create "" "$(rbd_mappings_why)" "rbd mappings after template import and dvm create"
 	mapfile -t RDISKS < <("${RBD_DVM[@]}" spawn rd --xl-disks)
 	check R.xl-disks.root "vdev=xvda,access=rw,script=block-dvm,target=dvm-spawn:xr/rd/root" "${RDISKS[0]:-}" "line 1"
 	POWEROFF=preserve domu_cfg dispR "dvmdisks=xvda,xvdb,xvdc dvmnosum=xvdb,xvdc canary=$CANARY_R dvmwrite=1" "${RDISKS[@]}"
@@ -138,7 +168,8 @@ rbd_case() {
 	check R.devices-gone "" "$(dvm_devices "-${disp:-none}-")" "DVM- devices of ${disp:-?}"
 	"${RBD_DVM[@]}" info "${disp:-none}" > /dev/null 2>&1
 	check R.disposable-gone 3 $? "exit of dvm-vol info ${disp:-}"
-	check R.no-mapping "" "$(rbd_mappings)" "rbd mappings in /sys/bus/rbd/devices"
+	[ -n "$(rbd_mappings)" ] && log "R: rbd mappings when the devices went: $(rbd_mappings_why)"
+	rbd_check_no_mapping 10
 	check R.no-canary-local 0 "$(rbd_local_copies)" "runs of xr's local data holding the canary"
 	# 64 random bytes of the template's root: the scan must find them, or it proves nothing
 	probe=$(od -An -tx1 -j $((1 << 20)) -N 64 "$WORK/root.img" | tr -d ' \n')

@@ -402,10 +402,7 @@ main() {
 	case_on E && source "$HERE/case_lock.sh" && test_e_lock
 	case_on figure && test_figure
 	case_on F && source "$HERE/case_preload.sh" && test_f_preload
-	if case_on R; then
-		source "$HERE/case_rbd.sh" && test_r_rbd
-		udevd_throughout R
-	fi
+	case_on R && source "$HERE/case_rbd.sh" && test_r_rbd
 	udev_down
 	check end.no-disposable-devices "" "$(dvm_devices '-disp')" "DVM- devices of disposables"
 	log "block-dvm in syslog:"
