@@ -15,6 +15,11 @@
 
 struct cat_volume;
 
+/* The device a backend reads a layer through while it commits it, "<pool dm name>" COMMIT_MARK
+ * "<layer id>" (rbd): made and removed within one change under the pool lock, so one that
+ * recovery finds is a killed process's leftover. */
+#define COMMIT_MARK "-commit-"
+
 /* One layer as the catalog knows it. */
 struct layer {
         int64_t id;        /* layer id (the thin id on the thin backend) */

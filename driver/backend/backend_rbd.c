@@ -20,6 +20,7 @@
 #include "backend/rbd_follow.h"
 #include "backend/rbd_origin.h"
 #include "backend/rbd_reap.h"
+#include "backend/rbd_sweep.h"
 #include "backend/thin_owned.h"
 #include "ceph/rbd_commit.h"
 #include "kernel/dm.h"
@@ -192,7 +193,16 @@ static int push(dvm_pool *pool, struct rbd_conn *c, const char *dm_name, const s
                 r = rbdc_image_remove(pool->ctx, c, ret->image);
         if (r < 0 && r != -ENOENT)
                 return r;
-        if ((r = rbdc_image_import_fd(pool->ctx, c, ret->image, fd, dm_name)) < 0)
+        if (l->origin >= 0) {
+                r = rbdc_image_import_fd(pool->ctx, c, ret->image, fd, dm_name);
+        } else {
+                /* no origin: what it holds is what it maps (an import's empty private: nothing) */
+                r = thin_layer_owned(pool, dm_name, &own, &ext);
+                if (r >= 0)
+                        r = rbdc_image_create_ranges(pool->ctx, c, ret->image, l->size, fd, &ext, dm_name);
+                extent_list_free(&ext);
+        }
+        if (r < 0)
                 return r;
         r = rbdc_snap_create(pool->ctx, c, ret->image, ret->snap, true);
         if (r < 0) {
@@ -244,7 +254,7 @@ static int rbd_layer_commit(dvm_pool *pool, const struct layer *l)
 
         if (r < 0)
                 return r;
-        snprintf(dm_name, sizeof(dm_name), "%s-commit-%" PRId64, pool->dm_name, l->id);
+        snprintf(dm_name, sizeof(dm_name), "%s" COMMIT_MARK "%" PRId64, pool->dm_name, l->id);
         r = rbd_expose(pool, dm_name, l, true);
         if (r < 0)
                 return r;
@@ -349,10 +359,12 @@ static int cmp_id(const void *a, const void *b)
 
 /* The thin ids of the local pool and the layers in the cluster, sorted, once each. For
  * recovery, which asks: the mappings of dvm images that no device uses any more (a process
- * killed between a map and its table) go first. */
+ * killed between a map and its table) go first, then what a killed process left in this
+ * pool's images (rbd_sweep.h). */
 static int rbd_layer_list(dvm_pool *pool, int64_t **ret_ids)
 {
         _cleanup_free_ int64_t *local = NULL, *remote = NULL;
+        struct rbd_conn *c;
         int nl, nr, n = 0, r;
 
         /* other hosts' images too, which this one maps for templates that follow theirs
@@ -362,6 +374,8 @@ static int rbd_layer_list(dvm_pool *pool, int64_t **ret_ids)
                 return r;
         if (r > 0)
                 ctx_info(pool->ctx, "pool %s: %d unused rbd mapping(s) removed", pool->name, r);
+        if ((r = rbd_backend_conn(pool, &c)) < 0 || (r = rbd_sweep(pool, c)) < 0)
+                return r;
         nl = backend_thin.layer_list(pool, &local);
         if (nl < 0)
                 return nl;

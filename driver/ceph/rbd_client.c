@@ -19,6 +19,7 @@
 #include "ceph/rbd_auth.h"
 #include "ceph/rbd_client.h"
 #include "ceph/rbd_conn.h"
+#include "util/fault.h"
 #include "util/text.h"
 
 struct rbd_lock {
@@ -237,6 +238,7 @@ int rbdc_image_create(dvm_ctx *ctx, struct rbd_conn *c, const char *image, uint6
         if (r < 0)
                 return ctx_error(ctx, r, "rbd image %s/%s: cannot create it (%" PRIu64 " bytes): %s", c->pool, image,
                                  size, r == -EEXIST ? "it exists" : strerror(-r));
+        FAULT_POINT("rbd.create");
         return 0;
 }
 
@@ -292,7 +294,10 @@ static int copy_in(dvm_ctx *ctx, int fd, rbd_image_t img, uint64_t size, const c
                 ctx_progress(ctx, off, size);
         }
         int r = rbd_flush(img);
-        return r < 0 ? ctx_error(ctx, r, "rbd flush failed: %m") : 0;
+        if (r < 0)
+                return ctx_error(ctx, r, "rbd flush failed: %m");
+        FAULT_POINT("rbd.written"); /* its exclusive lock held */
+        return 0;
 }
 
 int rbdc_image_import_fd(dvm_ctx *ctx, struct rbd_conn *c, const char *image, int fd, const char *what)
@@ -312,13 +317,16 @@ int rbdc_image_import_fd(dvm_ctx *ctx, struct rbd_conn *c, const char *image, in
                 r = copy_in(ctx, fd, img, size, what);
                 rbd_close(img);
         }
-        if (r < 0) {
-                char saved[sizeof(ctx->last_error)];
-                snprintf(saved, sizeof(saved), "%s", ctx->last_error);
-                rbd_remove(c->io, image);
-                ctx_error(ctx, r, "rbd image %s/%s: import of %s failed: %s", c->pool, image, what, saved);
-        }
-        return r;
+        return r < 0 ? rbdc_image_undo(ctx, c, image, what, r) : 0;
+}
+
+int rbdc_image_undo(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *what, int r)
+{
+        char saved[sizeof(ctx->last_error)];
+
+        snprintf(saved, sizeof(saved), "%s", ctx->last_error);
+        rbd_remove(c->io, image);
+        return ctx_error(ctx, r, "rbd image %s/%s: the copy of %s failed: %s", c->pool, image, what, saved);
 }
 
 int rbdc_image_import(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *path)
@@ -344,6 +352,7 @@ int rbdc_image_remove(dvm_ctx *ctx, struct rbd_conn *c, const char *image)
                                  c->pool, image);
         if (r < 0)
                 return ctx_error(ctx, r, "rbd image %s/%s: cannot remove it: %m", c->pool, image);
+        FAULT_POINT("rbd.remove");
         return 0;
 }
 
@@ -358,7 +367,9 @@ int rbdc_snap_create(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const 
         if (r < 0)
                 ctx_error(ctx, r, "rbd snapshot %s/%s@%s: cannot create it: %s", c->pool, image, snap,
                           r == -EEXIST ? "it exists" : strerror(-r));
-        else if (protect && (r = rbd_snap_protect(img, snap)) < 0)
+        else
+                FAULT_POINT("rbd.snap");
+        if (r >= 0 && protect && (r = rbd_snap_protect(img, snap)) < 0)
                 ctx_error(ctx, r, "rbd snapshot %s/%s@%s: cannot protect it: %m", c->pool, image, snap);
         rbd_close(img);
         return r;
@@ -372,10 +383,10 @@ int rbdc_snap_remove(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const 
         if ((r = rbdc_check_name(ctx, "snapshot", snap)) < 0 || (r = rbdc_open_image(ctx, c, image, false, &img)) < 0)
                 return r;
         r = rbd_snap_is_protected(img, snap, &prot);
-        if (r == 0 && prot)
-                r = rbd_snap_unprotect(img, snap);
-        if (r == 0)
-                r = rbd_snap_remove(img, snap);
+        if (r == 0 && prot && (r = rbd_snap_unprotect(img, snap)) == 0)
+                FAULT_POINT("rbd.unprotect");
+        if (r == 0 && (r = rbd_snap_remove(img, snap)) == 0)
+                FAULT_POINT("rbd.snap_remove");
         if (r < 0)
                 ctx_error(ctx, r, "rbd snapshot %s/%s@%s: cannot remove it: %s", c->pool, image, snap,
                           r == -ENOENT ? "no such snapshot" : r == -EBUSY ? "it has clones" : strerror(-r));

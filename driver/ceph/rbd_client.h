@@ -63,6 +63,12 @@ int rbdc_image_import(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const
 /** rbdc_image_import_fd() - rbdc_image_import() from open file or device @fd, named @what in messages. */
 int rbdc_image_import_fd(dvm_ctx *ctx, struct rbd_conn *c, const char *image, int fd, const char *what);
 
+/**
+ * rbdc_image_undo() - remove @image, whose filling from @what failed with @r, and say so
+ * with the failure's message. Returns @r.
+ */
+int rbdc_image_undo(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *what, int r);
+
 /** rbdc_image_remove() - remove image @image (it must have no snapshots). Returns 0 or -errno. */
 int rbdc_image_remove(dvm_ctx *ctx, struct rbd_conn *c, const char *image);
 

@@ -10,6 +10,7 @@
 #include "ceph/ceph_lib.h"
 #include "ceph/rbd_commit.h"
 #include "ceph/rbd_conn.h"
+#include "util/fault.h"
 
 #define COMMIT_CHUNK (4u << 20)
 
@@ -59,6 +60,45 @@ int rbdc_image_snaps(dvm_ctx *ctx, struct rbd_conn *c, const char *image)
         return n;
 }
 
+int rbdc_snap_names(dvm_ctx *ctx, struct rbd_conn *c, const char *image, char **ret_names)
+{
+        rbd_snap_info_t *snaps = NULL;
+        int max = 8, n, r;
+        size_t size = 1, out = 0;
+        rbd_image_t img;
+        char *names;
+
+        if ((r = rbdc_open_image(ctx, c, image, true, &img)) < 0)
+                return r;
+        do {
+                free(snaps);
+                if (!(snaps = calloc((size_t)max, sizeof(*snaps)))) {
+                        rbd_close(img);
+                        return -ENOMEM;
+                }
+                n = rbd_snap_list(img, snaps, &max);
+        } while (n == -ERANGE);
+        rbd_close(img);
+        if (n < 0) {
+                free(snaps);
+                return ctx_error(ctx, n, "rbd image %s/%s: cannot list its snapshots: %m", c->pool, image);
+        }
+        for (int i = 0; i < n; i++)
+                size += strlen(snaps[i].name) + 1;
+        if ((names = malloc(size)))
+                for (int i = 0; i < n; i++) {
+                        size_t len = strlen(snaps[i].name);
+                        memcpy(names + out, snaps[i].name, len + 1);
+                        out += len + 1;
+                }
+        rbd_snap_list_end(snaps);
+        free(snaps);
+        if (!names)
+                return -ENOMEM;
+        *ret_names = names;
+        return n;
+}
+
 /* copy ranges @ext of @fd into @img */
 static int write_ranges(dvm_ctx *ctx, rbd_image_t img, int fd, const struct extent_list *ext, const char *what)
 {
@@ -87,6 +127,23 @@ static int write_ranges(dvm_ctx *ctx, rbd_image_t img, int fd, const struct exte
         }
         int r = rbd_flush(img);
         return r < 0 ? ctx_error(ctx, r, "rbd flush failed: %m") : 0;
+}
+
+int rbdc_image_create_ranges(dvm_ctx *ctx, struct rbd_conn *c, const char *image, uint64_t size, int fd,
+                             const struct extent_list *ext, const char *what)
+{
+        rbd_image_t img;
+        int r;
+
+        if ((r = rbdc_image_create(ctx, c, image, size)) < 0)
+                return r;
+        if ((r = rbdc_open_image(ctx, c, image, false, &img)) == 0) {
+                r = write_ranges(ctx, img, fd, ext, what);
+                if (r >= 0)
+                        FAULT_POINT("rbd.written"); /* its exclusive lock held */
+                rbd_close(img);
+        }
+        return r < 0 ? rbdc_image_undo(ctx, c, image, what, r) : 0;
 }
 
 int rbdc_image_commit(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *base, int fd,
@@ -122,11 +179,14 @@ int rbdc_image_commit(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const
         r = write_ranges(ctx, img, fd, ext, what);
         if (r < 0)
                 goto unlock;
+        FAULT_POINT("rbd.written"); /* its exclusive lock held */
         r = rbd_snap_create(img, snap);
         if (r < 0)
                 ctx_error(ctx, r, "rbd snapshot %s/%s@%s: cannot create it: %s", c->pool, image, snap,
                           r == -EEXIST ? "it exists" : strerror(-r));
-        else if ((r = rbd_snap_protect(img, snap)) < 0)
+        else
+                FAULT_POINT("rbd.snap");
+        if (r >= 0 && (r = rbd_snap_protect(img, snap)) < 0)
                 ctx_error(ctx, r, "rbd snapshot %s/%s@%s: cannot protect it: %m", c->pool, image, snap);
 unlock:
         rbd_lock_release(img);

@@ -16,6 +16,7 @@
 #include <sys/sysmacros.h>
 
 #include "kernel/rbd_map.h"
+#include "util/fault.h"
 #include "util/text.h"
 
 #define RBD_BUS "/sys/bus/rbd"
@@ -216,6 +217,7 @@ int rbdmap_add(dvm_ctx *ctx, const struct rbd_map_auth *auth, const struct rbd_m
         if (r < 0)
                 return ctx_error(ctx, r, "cannot map rbd snapshot %s/%s@%s: %m (the kernel log says more)", spec->pool,
                                  spec->image, spec->snap);
+        FAULT_POINT("rbd.map");
         if ((na = list_ids(ctx, after, MAX_DEVS)) < 0)
                 return na;
         for (int i = 0; i < na; i++) {
@@ -302,6 +304,7 @@ static int remove_mapping(dvm_ctx *ctx, const struct rbd_mapping *m, bool quiet_
         if (r < 0)
                 return ctx_error(ctx, r, "rbd mapping %s (%s/%s@%s): cannot unmap it: %m", m->path, s.pool, s.image,
                                  s.snap);
+        FAULT_POINT("rbd.unmap");
         return 0;
 }
 

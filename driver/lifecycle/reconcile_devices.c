@@ -3,7 +3,8 @@
  * Reconciliation of a pool's devices: our dm devices a crash left suspended are resumed,
  * and those of the shapes the library makes (a volume's device, the layer under a crypt
  * volume, a snap COW store's crypt device, an in-RAM VM's pool and source views) go when no
- * running layer in the catalog accounts for them; an inspector's view of a layer goes once
+ * running layer in the catalog accounts for them, and so does a commit's device (backend.h),
+ * which no row ever does; an inspector's view of a layer goes once
  * the process that made it is gone. Devices of any other shape are left alone. A device
  * someone holds open stays, and the warning says who holds it.
  */
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "backend/backend.h"
 #include "backend/ram.h"
 #include "kernel/dm.h"
 #include "kernel/holders.h"
@@ -26,7 +28,7 @@
 #include "util/text.h"
 
 /* What a device of ours is, by its name; removed in this order when it is a leftover. */
-enum shape { SHAPE_VOLUME, SHAPE_RAW, SHAPE_COW, SHAPE_ORIGIN, SHAPE_RAM, SHAPE_OTHER };
+enum shape { SHAPE_COMMIT, SHAPE_VOLUME, SHAPE_RAW, SHAPE_COW, SHAPE_ORIGIN, SHAPE_RAM, SHAPE_OTHER };
 
 static bool ends_with(const char *s, const char *suffix, size_t *ret_base)
 {
@@ -47,12 +49,15 @@ static enum shape shape_of(dvm_pool *pool, const char *name, char vm[DVM_NAME_MA
 
         if (strncmp(name, pool->dm_name, pl) != 0 || name[pl] != '-')
                 return SHAPE_OTHER;
-        if (strncmp(name + pl, "-cow-", 5) == 0) {
+        for (int k = 0; k < 2; k++) {
+                const char *mark = k ? COMMIT_MARK : "-cow-", *num = name + pl + strlen(mark);
+                if (strncmp(name + pl, mark, strlen(mark)) != 0)
+                        continue;
                 errno = 0;
-                long long id = strtoll(name + pl + 5, &end, 10);
-                if (!errno && !*end && end != name + pl + 5 && id >= 0) {
+                long long id = strtoll(num, &end, 10);
+                if (!errno && !*end && end != num && id >= 0) {
                         *ret_id = id;
-                        return SHAPE_COW;
+                        return k ? SHAPE_COMMIT : SHAPE_COW;
                 }
         }
         if (dvm_volume_dm_name_parse(name, p, vm, vol) == 0)
@@ -89,6 +94,8 @@ static bool accounted(dvm_pool *pool, enum shape s, const char *name, const char
         struct cat_volume v;
 
         switch (s) {
+        case SHAPE_COMMIT:
+                return false;
         case SHAPE_COW:
                 return catalog_layer_users(pool->cat, id) > 0;
         case SHAPE_ORIGIN:
@@ -207,7 +214,7 @@ int reconcile_devices(dvm_pool *pool, struct dvm_recover_report *rep)
                         shapes[i] = s;
         }
         /* top devices first: a device goes only once nothing stacked on it is left */
-        for (enum shape s = SHAPE_VOLUME; s < SHAPE_OTHER; s++)
+        for (enum shape s = SHAPE_COMMIT; s < SHAPE_OTHER; s++)
                 for (int i = 0; i < n; i++) {
                         char vm[DVM_NAME_MAX + 1] = "", vol[16];
                         int64_t id;
