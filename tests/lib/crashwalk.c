@@ -54,11 +54,29 @@ void cw_killed_at(struct vt *t, const char *fault, const char *const words[])
 struct vt cw_vt;
 #define vt cw_vt
 
+/* An rbd pool over the cluster tests/vm/suites.sh starts around the test_rbd* suites: its
+ * committed layers in Ceph pool "rbd", as client "dvm", under a host name of its own. */
+static void init_rbd(void)
+{
+        const char *conf = getenv("DVM_CEPH_CONF");
+        char host[32];
+
+        if (geteuid() != 0)
+                cr_skip_test("SKIP: an rbd pool needs root");
+        cr_assert(conf && *conf, "DVM_CEPH_CONF is not set: run this suite through tests/vm/suites.sh, which starts "
+                  "the Ceph cluster (tests/lib/ceph-cluster.sh) around it");
+        snprintf(host, sizeof(host), "h%d", getpid());
+        vt_init_backend(&vt, "rbd", "--data-size", "512M", "--rbd-conf", conf, "--rbd-client", "dvm", "--rbd-pool",
+                        "rbd", "--host", host, NULL);
+}
+
 void cw_setup(const char *backend)
 {
         if (strcmp(backend, "thin") == 0) {
                 vt_init(&vt, "1G");
                 snprintf(vt.backend, sizeof(vt.backend), "thin");
+        } else if (strcmp(backend, "rbd") == 0) {
+                init_rbd();
         } else {
                 vt_init_backend(&vt, backend, NULL);
         }
@@ -71,7 +89,16 @@ void cw_setup(const char *backend)
         VT_CLI_OK(&vt, "dvm", "create", "dvm", "--template", "tmpl");
 }
 
-void cw_teardown(void) { vt_cleanup(&vt); }
+void cw_teardown(void)
+{
+        /* on rbd, the templates' images in the cluster go with them */
+        if (strcmp(vt.backend, "rbd") == 0)
+                for (const char *const *m = (const char *const[]){ "victim", "imp", "dvm", "tmpl", NULL }; *m; m++) {
+                        struct vt_run r = vt_cli(&vt, "destroy", "--wait", *m, NULL);
+                        vt_run_free(&r);
+                }
+        vt_cleanup(&vt);
+}
 
 /* Run @argv with DVM_FAULT=@fault (NULL: none) and DVM_FAULT_TRACE=@trace (NULL: none). */
 static struct vt_run run_traced(const char *const argv[8], const char *fault, const char *trace)

@@ -16,7 +16,8 @@
 extern struct vt cw_vt;
 
 /**
- * cw_setup() - a fresh pool of @backend ("thin": the default 1G file-backed pool; "snap"),
+ * cw_setup() - a fresh pool of @backend ("thin": the default 1G file-backed pool; "snap";
+ * "rbd": over the cluster of $DVM_CEPH_CONF, which tests/vm/suites.sh starts for test_rbd*),
  * the fault-injection build of dvm-vol (skips loudly without one), TemplateVM "tmpl" whose
  * root holds pattern 1 in its first 4 MiB and DVM Template "dvm".
  */

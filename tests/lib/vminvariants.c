@@ -28,15 +28,16 @@
         " FROM volumes WHERE run_id IS NOT NULL AND flags & 3 = 0;"
 
 /* The kernel's view and the catalog's, in one shell run (each exec costs ~0.3 s under
- * TCG): sections of lines, "<tag> <text>". */
-static char *snapshot(struct vt *vt)
+ * TCG): sections of lines, "<tag> <text>". The catalog's committed layers (thin ids) are
+ * those @local (SQL on volumes) says are in the local pool; @more (shell) adds lines. */
+static char *snapshot(struct vt *vt, const char *local, const char *more)
 {
         int st;
         char *out = vt_sh(&st,
                 "db=%s/%s/catalog.db; p=DVM-%s\n"
                 KERNEL_DEVICES
                 CATALOG_VOLUME_DEVICES
-                " SELECT 'cid ' || thin_id FROM volumes WHERE thin_id IS NOT NULL;"
+                " SELECT 'cid ' || thin_id FROM volumes WHERE thin_id IS NOT NULL%s;"
                 " SELECT 'cid ' || run_id FROM volumes WHERE run_id IS NOT NULL; SELECT 'intent ' || vm || ' ' || error"
                 " FROM intents; SELECT 'vm ' || name || ' ' || running FROM vms;"
                 " SELECT 'ctxn ' || value FROM meta WHERE key = 'transaction_id'\" || echo 'error sqlite3'\n"
@@ -49,8 +50,8 @@ static char *snapshot(struct vt *vt)
                 "thin_dump -m \"$dev\" | while read -r l; do case $l in '<device dev_id=\"'*) l=${l#*dev_id=\\\"};"
                 " echo \"kid ${l%%%%\\\"*}\";; esac; done\n"
                 "dmsetup message $p 0 release_metadata_snap || echo 'error release'\n"
-                "losetup -nO BACK-FILE | while read -r f; do case $f in %s/*) echo \"loop $f\";; esac; done\n",
-                vt->state, vt->pool, vt->pool, vt->state);
+                "losetup -nO BACK-FILE | while read -r f; do case $f in %s/*) echo \"loop $f\";; esac; done\n%s",
+                vt->state, vt->pool, vt->pool, local, vt->state, more);
         cr_assert_eq(st, 0, "reading the kernel's and the catalog's state failed: %s", out);
         return out;
 }
@@ -192,6 +193,61 @@ static char *check_snap(struct vt *vt, const char *when)
         return snap;
 }
 
+/* An rbd pool's layers in the cluster: the catalog records each as "rbd.layer.<id>" =
+ * "image@snapshot" (driver/backend/rbd_layers.h). */
+#define RBD_LOCAL " AND NOT EXISTS (SELECT 1 FROM meta WHERE key = 'rbd.layer.' || thin_id)"
+
+/* The cluster's view of an rbd pool and the catalog's, in shell after snapshot()'s ($db):
+ * this pool's images ("dvm.<host>.<pool>.<id>"), their snapshots and locks as `rbd ls -l`
+ * shows them to client.admin, the kernel's mappings of them (sysfs) and whether a device
+ * holds each; the images and snapshots the catalog records, the snapshots running volumes
+ * stand on. */
+#define RBD_CLUSTER                                                                                    \
+        "q() { sqlite3 \"$db\" \"SELECT value FROM meta WHERE key = '$1'\"; }\n"                        \
+        "conf=$(q rbd.conf) host=$(q rbd.host) cpool=$(q rbd.pool); pre=dvm.$host.%s.\n"                \
+        "ls=$(rbd -c \"$conf\" --id admin -p \"$cpool\" ls -l --format json) || echo 'error rbd ls -l'\n"   \
+        "printf '%%s\\n' \"$ls\" | sed 's/},{/}\\n{/g' | while read -r l; do\n"                            \
+        "  i=${l#*\\\"image\\\":\\\"}; i=${i%%%%\\\"*}; case $i in $pre*) ;; *) continue;; esac\n"         \
+        "  case $l in *'\"snapshot\":\"'*) s=${l#*\\\"snapshot\\\":\\\"}; echo \"ksnap $i@${s%%%%\\\"*}\";;\n"  \
+        "  *) echo \"kimg $i\"; case $l in *lock_type*) echo \"klock $i\";; esac;; esac; done\n"          \
+        "for d in /sys/bus/rbd/devices/*; do [ -e \"$d/name\" ] || continue; i=$(cat \"$d/name\")\n"        \
+        "  case $i in $pre*) ;; *) continue;; esac; echo \"kmap $i@$(cat \"$d/current_snap\")\"\n"          \
+        "  [ -n \"$(ls \"/sys/block/rbd${d##*/}/holders\")\" ] || echo \"kunheld $i\"; done\n"             \
+        "sqlite3 \"$db\" \"SELECT value FROM meta WHERE key LIKE 'rbd.layer.%%'\" | while read -r v; do\n"    \
+        "  case $v in $pre*) echo \"csnap $v\"; echo \"cimg ${v%%@*}\";; esac; done\n"                       \
+        "sqlite3 \"$db\" \"SELECT m.value FROM volumes v JOIN meta m ON m.key = 'rbd.layer.' ||\"\\\n"     \
+        "\" CASE WHEN v.flags & 1 THEN v.source_id ELSE v.thin_id END\"\\\n"                                \
+        "\" WHERE v.run_id IS NOT NULL AND v.flags & 3 != 0\" | while read -r v; do\n"                       \
+        "  case $v in $pre*) echo \"cmap $v\";; esac; done\n"
+
+/*
+ * The rbd pool's invariants: the local pool's as on thin (its committed layers in the
+ * cluster are no thin ids), and in the cluster:
+ *  - this pool's images and their snapshots are exactly the ones the catalog records (no
+ *    image or snapshot leaked by an import or a commit cut short, none lost);
+ *  - none of them is locked (no lock of a killed process left);
+ *  - the kernel's mappings of them are exactly one per snapshot a running volume stands
+ *    on, each held by a device.
+ */
+static char *check_rbd(struct vt *vt, const char *when, char *snap)
+{
+        char *kimg = lines(snap, "kimg"), *cimg = lines(snap, "cimg"), *ksnap = lines(snap, "ksnap"),
+             *csnap = lines(snap, "csnap"), *klock = lines(snap, "klock"), *kmap = lines(snap, "kmap"),
+             *cmap = lines(snap, "cmap"), *unheld = lines(snap, "kunheld");
+
+        (void)vt;
+        cr_assert_str_eq(kimg, cimg, "%s: this pool's images in the cluster:\n%sthe catalog's:\n%s", when, kimg, cimg);
+        cr_assert_str_eq(ksnap, csnap, "%s: their snapshots in the cluster:\n%sthe catalog's layers:\n%s", when, ksnap,
+                         csnap);
+        cr_assert_str_empty(klock, "%s: images left locked:\n%s", when, klock);
+        cr_assert_str_eq(kmap, cmap, "%s: the kernel's rbd mappings:\n%sthe running volumes stand on:\n%s", when, kmap,
+                         cmap);
+        cr_assert_eq(count_tagged(snap, "kmap"), count_lines(kmap), "%s: a snapshot mapped twice:\n%s", when, kmap);
+        cr_assert_str_empty(unheld, "%s: mappings no device holds:\n%s", when, unheld);
+        free(kimg); free(cimg); free(ksnap); free(csnap); free(klock); free(kmap); free(cmap); free(unheld);
+        return snap;
+}
+
 /*
  * The invariants, from the kernel's view against the catalog's:
  *  - our devices are exactly the running layers' (name and layer id in the dm UUID);
@@ -205,7 +261,11 @@ char *vt_check_invariants(struct vt *vt, const char *when)
 {
         if (strcmp(vt->backend, "snap") == 0)
                 return check_snap(vt, when);
-        char *snap = snapshot(vt);
+        bool rbd = strcmp(vt->backend, "rbd") == 0;
+        char more[4096] = "";
+        if (rbd)
+                snprintf(more, sizeof(more), RBD_CLUSTER, vt->pool);
+        char *snap = snapshot(vt, rbd ? RBD_LOCAL : "", more);
         char *kdev = lines(snap, "kdev"), *cdev = lines(snap, "cdev"), *kid = lines(snap, "kid"),
              *cid = lines(snap, "cid"), *loops = lines(snap, "loop"), *intents = lines(snap, "intent"),
              *errors = lines(snap, "error"), *ktxn = lines(snap, "ktxn"), *ctxn = lines(snap, "ctxn"),
@@ -227,7 +287,7 @@ char *vt_check_invariants(struct vt *vt, const char *when)
         cr_assert(!strchr(kattr, 's'), "%s: pool device attributes %s (suspended)", when, kattr);
         free(kdev); free(cdev); free(kid); free(cid); free(loops); free(intents); free(errors);
         free(ktxn); free(ctxn); free(kmode); free(kattr);
-        return snap;
+        return rbd ? check_rbd(vt, when, snap) : snap;
 }
 
 /* Whether VM @name is in the catalog, from a snapshot. */

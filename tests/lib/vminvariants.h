@@ -17,7 +17,10 @@
  * suspended nor failed and has the transaction id the catalog records. On a snap pool
  * (@vt->backend "snap"): our devices as above, the layer files in the pool directory
  * exactly those the catalog's layers need, one loop per file a running layer uses, no
- * intent, no dirty mark. @when prefixes every failure message. Returns the state read, for vt_has_vm() (malloc'd).
+ * intent, no dirty mark. On an rbd pool ("rbd"): the local pool's as on thin (the layers in
+ * the cluster are no thin ids of it), and the cluster's: this pool's images and snapshots
+ * exactly the catalog's, none locked, the kernel's mappings of them exactly one per
+ * snapshot a running volume stands on, each held. @when prefixes every failure message. Returns the state read, for vt_has_vm() (malloc'd).
  */
 char *vt_check_invariants(struct vt *vt, const char *when);
 
