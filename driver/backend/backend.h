@@ -73,6 +73,10 @@ struct backend_ops {
         int (*activate)(dvm_pool *pool, const char *dm_name, const struct layer *l, bool read_only);
         int (*deactivate)(dvm_pool *pool, const char *dm_name, const struct layer *l);
         int (*usage)(dvm_pool *pool, const char *dm_name, const struct layer *l, uint64_t *ret_bytes);
+        /* Optional (NULL: deactivate): take device @dm_name of active layer @l from every
+         * user at once, its removal left to the kernel; activate brings it back (or keeps
+         * it, dm_keep()). Only for a layer that is that one device and nothing else. */
+        int (*fence)(dvm_pool *pool, const char *dm_name, const struct layer *l);
 
         /* Optional (NULL: an active layer cannot grow): show active layer @l as device
          * @dm_name at its new size l->size, larger than the device's, data in place and the

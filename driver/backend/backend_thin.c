@@ -462,6 +462,13 @@ static int thin_deactivate(dvm_pool *pool, const char *dm_name, const struct lay
         return r == -ENXIO ? 0 : r;
 }
 
+/* A thin layer is one dm device over the pool: its deferred removal takes it all down. */
+static int thin_fence(dvm_pool *pool, const char *dm_name, const struct layer *l _unused_)
+{
+        int r = dm_remove_deferred(pool->ctx, dm_name);
+        return r == -ENXIO ? 0 : r;
+}
+
 static int thin_usage(dvm_pool *pool, const char *dm_name, const struct layer *l _unused_, uint64_t *ret_bytes)
 {
         _cleanup_free_ char *type = NULL, *params = NULL;
@@ -490,6 +497,7 @@ const struct backend_ops backend_thin = {
         .zero_drop = thin_zero_drop,
         .activate = thin_activate,
         .deactivate = thin_deactivate,
+        .fence = thin_fence,
         .usage = thin_usage,
         .grow = thin_grow,
         .owned = thin_layer_owned,

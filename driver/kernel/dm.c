@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kernel/dm.h"
 #include "kernel/holders.h"
@@ -171,6 +172,8 @@ int dm_node_make(dvm_ctx *ctx, const char *name)
         dm_settle();
         if (!dm_mknodes(name))
                 return ctx_error(ctx, -EIO, "cannot make the node /dev/mapper/%s", name);
+        /* libdevmapper stacks node changes until a udev wait: this one is wanted now */
+        dm_task_update_nodes();
         return 0;
 }
 
@@ -274,6 +277,62 @@ int dm_remove(dvm_ctx *ctx, const char *name)
                 return ctx_error(ctx, r, "cannot remove device-mapper device %s: %m", name);
         CHANGED("dm.remove");
         return 0;
+}
+
+int dm_remove_deferred(dvm_ctx *ctx, const char *name)
+{
+        _cleanup_close_ int fd = dm_open(ctx, name, O_RDONLY | O_NONBLOCK);
+        _cleanup_dm_task_ struct dm_task *dmt = NULL;
+        char path[160];
+        int r;
+
+        /* no node to hold it by (a crash between a create and its node): the plain way */
+        if (fd < 0)
+                return dm_remove(ctx, name);
+        dmt = task_new(ctx, DM_DEVICE_REMOVE, name);
+        if (!dmt || !dm_task_deferred_remove(dmt))
+                return -ENOMEM;
+        r = run_with_cookie(dmt, false);
+        if (r == -ENXIO || r == -ENODEV)
+                return -ENXIO;
+        if (r < 0)
+                return ctx_error(ctx, r, "cannot remove device-mapper device %s: %m", name);
+        /* its name reaches it no more, even before the kernel is done with it */
+        snprintf(path, sizeof(path), "/dev/mapper/%s", name);
+        if (unlink(path) < 0 && errno != ENOENT)
+                return ctx_error(ctx, -errno, "cannot remove the node %s: %m", path);
+        CHANGED("dm.remove");
+        return 0;
+}
+
+/* The "@cancel_deferred_remove" message of dm-ioctl, quiet: -EBUSY is a device being removed. */
+static int cancel_deferred(dvm_ctx *ctx, const char *name)
+{
+        _cleanup_dm_task_ struct dm_task *dmt = task_new(ctx, DM_DEVICE_TARGET_MSG, name);
+
+        if (!dmt)
+                return -ENOMEM;
+        if (!dm_task_set_sector(dmt, 0) || !dm_task_set_message(dmt, "@cancel_deferred_remove"))
+                return -ENOMEM;
+        return dm_task_run(dmt) ? 0 : task_errno(dmt);
+}
+
+int dm_keep(dvm_ctx *ctx, const char *name)
+{
+        int r = cancel_deferred(ctx, name);
+
+        if (r == -ENODEV)
+                r = -ENXIO;
+        /* the kernel is removing it: wait until it is gone, then it can be made anew */
+        for (unsigned i = 0; r == -EBUSY && i < 1000; i++) {
+                nanosleep(&(struct timespec){ .tv_nsec = 10000000L }, NULL);
+                r = dm_info(ctx, name, NULL) == -ENXIO ? -ENXIO : -EBUSY;
+        }
+        if (r == -EBUSY)
+                return ctx_error(ctx, r, "device-mapper device %s: still being removed after 10 s", name);
+        if (r < 0)
+                return r == -ENXIO ? r : ctx_error(ctx, r, "cannot keep device-mapper device %s: %m", name);
+        return dm_node_make(ctx, name);
 }
 
 static int simple_task(dvm_ctx *ctx, int type, const char *name, const char *what)

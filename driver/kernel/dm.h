@@ -93,6 +93,24 @@ int dm_open(dvm_ctx *ctx, const char *name, int flags);
  */
 int dm_remove(dvm_ctx *ctx, const char *name);
 
+/**
+ * dm_remove_deferred() - take device @name from its users now and leave its removal to the
+ * kernel: holding it open, mark it for deferred removal (DM_DEFERRED_REMOVE), drop its
+ * /dev/mapper node, then close it; the kernel's workqueue removes the device on that last
+ * close, or on the close of whoever else still holds it. Costs two ioctls where a removal
+ * waits for the kernel's grace periods (tens of milliseconds). dm_keep() takes it back.
+ * Returns 0, -ENXIO if there is no such device, or -errno.
+ */
+int dm_remove_deferred(dvm_ctx *ctx, const char *name);
+
+/**
+ * dm_keep() - keep device @name: cancel a deferred removal pending on it and make its node
+ * again; a device with none pending is kept as it is. A device the kernel is removing
+ * already is waited for (up to 10 s). Returns 0 when @name exists and stays, -ENXIO when
+ * there is none (or it went), or -errno.
+ */
+int dm_keep(dvm_ctx *ctx, const char *name);
+
 /** dm_suspend() - suspend @name (flushing I/O). Returns 0 or -errno. */
 int dm_suspend(dvm_ctx *ctx, const char *name);
 

@@ -64,7 +64,9 @@ static int cut_rows(dvm_pool *pool, const char *name)
 
 /* Take down the device of @v that a domain can open: the crypt device of a volatile
  * volume (its key goes with it; the layer device under it stays for the wipe), else the
- * layer's own device (the worker brings it back to wipe through it). */
+ * layer's own device (the worker brings it back to wipe through it). Where one dm device
+ * is all of it, its removal is left to the kernel (dm_remove_deferred()): the caller does
+ * not wait for the grace periods of a removal, tens of milliseconds per device. */
 static int fence(dvm_pool *pool, const struct cat_volume *v)
 {
         char name[VOLUME_DM_NAME_MAX];
@@ -72,9 +74,11 @@ static int fence(dvm_pool *pool, const struct cat_volume *v)
         int r;
 
         if (volume_ephemeral(v)) {
-                r = dm_remove(pool->ctx, volume_dm_name(pool, v->vm, v->name, name, sizeof(name)));
+                r = dm_remove_deferred(pool->ctx, volume_dm_name(pool, v->vm, v->name, name, sizeof(name)));
                 return r == -ENXIO ? 0 : r;
         }
+        if (pool->ops->fence && !volume_in_ram(v))
+                return pool->ops->fence(pool, volume_layer_dm_name(pool, v, name, sizeof(name)), &l);
         return volume_deactivate(pool, v, &l);
 }
 
@@ -116,9 +120,14 @@ int later_unfence(dvm_pool *pool, const struct cat_vm *vm)
         for (int i = 0; i < n; i++) {
                 char layer[VOLUME_DM_NAME_MAX];
                 struct layer l = volume_running_layer(&vols[i]);
-                if (vols[i].run_id < 0 || volume_in_ram(&vols[i]) ||
-                    dm_info(pool->ctx, volume_layer_dm_name(pool, &vols[i], layer, sizeof(layer)), NULL) == 0)
+                if (vols[i].run_id < 0 || volume_in_ram(&vols[i]))
                         continue;
+                /* a device fenced a moment ago may still be there, its removal pending */
+                r = dm_keep(pool->ctx, volume_layer_dm_name(pool, &vols[i], layer, sizeof(layer)));
+                if (r == 0)
+                        continue;
+                if (r != -ENXIO)
+                        return r;
                 /* read-write: the wipe writes through it */
                 r = pool->ops->activate(pool, layer, &l, false);
                 if (r < 0)

@@ -8,6 +8,8 @@
  * finished by recover with 0 copies. The crash walk of the destroy: test_crash_later.c.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,8 @@
 #include <unistd.h>
 
 #include "canary.h"
+#include "kernel/dm.h"
+#include "util/ctx.h"
 #include "crashwalk.h"
 #include "vminvariants.h"
 
@@ -82,6 +86,17 @@ Test(deferred, destroy_returns_before_the_wipe)
         cr_expect(!device_exists(d, "root") && !device_exists(d, "private") && !device_exists(d, "volatile"),
                   "a device of %s a domain could open is left after destroy", d);
         cr_assert_gt(copies("destroyed, wipe queued"), 0, "the canary is gone already: destroy did not leave the wipe");
+        /* their removal was left to the kernel, which does it once nobody holds them */
+        bool left = true;
+        for (int i = 0; i < 50 && left; i++) {
+                int st;
+                free(vt_sh(&st, "dmsetup info DVM-%s-%s-root >/dev/null 2>&1 || dmsetup info DVM-%s-%s-private >/dev/null 2>&1",
+                           vt.pool, d, vt.pool, d));
+                left = st == 0;
+                if (left)
+                        usleep(100 * 1000);
+        }
+        cr_expect(!left, "the layer devices of %s are still in the kernel 5 s after destroy returned", d);
         cr_expect_eq(status("info", d), 0, "%s is gone before its wipe", d);
         struct vt_run r = vt_cli(&vt, "info", d, NULL);
         cr_expect(strstr(r.out, "state:     wipe-queued"), "info %s does not mark its queued wipe:\n%s", d, r.out);
@@ -208,4 +223,59 @@ Test(deferred, killed_worker_and_destroy_then_recover)
                 free(vt_check_invariants(&vt, what));
                 free(d);
         }
+}
+
+#define FENCE_DEV "dvmtest-fence"
+
+static bool fence_node(void)
+{
+        struct stat st;
+        return stat("/dev/mapper/" FENCE_DEV, &st) == 0;
+}
+
+/* Polls up to 5 s for the kernel to remove FENCE_DEV. */
+static bool fence_gone(dvm_ctx *ctx)
+{
+        for (int i = 0; i < 50; i++) {
+                if (dm_info(ctx, FENCE_DEV, NULL) == -ENXIO)
+                        return true;
+                usleep(100 * 1000);
+        }
+        return false;
+}
+
+/*
+ * The fence a queued destroy's caller waits for (dm_remove_deferred()): the name goes at
+ * once, the device when its last holder closes it; dm_keep() takes back a device whose
+ * removal is pending (the worker's way to the layer it wipes), and says when there is none.
+ */
+Test(deferred, fence_leaves_the_removal_to_the_kernel)
+{
+        vt_require_dm();
+        dvm_ctx *ctx = NULL;
+        const struct dm_table_line zero = { .start = 0, .length = 8192, .type = "zero", .params = "" };
+
+        cr_assert_eq(dvm_ctx_new("/tmp", &ctx), 0, "dvm_ctx_new");
+        dm_remove(ctx, FENCE_DEV);
+        cr_assert_eq(dm_create(ctx, FENCE_DEV, NULL, &zero, 1, false, NULL), 0, "create %s: %s", FENCE_DEV,
+                     dvm_ctx_last_error(ctx));
+        int holder = open("/dev/mapper/" FENCE_DEV, O_RDONLY | O_CLOEXEC);
+        cr_assert_geq(holder, 0, "open %s", FENCE_DEV);
+
+        cr_expect_eq(dm_remove_deferred(ctx, FENCE_DEV), 0, "%s", dvm_ctx_last_error(ctx));
+        cr_expect(!fence_node(), "the node of %s is left after the fence", FENCE_DEV);
+        cr_expect_eq(dm_info(ctx, FENCE_DEV, NULL), 0, "%s went while another holder had it open", FENCE_DEV);
+        cr_expect_eq(dm_keep(ctx, FENCE_DEV), 0, "keep %s: %s", FENCE_DEV, dvm_ctx_last_error(ctx));
+        cr_expect(fence_node(), "dm_keep did not make the node of %s again", FENCE_DEV);
+        close(holder);
+        usleep(500 * 1000);
+        cr_expect_eq(dm_info(ctx, FENCE_DEV, NULL), 0, "%s went on its last close: dm_keep did not cancel the removal",
+                     FENCE_DEV);
+
+        cr_expect_eq(dm_remove_deferred(ctx, FENCE_DEV), 0, "%s", dvm_ctx_last_error(ctx));
+        cr_expect(fence_gone(ctx), "the kernel did not remove %s within 5 s of the fence", FENCE_DEV);
+        cr_expect_eq(dm_keep(ctx, FENCE_DEV), -ENXIO, "dm_keep of a device that went");
+        cr_expect_eq(dm_remove_deferred(ctx, FENCE_DEV), -ENXIO, "the fence of a device that is not there");
+        dm_remove(ctx, FENCE_DEV);
+        dvm_ctx_free(ctx);
 }
