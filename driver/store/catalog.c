@@ -99,6 +99,7 @@ int catalog_open(dvm_ctx *ctx, const char *path, catalog **ret_cat)
 catalog *catalog_close(catalog *cat)
 {
         if (cat) {
+                db_forget(cat->db);
                 sqlite3_close(cat->db);
                 free(cat->path);
                 free(cat->layer_users_sql);
@@ -110,12 +111,12 @@ catalog *catalog_close(catalog *cat)
 
 int catalog_begin(catalog *cat)
 {
-        return db_exec(cat, "BEGIN IMMEDIATE");
+        return db_run(cat, "BEGIN IMMEDIATE");
 }
 
 int catalog_commit(catalog *cat)
 {
-        int r = db_exec(cat, "COMMIT");
+        int r = db_run(cat, "COMMIT");
 
         if (r >= 0)
                 FAULT_POINT("catalog.commit");

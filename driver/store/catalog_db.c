@@ -3,6 +3,8 @@
  * The statement helpers every catalog_*.c file shares: errors as -errno with the catalog's
  * path, prepare, step, the row loop, and the columns that hold layer ids.
  */
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +21,106 @@ int db_error(catalog *cat, int rc, const char *what)
         return ctx_error(cat->ctx, err, "catalog %s: %s: %s", cat->path, what, sqlite3_errmsg(cat->db));
 }
 
+/*
+ * The statement cache. Compiling a statement costs more than running most of ours (a
+ * spawn taken from a ready disposable runs some thirty, each compiled anew before), so a
+ * statement is kept, once compiled, for the next use of the same SQL on the same
+ * connection, and lent to one user at a time: db_prepare() lends it, db_release() (the
+ * cleanup of _cleanup_stmt_) resets it and takes it back. The cache is shared by every
+ * open catalog of the process; a statement it has no room for is finalized after its use.
+ */
+#define DB_CACHE_MAX 128
+
+static struct {
+        sqlite3 *db;
+        const char *sql;                   /* the caller's text, compared by address, then by content */
+        sqlite3_stmt *st;
+        bool lent;
+} cache[DB_CACHE_MAX];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* An idle cached statement of @sql on @db, lent from now on; NULL when there is none. */
+static sqlite3_stmt *cache_lend(sqlite3 *db, const char *sql)
+{
+        sqlite3_stmt *st = NULL;
+
+        pthread_mutex_lock(&cache_lock);
+        for (size_t i = 0; i < DB_CACHE_MAX && !st; i++)
+                if (cache[i].db == db && cache[i].sql == sql && !cache[i].lent &&
+                    strcmp(sqlite3_sql(cache[i].st), sql) == 0) {
+                        cache[i].lent = true;
+                        st = cache[i].st;
+                }
+        pthread_mutex_unlock(&cache_lock);
+        return st;
+}
+
+/* Keep @st, just compiled from @sql and lent, when there is room. */
+static void cache_keep(sqlite3 *db, const char *sql, sqlite3_stmt *st)
+{
+        pthread_mutex_lock(&cache_lock);
+        for (size_t i = 0; i < DB_CACHE_MAX; i++)
+                if (!cache[i].db) {
+                        cache[i].db = db;
+                        cache[i].sql = sql;
+                        cache[i].st = st;
+                        cache[i].lent = true;
+                        break;
+                }
+        pthread_mutex_unlock(&cache_lock);
+}
+
 int db_prepare(catalog *cat, const char *sql, sqlite3_stmt **ret)
 {
-        int rc = sqlite3_prepare_v2(cat->db, sql, -1, ret, NULL);
-        return rc == SQLITE_OK ? 0 : db_error(cat, rc, "prepare");
+        int rc;
+
+        *ret = cache_lend(cat->db, sql);
+        if (*ret)
+                return 0;
+        rc = sqlite3_prepare_v3(cat->db, sql, -1, SQLITE_PREPARE_PERSISTENT, ret, NULL);
+        if (rc != SQLITE_OK)
+                return db_error(cat, rc, "prepare");
+        cache_keep(cat->db, sql, *ret);
+        return 0;
+}
+
+void db_release(sqlite3_stmt *st)
+{
+        bool kept = false;
+
+        if (!st)
+                return;
+        pthread_mutex_lock(&cache_lock);
+        for (size_t i = 0; i < DB_CACHE_MAX && !kept; i++)
+                if (cache[i].st == st) {
+                        /* no read transaction is left open by a statement put back */
+                        sqlite3_reset(st);
+                        sqlite3_clear_bindings(st);
+                        cache[i].lent = false;
+                        kept = true;
+                }
+        pthread_mutex_unlock(&cache_lock);
+        if (!kept)
+                sqlite3_finalize(st);
+}
+
+void db_forget(sqlite3 *db)
+{
+        pthread_mutex_lock(&cache_lock);
+        for (size_t i = 0; i < DB_CACHE_MAX; i++)
+                if (cache[i].db == db) {
+                        sqlite3_finalize(cache[i].st);
+                        memset(&cache[i], 0, sizeof(cache[i]));
+                }
+        pthread_mutex_unlock(&cache_lock);
+}
+
+int db_run(catalog *cat, const char *sql)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = db_prepare(cat, sql, &st);
+
+        return r < 0 ? r : db_step_done(cat, st, sql);
 }
 
 int db_exec(catalog *cat, const char *sql)

@@ -42,15 +42,27 @@ extern const struct catalog_part catalog_meta_part, catalog_vm_part, catalog_vol
 /** db_parts() - every part, in the order their rows are deleted. Returns their count. */
 size_t db_parts(const struct catalog_part *const **ret_parts);
 
-DEFINE_CLEANUP(sqlite3_stmt *, sqlite3_finalize)
-#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
+/** db_release() - give back statement @st of db_prepare() (NULL: nothing): reset, kept for its next use or finalized. */
+void db_release(sqlite3_stmt *st);
+/** db_forget() - finalize the kept statements of connection @db, before it is closed. */
+void db_forget(sqlite3 *db);
+
+DEFINE_CLEANUP(sqlite3_stmt *, db_release)
+#define _cleanup_stmt_ _cleanup_(db_releasep)
 
 /** db_error() - record SQLite result @rc of @what as the last error. Returns its -errno. */
 int db_error(catalog *cat, int rc, const char *what);
-/** db_prepare() - compile the one statement @sql. Returns 0 or -errno. */
+/**
+ * db_prepare() - the one statement @sql, ready to bind and step: a kept one that nobody
+ * uses, else compiled now (and kept when there is room). @sql must stay unchanged while
+ * the catalog is open to be found again (a text that changed is compiled anew). Give it back with
+ * db_release() (_cleanup_stmt_). Returns 0 or -errno.
+ */
 int db_prepare(catalog *cat, const char *sql, sqlite3_stmt **ret);
-/** db_exec() - run @sql, statements without parameters. Returns 0 or -errno. */
+/** db_exec() - run @sql, statements without parameters, compiled each time. Returns 0 or -errno. */
 int db_exec(catalog *cat, const char *sql);
+/** db_run() - run the one statement @sql, without parameters or rows, through the cache. Returns 0 or -errno. */
+int db_run(catalog *cat, const char *sql);
 /** db_step_done() - step @st, a statement that returns no rows. Returns 0 or -errno. */
 int db_step_done(catalog *cat, sqlite3_stmt *st, const char *what);
 /** db_step_row() - step @st, a statement of at most one row. Returns 0 at the row, -ENOENT without, or -errno. */

@@ -117,3 +117,42 @@ Test(catalog_db, errors_name_the_catalog)
         cr_expect(strstr(msg, cf.path) && strstr(msg, "nosuch"), "the error does not name the catalog and the column: \"%s\"",
                   msg);
 }
+
+/*
+ * The statement cache: a statement given back is lent again for the same SQL, reset and
+ * with no binding left; one still lent is never lent twice (a nested use of the same SQL
+ * gets a statement of its own); the same address with another text is another statement.
+ */
+Test(catalog_db, statements_kept_and_lent_once)
+{
+        static const char *const sql = "SELECT ?1";
+        sqlite3_stmt *a = NULL, *b = NULL, *c = NULL;
+        char text[32];
+
+        cr_assert_eq(db_prepare(cf.cat, sql, &a), 0, "prepare: %s", catfix_err());
+        sqlite3_bind_int(a, 1, 7);
+        cr_assert_eq(db_step_row(cf.cat, a, "select"), 0, "step: %s", catfix_err());
+        cr_expect_eq(sqlite3_column_int(a, 0), 7, "the bound value");
+        cr_assert_eq(db_prepare(cf.cat, sql, &b), 0, "nested prepare: %s", catfix_err());
+        cr_expect_neq(a, b, "a statement still in use was lent a second time");
+        db_release(b);
+        db_release(a);
+
+        cr_assert_eq(db_prepare(cf.cat, sql, &c), 0, "prepare again: %s", catfix_err());
+        cr_expect(c == a || c == b, "the statement given back was compiled anew, not kept");
+        cr_expect(!sqlite3_stmt_busy(c), "the kept statement was not reset");
+        cr_assert_eq(db_step_row(cf.cat, c, "select"), 0, "step: %s", catfix_err());
+        cr_expect_eq(sqlite3_column_type(c, 0), SQLITE_NULL, "a binding of the last user is left");
+        db_release(c);
+
+        /* a buffer whose text changes between uses: the address alone does not match */
+        snprintf(text, sizeof(text), "SELECT 1");
+        cr_assert_eq(db_prepare(cf.cat, text, &a), 0, "prepare: %s", catfix_err());
+        db_release(a);
+        snprintf(text, sizeof(text), "SELECT 2");
+        cr_assert_eq(db_prepare(cf.cat, text, &b), 0, "prepare: %s", catfix_err());
+        cr_assert_eq(db_step_row(cf.cat, b, "select"), 0, "step: %s", catfix_err());
+        cr_expect_eq(sqlite3_column_int(b, 0), 2, "a statement of another text was lent for the same address");
+        db_release(b);
+        db_release(NULL);
+}
