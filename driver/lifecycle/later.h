@@ -25,7 +25,8 @@ bool later_eligible(dvm_pool *pool, const struct cat_vm *vm);
  * inside a change, after the busy check. The intent (CAT_INTENT_WIPE), with the VM's
  * domain and disk rows gone, is committed before any device goes; then the devices a
  * domain could open go (the crypt device of a volatile volume, its key with it; the
- * device of any other layer). A device that cannot go leaves a plain destroy intent
+ * device of any other layer): their nodes at once, the devices themselves by the kernel
+ * (dm_remove_deferred()) where the backend allows it, else removed here. A device that cannot go leaves a plain destroy intent
  * (recover finishes it) and -EBUSY with a message. Returns 0 or -errno.
  */
 int later_queue(dvm_pool *pool, const struct cat_vm *vm);
@@ -80,8 +81,10 @@ void later_zero_drop(dvm_pool *pool, const char *why);
  * later_kick() - start `dvm-vol worker --try POOL` detached (through a vfork child that
  * exits once the worker is exec'd: no child left to the caller, no copy of its memory; its
  * own session, no descriptor of ours, stdio on /dev/null): the binary named by $DVM_VOL_BIN, else this
- * program when it is dvm-vol, else the installed one. Failures are debug messages: the
- * work stays queued for the next worker, `dvm-vol recover` and the boot unit.
+ * program when it is dvm-vol, else the installed one. It returns at once: a thread of the
+ * context starts the worker, and dvm_ctx_free() waits for it (ctx_background()). A worker
+ * that cannot start leaves the work queued for the next worker, `dvm-vol recover` and the
+ * boot unit.
  */
 void later_kick(dvm_pool *pool);
 

@@ -3,8 +3,9 @@
  * Starting the worker (later.h): `dvm-vol worker --try POOL` in a process of its own,
  * detached from the caller (a CLI, a hotplug hook whose toolstack waits for its output, a
  * library user): a session of its own, stdio on /dev/null, no other descriptor, and no
- * fault injection inherited from a crash test. The caller waits for two clones that copy
- * none of its memory (vfork, posix_spawn) and the worker's exec, not for the worker.
+ * fault injection inherited from a crash test. The caller does not wait: a thread of the
+ * context (ctx_background()) runs the two clones that copy none of its memory (vfork,
+ * posix_spawn) and waits for the worker's exec; dvm_ctx_free() waits for that thread.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -41,21 +42,46 @@ static const char *worker_binary(char *buf, size_t len)
         return DVM_SBINDIR "/dvm-vol";
 }
 
-/* The environment without DVM_FAULT and DVM_FAULT_TRACE (malloc'd array, borrowed strings). */
-static char **worker_env(void)
-{
-        size_t n = 0, k = 0;
+/* What the starting thread needs, copied on the caller's thread (the caller may change its
+ * environment meanwhile): argv and the environment without DVM_FAULT and DVM_FAULT_TRACE. */
+struct kick {
+        char *argv[7];
         char **env;
+};
 
+static void kick_free(struct kick *k)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(k->argv); i++)
+                free(k->argv[i]);
+        for (size_t i = 0; k->env && k->env[i]; i++)
+                free(k->env[i]);
+        free(k->env);
+        free(k);
+}
+
+static struct kick *kick_new(const char *bin, const char *state_dir, const char *pool)
+{
+        const char *words[] = { bin, "--state-dir", state_dir, "worker", "--try", pool };
+        struct kick *k = calloc(1, sizeof(*k));
+        size_t n = 0, e = 0;
+
+        if (!k)
+                return NULL;
         while (environ && environ[n])
                 n++;
-        env = calloc(n + 1, sizeof(*env));
-        if (!env)
-                return NULL;
+        k->env = calloc(n + 1, sizeof(*k->env));
+        for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+                if (!(k->argv[i] = strdup(words[i])))
+                        goto fail;
+        if (!k->env)
+                goto fail;
         for (size_t i = 0; i < n; i++)
-                if (strncmp(environ[i], "DVM_FAULT", 9) != 0)
-                        env[k++] = environ[i];
-        return env;
+                if (strncmp(environ[i], "DVM_FAULT", 9) != 0 && !(k->env[e++] = strdup(environ[i])))
+                        goto fail;
+        return k;
+fail:
+        kick_free(k);
+        return NULL;
 }
 
 /* Stdio on /dev/null, every other descriptor of the caller closed: the worker's own. */
@@ -91,30 +117,31 @@ static pid_t start_detached(const char *bin, char *const argv[], char *const env
         return pid;
 }
 
-void later_kick(dvm_pool *pool)
+/* On a thread of its own (ctx_background()): start the worker, wait for the middle process. */
+static void kick_run(void *arg)
 {
-        char exe[PATH_MAX], name[sizeof(pool->name)];
-        _cleanup_free_ char **env = worker_env();
-        const char *bin = worker_binary(exe, sizeof(exe));
+        struct kick *k = arg;
         posix_spawn_file_actions_t fa;
-        int status = 0;
         pid_t pid;
 
-        snprintf(name, sizeof(name), "%s", pool->name);
-        char *argv[] = { (char *)bin, "--state-dir", (char *)dvm_ctx_state_dir(pool->ctx), "worker", "--try", name, NULL };
-        if (!env)
-                return;
-        if (worker_files(&fa) < 0) {
+        if (worker_files(&fa) == 0) {
+                pid = start_detached(k->argv[0], k->argv, k->env, &fa);
+                while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                posix_spawn_file_actions_destroy(&fa);
+        }
+        kick_free(k);
+}
+
+void later_kick(dvm_pool *pool)
+{
+        char exe[PATH_MAX];
+        struct kick *k = kick_new(worker_binary(exe, sizeof(exe)), dvm_ctx_state_dir(pool->ctx), pool->name);
+
+        if (!k) {
                 ctx_debug(pool->ctx, "pool %s: cannot start the worker: out of memory", pool->name);
                 return;
         }
-        pid = start_detached(bin, argv, env, &fa);
-        if (pid < 0)
-                ctx_debug(pool->ctx, "pool %s: cannot start the worker: vfork: %m", pool->name);
-        while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        posix_spawn_file_actions_destroy(&fa);
-        if (pid > 0)
-                ctx_debug(pool->ctx, "pool %s: %s worker %s %s", pool->name, WIFEXITED(status) && !WEXITSTATUS(status) ?
-                          "started" : "could not start", bin, name);
+        ctx_debug(pool->ctx, "pool %s: starting worker %s", pool->name, k->argv[0]);
+        ctx_background(pool->ctx, kick_run, k);
 }

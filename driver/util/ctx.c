@@ -3,6 +3,7 @@
  * The library context (dvm_ctx): where the state lives, where log lines and progress go,
  * and the last error message that tools print.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,9 +34,57 @@ int dvm_ctx_new(const char *state_dir, dvm_ctx **ret_ctx)
         return 0;
 }
 
+struct ctx_job {
+        pthread_t thread;
+        void (*fn)(void *arg);
+        void *arg;
+        struct ctx_job *next;
+};
+
+static void *run_job(void *p)
+{
+        struct ctx_job *j = p;
+
+        j->fn(j->arg);
+        return NULL;
+}
+
+/* Join the threads of @ctx that are done (all of them with @wait). */
+static void join_jobs(dvm_ctx *ctx, bool wait)
+{
+        struct ctx_job **p = &ctx->jobs;
+
+        while (*p) {
+                struct ctx_job *j = *p;
+                if (wait ? pthread_join(j->thread, NULL) == 0 : pthread_tryjoin_np(j->thread, NULL) == 0) {
+                        *p = j->next;
+                        free(j);
+                } else {
+                        p = &j->next;
+                }
+        }
+}
+
+void ctx_background(dvm_ctx *ctx, void (*fn)(void *arg), void *arg)
+{
+        struct ctx_job *j = calloc(1, sizeof(*j));
+
+        join_jobs(ctx, false);
+        if (j) {
+                *j = (struct ctx_job){ .fn = fn, .arg = arg, .next = ctx->jobs };
+                if (pthread_create(&j->thread, NULL, run_job, j) == 0) {
+                        ctx->jobs = j;
+                        return;
+                }
+                free(j);
+        }
+        fn(arg);
+}
+
 dvm_ctx *dvm_ctx_free(dvm_ctx *ctx)
 {
         if (ctx) {
+                join_jobs(ctx, true);
                 free(ctx->state_dir);
                 free(ctx);
         }

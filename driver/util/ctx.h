@@ -18,7 +18,17 @@ struct dvm_ctx {
         unsigned lock_timeout_ms; /* 0: wait for a pool's lock as long as it takes */
         void *progress_data;
         char last_error[1024];
+        struct ctx_job *jobs;     /* ctx_background()'s threads not joined yet */
 };
+
+/**
+ * ctx_background() - run @fn(@arg) on a thread of its own and return at once; the context
+ * waits for that thread when it is freed (dvm_ctx_free()), so that a process that frees its
+ * context before it exits lets the work finish. @fn must not use @ctx (it may be in use by
+ * the caller meanwhile): it gets everything through @arg, which it frees. When no thread
+ * can start, @fn(@arg) runs here before the return.
+ */
+void ctx_background(dvm_ctx *ctx, void (*fn)(void *arg), void *arg);
 
 /** ctx_log() - log a line at @level; "%m" formats @errno as usual. */
 void ctx_log(dvm_ctx *ctx, enum dvm_log_level level, const char *fmt, ...) _printf_(3, 4);

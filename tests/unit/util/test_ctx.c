@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dvm.h"
 #include "util/ctx.h"
@@ -20,6 +21,7 @@ static void clean_env(void)
 TestSuite(ctx_new, .init = clean_env, .fini = clean_env, .timeout = 10);
 TestSuite(ctx_log, .init = clean_env, .timeout = 10);
 TestSuite(ctx_error, .init = clean_env, .timeout = 10);
+TestSuite(ctx_background, .init = clean_env, .timeout = 10);
 
 /* ---- the state directory -------------------------------------------------------------- */
 
@@ -363,4 +365,43 @@ Test(ctx_error, wraps_last_error)
         cr_expect_str_eq(dvm_ctx_last_error(ctx), "spawn disp1: no such volume", "last error \"%s\"",
                          dvm_ctx_last_error(ctx));
         dvm_ctx_free(ctx);
+}
+
+/* A job that waits for the byte its caller writes after ctx_background() returned. */
+struct bg_job {
+        int pipe_r;
+        int done;
+};
+
+static void bg_run(void *arg)
+{
+        struct bg_job *j = arg;
+        char c;
+
+        if (read(j->pipe_r, &c, 1) == 1)
+                j->done = c;
+}
+
+/* ctx_background() returns before its job is done (the job waits for the caller), and
+ * dvm_ctx_free() waits for every job; many jobs, some done before the next starts. */
+Test(ctx_background, returns_at_once_and_free_waits)
+{
+        struct bg_job jobs[8];
+        int fds[8][2];
+        dvm_ctx *ctx = NULL;
+
+        cr_assert_eq(dvm_ctx_new("/tmp", &ctx), 0);
+        for (int i = 0; i < 8; i++) {
+                cr_assert_eq(pipe(fds[i]), 0);
+                jobs[i] = (struct bg_job){ .pipe_r = fds[i][0] };
+                ctx_background(ctx, bg_run, &jobs[i]);
+                /* the job blocks until this write: a synchronous call would never get here */
+                cr_assert_eq(write(fds[i][1], "x", 1), 1);
+        }
+        dvm_ctx_free(ctx);
+        for (int i = 0; i < 8; i++) {
+                cr_expect_eq(jobs[i].done, 'x', "job %d had not run when dvm_ctx_free() returned", i);
+                close(fds[i][0]);
+                close(fds[i][1]);
+        }
 }
