@@ -279,6 +279,18 @@ int dm_remove(dvm_ctx *ctx, const char *name)
         return 0;
 }
 
+/* @msg to sector 0 of @name, not logged (dm_message() logs; dm_keep() reads -EBUSY as an answer). */
+static int send_message(dvm_ctx *ctx, const char *name, const char *msg)
+{
+        _cleanup_dm_task_ struct dm_task *dmt = task_new(ctx, DM_DEVICE_TARGET_MSG, name);
+
+        if (!dmt)
+                return -ENOMEM;
+        if (!dm_task_set_sector(dmt, 0) || !dm_task_set_message(dmt, msg))
+                return -ENOMEM;
+        return dm_task_run(dmt) ? 0 : task_errno(dmt);
+}
+
 int dm_remove_deferred(dvm_ctx *ctx, const char *name)
 {
         _cleanup_close_ int fd = dm_open(ctx, name, O_RDONLY | O_NONBLOCK);
@@ -305,21 +317,9 @@ int dm_remove_deferred(dvm_ctx *ctx, const char *name)
         return 0;
 }
 
-/* The "@cancel_deferred_remove" message of dm-ioctl, quiet: -EBUSY is a device being removed. */
-static int cancel_deferred(dvm_ctx *ctx, const char *name)
-{
-        _cleanup_dm_task_ struct dm_task *dmt = task_new(ctx, DM_DEVICE_TARGET_MSG, name);
-
-        if (!dmt)
-                return -ENOMEM;
-        if (!dm_task_set_sector(dmt, 0) || !dm_task_set_message(dmt, "@cancel_deferred_remove"))
-                return -ENOMEM;
-        return dm_task_run(dmt) ? 0 : task_errno(dmt);
-}
-
 int dm_keep(dvm_ctx *ctx, const char *name)
 {
-        int r = cancel_deferred(ctx, name);
+        int r = send_message(ctx, name, "@cancel_deferred_remove");
 
         if (r == -ENODEV)
                 r = -ENXIO;
@@ -398,16 +398,10 @@ int dm_reload(dvm_ctx *ctx, const char *name, const struct dm_table_line *table,
 
 int dm_message(dvm_ctx *ctx, const char *name, const char *msg)
 {
-        _cleanup_dm_task_ struct dm_task *dmt = task_new(ctx, DM_DEVICE_TARGET_MSG, name);
+        int r = send_message(ctx, name, msg);
 
-        if (!dmt)
-                return -ENOMEM;
-        if (!dm_task_set_sector(dmt, 0) || !dm_task_set_message(dmt, msg))
-                return -ENOMEM;
-        if (!dm_task_run(dmt)) {
-                int r = task_errno(dmt);
+        if (r < 0)
                 return ctx_error(ctx, r, "%s: message \"%s\" failed: %m", name, msg);
-        }
         CHANGED("dm.message");
         return 0;
 }
