@@ -23,6 +23,7 @@ int pool_change_begin(dvm_pool *pool)
                 return r;
         pool->changing = true;
         pool->change_mark = dm_changes();
+        pool->changed_elsewhere = false;
         /* the devices of the change are waited for once, at its end */
         dm_batch_begin();
         FAULT_POINT("change.begin");
@@ -39,7 +40,7 @@ void pool_change_end(dvm_pool *pool, int result)
         pool_wiped_forget(pool);
         pool->wipe_done = false;
         dm_batch_end();
-        if (result < 0 && dm_changes() == pool->change_mark) {
+        if (result < 0 && dm_changes() == pool->change_mark && !pool->changed_elsewhere) {
                 /* refused before it touched the kernel: as if it never began */
                 recover_unmark_dirty(pool, pool->change_txn);
                 return;

@@ -10,6 +10,7 @@
 #include "lifecycle/pool_change.h"
 #include "lifecycle/preload.h"
 #include "lifecycle/recover.h"
+#include "lifecycle/volume.h"
 #include "store/catalog_domain.h"
 #include "store/catalog_preload.h"
 #include "store/catalog_vm.h"
@@ -18,19 +19,16 @@
 
 #define MAX_VOLUMES 3
 
-/* Qubes' is_outdated for the whole VM: a running layer taken from a source that has
- * committed since (the TemplateVM's root, the DVM Template's private). */
-bool preload_outdated(dvm_pool *pool, const char *name)
+int preload_outdated(dvm_pool *pool, const char *name, bool remote)
 {
-        struct cat_volume vols[MAX_VOLUMES], src;
-        int n = catalog_volume_list(pool->cat, name, vols, MAX_VOLUMES);
+        struct cat_volume vols[MAX_VOLUMES];
+        int n = catalog_volume_list(pool->cat, name, vols, MAX_VOLUMES), r = 0;
 
-        for (int i = 0; i < n; i++)
-                if (vols[i].run_id >= 0 && vols[i].source_vm[0] &&
-                    (catalog_volume_get(pool->cat, vols[i].source_vm, vols[i].source_vol, &src) < 0 ||
-                     src.thin_id != vols[i].source_id))
-                        return true;
-        return false;
+        for (int i = 0; i < n && r <= 0; i++) {
+                int o = volume_outdated(pool, &vols[i], remote);
+                r = o != 0 ? o : r;
+        }
+        return n < 0 ? n : r;
 }
 
 /* Whether ready row @name still names a running unnamed disposable of @dvm that no domain
@@ -52,8 +50,10 @@ int preload_take(dvm_pool *pool, const char *dvm, char ret_name[DVM_NAME_MAX + 1
 
         for (int i = 0; i < n; i++) {
                 bool ok = preload_still_ready(pool, ready[i], dvm);
-                /* an outdated one stays for the worker, which wipes it and builds anew */
-                if (ok && preload_outdated(pool, ready[i]))
+                /* an outdated one stays for the worker, which wipes it and builds anew; on
+                 * rbd, one whose template another host committed since, or that the
+                 * cluster could not vouch for, too: the build takes the new commit */
+                if (ok && preload_outdated(pool, ready[i], true) != 0)
                         continue;
                 if ((r = catalog_ready_delete(pool->cat, ready[i])) < 0)
                         return r;

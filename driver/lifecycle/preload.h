@@ -40,9 +40,12 @@ bool preload_still_ready(dvm_pool *pool, const char *name, const char *dvm);
 
 /**
  * preload_outdated() - Qubes' is_outdated for VM @name: a running layer of it was taken
- * from a source that has committed since (the TemplateVM's root, the DVM Template's private).
+ * from a source that has committed since (the TemplateVM's root, the DVM Template's
+ * private); with @remote also one that follows another host's template that committed
+ * since (volume_outdated()); without it, from the catalog alone. Returns 1, 0, or -errno
+ * (the catalog, or with @remote the cluster, could not tell).
  */
-bool preload_outdated(dvm_pool *pool, const char *name);
+int preload_outdated(dvm_pool *pool, const char *name, bool remote);
 
 /**
  * preload_queue_wipe() - under the pool lock inside a change: cut ready disposable @name off

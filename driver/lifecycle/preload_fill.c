@@ -63,7 +63,7 @@ static int step(dvm_pool *pool, const struct cat_preload *p, struct preload_skip
                 if (!preload_still_ready(pool, ready[i], p->dvm))
                         return POOL_TRANSACTION(pool, catalog_ready_delete(pool->cat, ready[i])) < 0 ? -EIO : 1;
                 /* outdated, or one more than kept (the oldest are the ones kept) */
-                bool old = preload_outdated(pool, ready[i]);
+                bool old = preload_outdated(pool, ready[i], true) > 0;
                 if (old || (unsigned)good >= p->count) {
                         if ((r = preload_queue_wipe(pool, ready[i])) < 0)
                                 return r;
@@ -104,7 +104,7 @@ bool preload_refill_due(dvm_pool *pool, const struct preload_skip *skip)
                 if (skipped(skip, list[i].dvm) || k < 0)
                         continue;
                 for (int j = 0; j < k; j++)
-                        good += preload_still_ready(pool, ready[j], list[i].dvm) && !preload_outdated(pool, ready[j]);
+                        good += preload_still_ready(pool, ready[j], list[i].dvm) && preload_outdated(pool, ready[j], false) == 0;
                 if (good != list[i].count || (unsigned)k != good)
                         return true;
         }
@@ -202,7 +202,7 @@ static void describe(dvm_pool *pool, const struct cat_preload *p, struct dvm_pre
         for (int i = 0; i < n; i++)
                 if (preload_still_ready(pool, ready[i], p->dvm)) {
                         ret->ready++;
-                        ret->outdated += preload_outdated(pool, ready[i]);
+                        ret->outdated += preload_outdated(pool, ready[i], true) > 0;
                 }
 }
 

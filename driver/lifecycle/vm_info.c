@@ -19,7 +19,6 @@
 void vm_describe_volume(dvm_pool *pool, const struct cat_volume *v, struct dvm_volume_info *out)
 {
         _cleanup_free_ struct cat_revision *revs = NULL;
-        struct cat_volume src;
         char name[VOLUME_DM_NAME_MAX];
         int64_t import_id;
         uint64_t import_size;
@@ -39,11 +38,7 @@ void vm_describe_volume(dvm_pool *pool, const struct cat_volume *v, struct dvm_v
         if (v->source_vm[0])
                 snprintf(out->source, sizeof(out->source), "%s/%s", v->source_vm, v->source_vol);
         /* Qubes' is_outdated: the layer was taken from a source that has committed since. */
-        if (v->run_id >= 0 && v->source_vm[0] &&
-            catalog_volume_get(pool->cat, v->source_vm, v->source_vol, &src) == 0)
-                out->outdated = src.thin_id != v->source_id ||
-                                /* another host's template that committed since (rbd) */
-                                (pool->ops->source_moved && pool->ops->source_moved(pool, &src) > 0);
+        out->outdated = volume_outdated(pool, v, true) > 0;
         if (v->run_id >= 0 && dm_info(pool->ctx, volume_dm_name(pool, v->vm, v->name, name, sizeof(name)), NULL) == 0) {
                 struct layer l = volume_running_layer(v);
                 out->active = true;

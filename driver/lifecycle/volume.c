@@ -47,6 +47,17 @@ bool volume_ephemeral(const struct cat_volume *v)
         return !(v->flags & (DVM_VOL_SNAP_ON_START | DVM_VOL_SAVE_ON_STOP));
 }
 
+int volume_outdated(dvm_pool *pool, const struct cat_volume *v, bool remote)
+{
+        struct cat_volume src;
+
+        if (v->run_id < 0 || !v->source_vm[0])
+                return 0;
+        if (catalog_volume_get(pool->cat, v->source_vm, v->source_vol, &src) < 0 || src.thin_id != v->source_id)
+                return 1;
+        return remote && pool->ops->source_moved ? pool->ops->source_moved(pool, &src) : 0;
+}
+
 char *volume_layer_dm_name(const dvm_pool *pool, const struct cat_volume *v, char *buf, size_t len)
 {
         snprintf(buf, len, "%s-%s-%s%s", pool->dm_name, v->vm, v->name, volume_ephemeral(v) ? "-raw" : "");

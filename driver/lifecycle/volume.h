@@ -35,6 +35,14 @@ struct layer volume_committed_layer(const struct cat_volume *v);
 bool volume_ephemeral(const struct cat_volume *v);
 
 /**
+ * volume_outdated() - Qubes' is_outdated for @v: its running layer was taken from a source
+ * that has committed since, in this catalog or (@remote, the backend's source_moved op: one
+ * read of the cluster on rbd) where the source follows another host's commits. Returns 1
+ * (a source that is gone counts), 0, or -errno when @remote could not tell.
+ */
+int volume_outdated(dvm_pool *pool, const struct cat_volume *v, bool remote);
+
+/**
  * volume_layer_dm_name() - the device of @v's layer into @buf: "<dm name>-raw" below the
  * crypt device of an ephemeral volume, else the volume's own. Returns @buf.
  */

@@ -375,3 +375,51 @@ Test(rbd_hosts, recover_dead_host)
         cr_expect_eq(snap_count(img), 1, "refused reaps changed %s", img);
         free(p0), free(img), free(pd), free(dimg), free(d), free(half), free(da);
 }
+
+/* B keeps a disposable of its DVM Template ready over A's template; A commits. B's spawn must
+ * not hand out the ready one, built from the snapshot before the commit: B's catalog has not
+ * seen the commit (only the cluster's pointer has), so the take asks the cluster. The worker
+ * then replaces the outdated ready one with one built from the commit. */
+Test(rbd_hosts, ready_one_not_taken_after_a_commit)
+{
+        struct vt_run r;
+        char *d1, *d2;
+
+        init_hosts();
+        vt_make_templates(&a, "16M", "8M");
+        VT_CLI_OK(&b, "template", "import", "tmpl", "--from-host", host_a);
+        VT_CLI_OK(&b, "dvm", "create", "dvmb", "--template", "tmpl");
+        VT_CLI_OK(&b, "preload", "dvmb", "--count", "1");
+        VT_CLI_OK(&b, "worker");
+        r = vt_cli(&b, "preload", "dvmb", NULL);
+        cr_assert(r.status == 0 && strstr(r.out, "    1     1") && !strstr(r.out, "outdated"),
+                  "B keeps no disposable ready: exit %d: %s%s", r.status, r.out, r.err);
+        vt_run_free(&r);
+
+        VT_CLI_OK(&a, "start", "tmpl");
+        vt_pattern(vt_dev(&a, "tmpl", "root"), 0, MiB, 3);
+        VT_CLI_OK(&a, "stop", "tmpl");
+        r = vt_cli(&b, "preload", "dvmb", NULL);
+        cr_assert(r.status == 0 && strstr(r.out, "(1 outdated"), "B's ready one is not shown outdated after A's "
+                  "commit: exit %d: %s%s", r.status, r.out, r.err);
+        vt_run_free(&r);
+
+        d1 = vt_spawn(&b, "dvmb", NULL);
+        cr_assert(vt_has_pattern(vt_dev(&b, d1, "root"), 0, MiB, 3), "B's spawn %s handed out a ready disposable "
+                  "built before A's commit", d1);
+        VT_CLI_OK(&b, "worker");
+        r = vt_cli(&b, "preload", "dvmb", NULL);
+        cr_assert(r.status == 0 && strstr(r.out, "    1     1") && !strstr(r.out, "outdated"),
+                  "the worker did not replace B's outdated ready one: exit %d: %s%s", r.status, r.out, r.err);
+        vt_run_free(&r);
+        d2 = vt_spawn(&b, "dvmb", NULL);
+        cr_assert(vt_has_pattern(vt_dev(&b, d2, "root"), 0, MiB, 3) &&
+                  vt_has_pattern(vt_dev(&b, d2, "root"), MiB, 7 * MiB, 1), "B's %s (from the refill) lacks A's "
+                  "commit", d2);
+
+        VT_CLI_OK(&b, "preload", "dvmb", "--count", "0");
+        VT_CLI_OK(&b, "destroy", "--wait", d1);
+        VT_CLI_OK(&b, "destroy", "--wait", d2);
+        VT_CLI_OK(&b, "worker");
+        free(d1), free(d2);
+}
