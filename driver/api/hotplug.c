@@ -137,14 +137,17 @@ static int publish(struct hotplug *h, const struct claim_result *c, bool rw)
                 return r;
         snprintf(mm, sizeof(mm), "%x:%x", id.major, id.minor);
         snprintf(seq, sizeof(seq), "%016" PRIx64, id.diskseq);
+        ctx_debug(h->ctx, "%s: %s opened and its identity checked", h->be, c->path);
         if ((r = check_other_backends(h, mm, rw)) < 0)
                 return r;
+        ctx_debug(h->ctx, "%s: no other backend serves %s", h->be, mm);
         const struct xstore_pair keys[] = {
                 { "physical-device", mm }, { "physical-device-path", c->path },
                 { "discard-enable", "0" }, { "diskseq", seq },
         };
         if ((r = xstore_write(h->xs, h->be, keys, id.diskseq ? 4 : 3)) < 0)
                 return r;
+        ctx_debug(h->ctx, "%s: physical-device %s written", h->be, mm);
         snprintf(attr, sizeof(attr), "/sys/bus/xen-backend/devices/vbd-%u-%u/physical_device", h->id.domid,
                  h->id.devid);
         if ((r = ident_wait_opened(h->ctx, c->path, &id, attr, 1, BACKEND_OPEN_TIMEOUT_MS)) < 0 ||
@@ -165,9 +168,15 @@ static int add(struct hotplug *h)
         struct claim_result c;
         int r, q;
 
-        if ((r = read_target(h, &t)) < 0 || (r = read_disk(h, &d)) < 0 || (r = dvm_pool_open(h->ctx, t.pool, &pool)) < 0 ||
-            (r = claim_add(pool, &t, &d, &c)) < 0)
+        if ((r = read_target(h, &t)) < 0 || (r = read_disk(h, &d)) < 0)
                 return r;
+        ctx_debug(h->ctx, "%s: params and disk read", h->be);
+        if ((r = dvm_pool_open(h->ctx, t.pool, &pool)) < 0)
+                return r;
+        ctx_debug(h->ctx, "%s: pool %s open", h->be, t.pool);
+        if ((r = claim_add(pool, &t, &d, &c)) < 0)
+                return r;
+        ctx_debug(h->ctx, "%s: %s/%s claimed", h->be, c.vm, c.volume);
         r = publish(h, &c, d.rw);
         if (r < 0) {
                 /* nothing half-built: the failure message survives the undo */
@@ -216,6 +225,7 @@ int dvm_xen_hotplug(dvm_ctx *ctx, enum dvm_hotplug_action action, const char *xe
                                  ctx_printable(xenbus_path ? xenbus_path : "", shown, sizeof(shown)));
         if ((r = xstore_open(ctx, &xs)) < 0)
                 return r;
+        ctx_debug(ctx, "%s: xenstore open", xenbus_path);
         h.xs = xs;
         if (action == DVM_HOTPLUG_REMOVE)
                 return remove_disk(&h);

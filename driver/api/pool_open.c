@@ -117,6 +117,7 @@ int dvm_pool_open(dvm_ctx *ctx, const char *name, dvm_pool **ret_pool)
         r = pool_load(p);
         if (r < 0)
                 return r;
+        ctx_debug(ctx, "pool %s: catalog open", p->name);
         r = pool_lock(p);
         if (r < 0)
                 return r;
@@ -124,6 +125,7 @@ int dvm_pool_open(dvm_ctx *ctx, const char *name, dvm_pool **ret_pool)
         pool_unlock(p);
         if (r < 0)
                 return r;
+        ctx_debug(ctx, "pool %s: active", p->name);
         *ret_pool = TAKE_PTR(p);
         return 0;
 }

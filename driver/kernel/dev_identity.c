@@ -186,11 +186,17 @@ int ident_wait_opened(dvm_ctx *ctx, const char *path, const struct dev_identity 
         bool by_attr = opened_attr && dir_exists(opened_attr);
         uint64_t start = now_ms();
         long delay_us = 1000;
+        unsigned polls = 0;
         int r;
 
         for (;;) {
-                if ((r = opened(ctx, id, opened_attr, by_attr, baseline)) != 0)
+                polls++;
+                if ((r = opened(ctx, id, opened_attr, by_attr, baseline)) != 0) {
+                        if (r > 0)
+                                ctx_debug(ctx, "%s: opened by another after %" PRIu64 " ms, %u polls", path,
+                                          now_ms() - start, polls);
                         return r < 0 ? r : 0;
+                }
                 if (now_ms() - start >= timeout_ms)
                         break;
                 nanosleep(&(struct timespec){ .tv_nsec = delay_us * 1000 }, NULL);

@@ -21,6 +21,7 @@ int pool_change_begin(dvm_pool *pool)
                 r = recover_mark_dirty(pool, pool->change_in_ram, &pool->change_txn);
         if (r < 0)
                 return r;
+        ctx_debug(pool->ctx, "pool %s: recovery checked, change marked", pool->name);
         pool->changing = true;
         pool->change_mark = dm_changes();
         pool->changed_elsewhere = false;
@@ -45,6 +46,7 @@ void pool_change_end(dvm_pool *pool, int result)
                 recover_unmark_dirty(pool, pool->change_txn);
                 return;
         }
+        ctx_debug(pool->ctx, "pool %s: change done in the kernel", pool->name);
         if (result >= 0 && recover_mark_clean(pool, pool->change_txn) >= 0)
                 FAULT_POINT("change.end");
 }

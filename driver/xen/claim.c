@@ -173,6 +173,8 @@ int claim_add(dvm_pool *pool, const struct xen_target *t, const struct claim_dis
         pool->defer_intents = true;
         pool->preload_taken = false;
         r = POOL_TRANSACTION(pool, add_locked(pool, t, d, &res));
+        ctx_debug(pool->ctx, "pool %s: claim of disk %u of domain %u committed%s", pool->name, d->devid, d->domid,
+                  pool->preload_taken ? " (a ready disposable taken)" : "");
         pool->defer_intents = was;
         /* the refill of the ready disposable this disk took runs after the hook */
         if (pool->preload_taken && r >= 0)

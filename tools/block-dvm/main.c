@@ -5,6 +5,7 @@
  * syslog with its own duration, and exits 0 or 1 (libxl fails the disk on non-zero).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +45,23 @@ static unsigned lock_timeout_ms(void)
         return (unsigned)s * 1000;
 }
 
+/* When main() began: DVM_HOOK_DEBUG lines carry the time since, to profile an add or remove,
+ * and CLOCK_MONOTONIC in seconds, to set them beside a kernel trace (trace_clock mono). */
+static double start_ms;
+
+static void log_debug(const char *msg)
+{
+        double t = now_ms();
+        syslog(LOG_DEBUG, "+%.1f ms [%.6f] %s", t - start_ms, t / 1e3, msg);
+}
+
 static void log_syslog(void *userdata, enum dvm_log_level level, const char *msg)
 {
         (void)userdata;
         /* the error is logged once, with the duration, by main(); the others name their disk */
-        if (level > DVM_LOG_ERR)
+        if (level == DVM_LOG_DEBUG)
+                log_debug(msg);
+        else if (level > DVM_LOG_ERR)
                 syslog((int)level, "%s", msg);
 }
 
@@ -56,11 +69,15 @@ int main(int argc, char **argv)
 {
         const char *be = getenv("XENBUS_PATH");
         double t0 = now_ms();
+        bool debug = getenv("DVM_HOOK_DEBUG");
         enum dvm_hotplug_action action;
         dvm_ctx *ctx = NULL;
         int r;
 
+        start_ms = t0;
         openlog("block-dvm", LOG_PID, LOG_DAEMON);
+        if (debug)
+                log_debug("main");
         if (argc != 2 || (strcmp(argv[1], "add") != 0 && strcmp(argv[1], "remove") != 0) || !be) {
                 fprintf(stderr, "Usage: XENBUS_PATH=backend/vbd/<domid>/<devid> block-dvm add|remove\n"
                                 "The block hotplug script of dvm-vol; libxl runs it for disks with script=block-dvm.\n");
@@ -76,7 +93,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "block-dvm: invalid DVM_STATE_DIR: it must be an absolute path\n");
                 return 1;
         }
-        dvm_ctx_set_log(ctx, getenv("DVM_HOOK_DEBUG") ? DVM_LOG_DEBUG : DVM_LOG_INFO, log_syslog, NULL);
+        dvm_ctx_set_log(ctx, debug ? DVM_LOG_DEBUG : DVM_LOG_INFO, log_syslog, NULL);
         dvm_ctx_set_lock_timeout(ctx, lock_timeout_ms());
         r = dvm_xen_hotplug(ctx, action, be);
         if (r < 0) {
@@ -86,7 +103,10 @@ int main(int argc, char **argv)
         } else {
                 syslog(LOG_INFO, "%s %s done in %.0f ms", argv[1], be, now_ms() - t0);
         }
+        /* what the toolstack waits for after the line above: the start of a worker (its exec) */
         dvm_ctx_free(ctx);
+        if (debug)
+                log_debug("exit: background work joined");
         closelog();
         return r < 0 ? 1 : 0;
 }
