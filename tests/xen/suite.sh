@@ -25,6 +25,8 @@
 #  E  (case_lock.sh) the hook's add while another process holds the pool's lock.
 #  F  (case_preload.sh) a dvm-spawn disk taking a ready disposable (preload), and the
 #     figure of the hook's add with one ready and with none.
+#  P  (case_profile.sh, only when named in DVM_XEN_CASES) the profile of the hook's add of a
+#     dvm-spawn disk taking a ready disposable, into DVM_XEN_PROFILE=DIR.
 #  R  (case_rbd.sh) a domU whose root comes from a TemplateVM in Ceph RBD (a single-node
 #     cluster in dom0): nothing it wrote is in the cluster after it is gone, no mapping is left.
 # Prints "xen-tier: N passed, M failed" (", K skipped" when a case could not run) and timings;
@@ -390,7 +392,7 @@ main() {
 		test_a_spawn
 		udevd_throughout A
 		test_templates_unchanged
-	elif case_on B D H E figure F; then
+	elif case_on B D H E figure F P; then
 		spawn_disks
 	fi
 	if case_on B C; then
@@ -403,6 +405,9 @@ main() {
 	case_on figure && test_figure
 	case_on F && source "$HERE/case_preload.sh" && test_f_preload
 	case_on R && source "$HERE/case_rbd.sh" && test_r_rbd
+	# the profile runs only when asked for by name (DVM_XEN_CASES="P")
+	[[ " ${DVM_XEN_CASES:-} " == *" P "* ]] && source "$HERE/case_preload.sh" && source "$HERE/case_profile.sh" &&
+		test_p_profile
 	udev_down
 	check end.no-disposable-devices "" "$(dvm_devices '-disp')" "DVM- devices of disposables"
 	log "block-dvm in syslog:"
