@@ -50,3 +50,19 @@ void pool_change_end(dvm_pool *pool, int result)
         if (result >= 0 && recover_mark_clean(pool, pool->change_txn) >= 0)
                 FAULT_POINT("change.end");
 }
+
+int pool_catalog_begin(dvm_pool *pool)
+{
+        int r = catalog_begin(pool->cat);
+
+        if (r < 0 || pool->lock_depth > 1)
+                return r;
+        /* the check reads inside the transaction: nothing to recover costs two reads and a status */
+        r = recover_needed(pool);
+        if (r == 0)
+                return 0;
+        catalog_rollback(pool->cat);
+        if (r > 0 && (r = recover_run(pool, false, NULL)) >= 0)
+                r = catalog_begin(pool->cat);
+        return r;
+}

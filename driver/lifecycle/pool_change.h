@@ -25,6 +25,14 @@ int pool_change_begin(dvm_pool *pool);
  */
 void pool_change_end(dvm_pool *pool, int result);
 
+/**
+ * pool_catalog_begin() - with the pool locked, open a catalog transaction for a change of
+ * the catalog alone (one that leaves the kernel as it is: no dirty mark, no transaction id
+ * moved): a pool a crash left dirty is recovered first, so that nothing of it is handed
+ * out before. With the lock held more than once, only the transaction. Returns 0 or -errno.
+ */
+int pool_catalog_begin(dvm_pool *pool);
+
 /*
  * POOL_TRANSACTION() - evaluate @body (an int expression: 0 or -errno) under the pool
  * lock inside one catalog transaction, committed when @body succeeds and rolled back

@@ -65,31 +65,13 @@ int preload_take(dvm_pool *pool, const char *dvm, char ret_name[DVM_NAME_MAX + 1
         return n < 0 ? n : 0;
 }
 
-/* Under the pool lock: open the take's transaction, recovering first a pool a crash left
- * dirty (nothing of it is handed out before). The check reads inside the transaction, so
- * that the common case, nothing to recover, costs two catalog reads and one status. */
-static int begin_recovered(dvm_pool *pool)
-{
-        int r = catalog_begin(pool->cat);
-
-        if (r < 0 || pool->lock_depth > 1)
-                return r;
-        r = recover_needed(pool);
-        if (r == 0)
-                return 0;
-        catalog_rollback(pool->cat);
-        if (r > 0 && (r = recover_run(pool, false, NULL)) >= 0)
-                r = catalog_begin(pool->cat);
-        return r;
-}
-
 int preload_take_now(dvm_pool *pool, const char *dvm, char ret_name[DVM_NAME_MAX + 1], struct dvm_vm_info *ret_info)
 {
         int r = pool_lock(pool);
 
         if (r < 0)
                 return r;
-        r = begin_recovered(pool);
+        r = pool_catalog_begin(pool);
         if (r >= 0) {
                 r = preload_take(pool, dvm, ret_name);
                 /* described in the same transaction: what the caller gets is what it took */

@@ -10,6 +10,7 @@
 
 #include "lifecycle/later.h"
 #include "lifecycle/pool_change.h"
+#include "lifecycle/preload.h"
 #include "store/catalog_preload.h"
 #include "lifecycle/vm.h"
 #include "store/catalog_domain.h"
@@ -74,16 +75,29 @@ static int start_for(dvm_pool *pool, const char *vm, const struct claim_disk *d)
         return catalog_domain_put(pool->cat, &dom);
 }
 
-/* The disposable of DVM Template @dvm for the domain of @d: found, or spawned. */
-static int disposable_for(dvm_pool *pool, const char *dvm, const struct claim_disk *d, char ret_vm[DVM_NAME_MAX + 1],
-                          bool *ret_made)
+/* What add_locked() returns, in a change of the catalog alone, for a claim that would
+ * change the kernel (spawn a disposable, start a VM): it is made again as a full change. */
+#define NEEDS_KERNEL 1
+
+/* The disposable of DVM Template @dvm for the domain of @d: found, taken ready, or spawned
+ * (NEEDS_KERNEL when @catalog_only). */
+static int disposable_for(dvm_pool *pool, const char *dvm, const struct claim_disk *d, bool catalog_only,
+                          char ret_vm[DVM_NAME_MAX + 1], bool *ret_made)
 {
         struct cat_domain dom = { .domid = d->domid };
         int r = catalog_domain_disposable(pool->cat, dvm, d->domid, d->dom_uuid, ret_vm);
 
         if (r != -ENOENT)
                 return r;
-        if ((r = vm_spawn(pool, dvm, NULL, ret_vm)) < 0)
+        if (catalog_only) {
+                r = preload_take(pool, dvm, ret_vm);
+                if (r == 0)
+                        return NEEDS_KERNEL;
+                pool->preload_taken = r > 0;
+        } else {
+                r = vm_spawn(pool, dvm, NULL, ret_vm);
+        }
+        if (r < 0)
                 return r;
         snprintf(dom.vm, sizeof(dom.vm), "%s", ret_vm);
         snprintf(dom.uuid, sizeof(dom.uuid), "%s", d->dom_uuid);
@@ -110,7 +124,8 @@ static int claimed_before(dvm_pool *pool, const struct xen_target *t, const stru
         return 0;
 }
 
-static int add_locked(dvm_pool *pool, const struct xen_target *t, const struct claim_disk *d, struct claim_result *ret)
+static int add_locked(dvm_pool *pool, const struct xen_target *t, const struct claim_disk *d, bool catalog_only,
+                      struct claim_result *ret)
 {
         struct cat_attachment a = { .domid = d->domid, .devid = d->devid, .rw = d->rw };
         char vm_name[DVM_NAME_MAX + 1];
@@ -124,7 +139,9 @@ static int add_locked(dvm_pool *pool, const struct xen_target *t, const struct c
         if (r != -ENOENT)
                 return r;
         if (t->kind == XEN_TARGET_SPAWN) {
-                r = disposable_for(pool, t->vm, d, vm_name, &made);
+                r = disposable_for(pool, t->vm, d, catalog_only, vm_name, &made);
+                if (r == NEEDS_KERNEL)
+                        return r;
         } else {
                 snprintf(vm_name, sizeof(vm_name), "%s", t->vm);
                 r = catalog_vm_get(pool->cat, t->vm, &vm);
@@ -145,6 +162,8 @@ static int add_locked(dvm_pool *pool, const struct xen_target *t, const struct c
                         return ctx_error(pool->ctx, -EROFS, "%s/%s/%s is read-only: hand it over with access=ro",
                                          pool->name, t->vm, t->volume);
                 if (r >= 0 && !vm.running) {
+                        if (catalog_only)
+                                return NEEDS_KERNEL;
                         r = start_for(pool, t->vm, d);
                         made = true;
                 }
@@ -172,7 +191,24 @@ int claim_add(dvm_pool *pool, const struct xen_target *t, const struct claim_dis
         /* libxl kills the hook after 40 s: no other VM's deferred wipe runs in it */
         pool->defer_intents = true;
         pool->preload_taken = false;
-        r = POOL_TRANSACTION(pool, add_locked(pool, t, d, &res));
+        /* A disk that a ready disposable, the domain's disposable or a running VM serves is a
+         * change of the catalog alone: no dirty mark, no thin-pool metadata commit for it. */
+        r = pool_lock(pool);
+        if (r >= 0) {
+                r = pool_catalog_begin(pool);
+                if (r >= 0) {
+                        r = add_locked(pool, t, d, true, &res);
+                        if (r == 0)
+                                r = catalog_commit(pool->cat);
+                        if (r != 0)
+                                catalog_rollback(pool->cat);
+                }
+                pool_unlock(pool);
+        }
+        if (r == NEEDS_KERNEL) {
+                pool->preload_taken = false;
+                r = POOL_TRANSACTION(pool, add_locked(pool, t, d, false, &res));
+        }
         ctx_debug(pool->ctx, "pool %s: claim of disk %u of domain %u committed%s", pool->name, d->devid, d->domid,
                   pool->preload_taken ? " (a ready disposable taken)" : "");
         pool->defer_intents = was;

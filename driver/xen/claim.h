@@ -39,7 +39,9 @@ struct claim_result {
  * claim_add() - claim the volume target @t names for disk @d, in one transaction under
  * the pool lock: a spawn target finds or spawns the disposable of its DVM Template for
  * the domain (@d->domid, @d->dom_uuid); a volume target starts its VM for the domain
- * when it is halted. Claiming the same disk again is a no-op. Returns 0 and @ret, or
+ * when it is halted. A claim served by what is there (a ready disposable taken, the domain's
+ * disposable, a running VM) changes the catalog alone: no dirty mark, no thin-pool commit.
+ * Claiming the same disk again is a no-op. Returns 0 and @ret, or
  * -errno: -ENOENT (no such VM or volume), -EROFS (a read-only volume asked writable),
  * -EBUSY (another disk has it and one of them is writable), -EEXIST (the disk has another
  * volume), with a message. Other VMs' deferred stops and destroys wait for recover: a
