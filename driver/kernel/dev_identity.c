@@ -173,6 +173,9 @@ static bool dir_exists(const char *attr)
         return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* The longest pause between two looks at whether another opener has the device. */
+#define POLL_MAX_US 4000
+
 static uint64_t now_ms(void)
 {
         struct timespec ts;
@@ -200,8 +203,10 @@ int ident_wait_opened(dvm_ctx *ctx, const char *path, const struct dev_identity 
                 if (now_ms() - start >= timeout_ms)
                         break;
                 nanosleep(&(struct timespec){ .tv_nsec = delay_us * 1000 }, NULL);
-                if (delay_us < 50000)
-                        delay_us *= 2;
+                /* short steps: the toolstack waits on every ms of overshoot, and a poll is
+                 * one sysfs read */
+                if (delay_us < POLL_MAX_US)
+                        delay_us = delay_us * 2 > POLL_MAX_US ? POLL_MAX_US : delay_us * 2;
         }
         if (by_attr)
                 return ctx_error(ctx, -ETIMEDOUT, "%s (%x:%x) was not opened by its backend within %u ms: %s does not "

@@ -41,7 +41,8 @@ int xstore_list(xstore *xs, const char *path, char ***ret_names);
 
 /**
  * xstore_write() - write the @n keys of @pairs under @dir in one transaction (retried
- * while xenstore reports a conflict): all of them land, or none. Returns 0 or -errno.
+ * while xenstore reports a conflict): all of them land, or none; a single key without one
+ * (a write of one key is atomic). Returns 0 or -errno.
  */
 int xstore_write(xstore *xs, const char *dir, const struct xstore_pair *pairs, unsigned n);
 
