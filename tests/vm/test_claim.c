@@ -2,9 +2,10 @@
 /*
  * vm tier, block-dvm's bookkeeping without Xen (claim.c, dev_identity.c) on real
  * device-mapper: one disposable per domain and DVM Template, a recycled domain id getting a
- * new one, repeats as no-ops, a writable volume on one disk only, the release that destroys
- * or stops what was made for a domain, parallel claims, and the identity check against an
- * impostor and a device left from another layer. The witnesses are dmsetup and the catalog.
+ * new one, repeats as no-ops, claims served by what is there without a kernel change, a
+ * writable volume on one disk only, the release that destroys or stops what was made for a
+ * domain, parallel claims, and the identity check against an impostor and a device left
+ * from another layer. The witnesses are dmsetup and the catalog.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -292,4 +293,58 @@ Test(claim, hook_release_leaves_the_wipe_to_the_worker)
         char *left = vt_sh(&st, "dmsetup ls | grep '^DVM-%s-%s-' || true", vt.pool, root.vm);
         cr_assert_str_empty(left, "devices of %s left after the worker: %s", root.vm, left);
         free(left);
+}
+
+/* The thin-pool's transaction id: it moves with every change of the pool's kernel state. */
+static unsigned long long pool_txn(void)
+{
+        int st;
+        char *out = vt_sh(&st, "dmsetup status DVM-%s | cut -d' ' -f4", vt.pool);
+        unsigned long long id = strtoull(out, NULL, 10);
+        free(out);
+        return id;
+}
+
+/*
+ * A claim served by what is there changes the catalog alone: the domain's disposable for its
+ * other disks, a repeat, a running VM's volume, and a ready disposable taken leave the
+ * thin-pool's metadata as it was (no dirty mark, no commit); a spawn that builds moves it.
+ */
+Test(claim, served_by_what_is_there_leaves_the_kernel_alone)
+{
+        /* no worker starts from the take: the refill would change the pool */
+        setenv("DVM_VOL_BIN", "/nonexistent/dvm-vol", 1);
+        unsigned long long t0 = pool_txn();
+        struct claim_result root = claim_ok(XEN_TARGET_SPAWN, "dvm", "root", 5, 51712, UUID_A, true);
+        cr_assert(root.made && pool_txn() != t0, "a built spawn: made %d, transaction id %llu -> %llu", root.made, t0,
+                  pool_txn());
+
+        t0 = pool_txn();
+        claim_ok(XEN_TARGET_SPAWN, "dvm", "private", 5, 51728, UUID_A, true);
+        claim_ok(XEN_TARGET_SPAWN, "dvm", "root", 5, 51712, UUID_A, true);
+        cr_assert_eq(pool_txn(), t0, "the domain's disposable and a repeat moved the transaction id %llu -> %llu", t0,
+                     pool_txn());
+        CLI_OK("start", "work");
+        t0 = pool_txn();
+        claim_ok(XEN_TARGET_VOLUME, "work", "root", 5, 51744, UUID_A, true);
+        cr_assert_eq(pool_txn(), t0, "a running VM's volume moved the transaction id %llu -> %llu", t0, pool_txn());
+
+        CLI_OK("preload", "dvm", "--count", "1");
+        CLI_OK("worker");
+        struct vt_run l = vt_cli(&vt, "list", NULL);
+        char ready[64] = "";
+        for (char *line = strtok(l.out, "\n"); line; line = strtok(NULL, "\n")) {
+                char name[64], kind[32], tmpl[64], state[32];
+                if (sscanf(line, "%63s %31s %63s %31s", name, kind, tmpl, state) == 4 && strcmp(state, "ready") == 0)
+                        snprintf(ready, sizeof(ready), "%s", name);
+        }
+        vt_run_free(&l);
+        cr_assert(ready[0], "no ready disposable after preload and worker");
+        t0 = pool_txn();
+        struct claim_result taken = claim_ok(XEN_TARGET_SPAWN, "dvm", "root", 7, 51712, UUID_B, true);
+        cr_assert(taken.made && strcmp(taken.vm, ready) == 0, "domain 7 got %s (made %d), the ready one is %s", taken.vm,
+                  taken.made, ready);
+        cr_assert_eq(pool_txn(), t0, "taking ready %s moved the transaction id %llu -> %llu", ready, t0, pool_txn());
+        identity_ok(&taken);
+        unsetenv("DVM_VOL_BIN");
 }
