@@ -34,6 +34,9 @@ struct dvm_pool {
         bool changing;           /* between pool_change_begin() and _end() */
         uint64_t change_txn;     /* the transaction id the change ends on */
         unsigned long change_mark; /* dm_changes() when it began */
+        bool changed_elsewhere;  /* the change wrote outside the kernel what recovery
+                                  * reconciles (a use recorded in the cluster): a failed
+                                  * one leaves the pool dirty as one that touched dm does */
         bool change_in_ram;      /* the change is an in-RAM VM's: it leaves the pool's metadata
                                   * alone, so its dirty mark goes in the catalog */
         struct thin_meta *held_meta; /* between owned_hold(true) and (false), thin backend */

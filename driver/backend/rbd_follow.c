@@ -109,6 +109,8 @@ static int take(dvm_pool *pool, struct rbd_conn *c, int64_t id, const char *what
         int r;
 
         follow_key(id, key, sizeof(key));
+        /* should the change fail, recovery drops the use the catalog will not record */
+        pool->changed_elsewhere = true;
         if ((r = rbd_backend_host(pool, own, sizeof(own))) < 0 ||
             (r = rbdc_use_set(pool->ctx, c, ref->image, ref->snap, own, true)) < 0 ||
             (r = rbd_layer_set(pool, id, ref)) < 0)

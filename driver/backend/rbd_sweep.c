@@ -8,6 +8,7 @@
 #include "backend/rbd_sweep.h"
 #include "ceph/rbd_commit.h"
 #include "ceph/rbd_share.h"
+#include "kernel/rbd_map.h"
 
 /* Seconds a leftover image's removal is retried while it is watched: a killed process's
  * watch stays until the cluster times it out (osd_client_watch_timeout, 30 s by default). */
@@ -95,6 +96,57 @@ static int sweep_image(dvm_pool *pool, struct rbd_conn *c, const char *img, cons
         return r < 0 ? r : gone + 1;
 }
 
+/* whether snapshot @s of @img is mapped on this machine: a use that stands for a running
+ * layer (of this pool, or of another pool of this host name) */
+static int mapped_here(dvm_pool *pool, struct rbd_conn *c, const char *img, const char *s)
+{
+        int r = rbdmap_snap_mapped(pool->ctx, rbdc_pool_name(c), img, s);
+        return r == -ENODEV ? 0 : r;
+}
+
+/* this host's uses of other hosts' snapshots that no layer of the catalog records and no
+ * mapping here stands for: taken by a start whose catalog transaction never committed (a
+ * spawn killed, or failed, after it followed a new commit). Dropped, so that the owner's
+ * release is not kept forever; a released snapshot left unused goes. */
+static int sweep_uses(dvm_pool *pool, struct rbd_conn *c, const char *host, const char *own,
+                      const struct rbd_ref *refs, int nrefs)
+{
+        _cleanup_free_ char *names = NULL;
+        int n = rbdc_image_list(pool->ctx, c, "dvm.", &names), k, r, gone = 0;
+        bool released;
+
+        if (n < 0)
+                return n;
+        for (const char *img = names; n-- > 0; img += strlen(img) + 1) {
+                _cleanup_free_ char *snaps = NULL;
+                if (strncmp(img, own, strlen(own)) == 0)
+                        continue;
+                if ((k = rbdc_use_of_host(pool->ctx, c, img, host, &snaps)) < 0)
+                        return k;
+                for (const char *s = snaps; k-- > 0; s += strlen(s) + 1) {
+                        struct rbd_ref ref = {};
+                        if (recorded(refs, nrefs, img, s))
+                                continue;
+                        if ((r = mapped_here(pool, c, img, s)) != 0) {
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
+                        if ((r = rbdc_use_set(pool->ctx, c, img, s, host, false)) < 0 ||
+                            (r = rbdc_use_count(pool->ctx, c, img, s, &released)) < 0)
+                                return r;
+                        ctx_info(pool->ctx, "pool %s: a use of rbd snapshot %s@%s that no layer records dropped",
+                                 pool->name, img, s);
+                        gone++;
+                        snprintf(ref.image, sizeof(ref.image), "%s", img);
+                        snprintf(ref.snap, sizeof(ref.snap), "%s", s);
+                        if (r == 0 && released && (r = rbd_follow_unused(pool, c, &ref)) < 0)
+                                return r;
+                }
+        }
+        return gone;
+}
+
 int rbd_sweep(dvm_pool *pool, struct rbd_conn *c)
 {
         _cleanup_free_ struct rbd_ref *refs = NULL;
@@ -117,5 +169,8 @@ int rbd_sweep(dvm_pool *pool, struct rbd_conn *c)
                         return r;
                 gone += r;
         }
-        return gone;
+        snprintf(prefix, sizeof(prefix), "dvm.%s.", host);
+        if ((r = sweep_uses(pool, c, host, prefix, refs, nrefs)) < 0)
+                return r;
+        return gone + r;
 }

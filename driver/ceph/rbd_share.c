@@ -166,9 +166,9 @@ int rbdc_image_list(dvm_ctx *ctx, struct rbd_conn *c, const char *prefix, char *
         return n;
 }
 
-int rbdc_use_drop_host(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *host, char **ret_snaps)
+int rbdc_use_of_host(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *host, char **ret_snaps)
 {
-        char obj[160], drop[32][200];
+        char obj[160], found[32][200];
         size_t hlen = strlen(host), out = 0;
         rados_xattrs_iter_t it;
         int n = 0, r;
@@ -188,27 +188,34 @@ int rbdc_use_drop_host(dvm_ctx *ctx, struct rbd_conn *c, const char *image, cons
                         break;
                 nl = strlen(name);
                 if (nl > hlen + 1 && name[nl - hlen - 1] == '.' && strcmp(name + nl - hlen, host) == 0 &&
-                    n < (int)ARRAY_SIZE(drop) && nl < sizeof(drop[0]))
-                        snprintf(drop[n++], sizeof(drop[0]), "%s", name);
+                    n < (int)ARRAY_SIZE(found) && nl < sizeof(found[0]))
+                        snprintf(found[n++], sizeof(found[0]), "%.*s", (int)(nl - hlen - 1), name);
         }
         rados_getxattrs_end(it);
         if (r < 0)
                 return ctx_error(ctx, r, "Ceph pool %s: cannot read the users of %s: %m", c->pool, image);
-        char *snaps = malloc(n * sizeof(drop[0]) + 1);
+        char *snaps = malloc(n * sizeof(found[0]) + 1);
         if (!snaps)
                 return -ENOMEM;
         for (int i = 0; i < n; i++) {
-                r = rados_rmxattr(c->io, obj, drop[i]);
-                if (r < 0 && r != -ENODATA) {
-                        free(snaps);
-                        return ctx_error(ctx, r, "Ceph pool %s: cannot drop use %s of %s: %m", c->pool, drop[i], image);
-                }
-                size_t sl = strlen(drop[i]) - hlen - 1;
-                memcpy(snaps + out, drop[i], sl);
-                snaps[out + sl] = 0;
+                size_t sl = strlen(found[i]);
+                memcpy(snaps + out, found[i], sl + 1);
                 out += sl + 1;
         }
         snaps[out] = 0;
         *ret_snaps = snaps;
+        return n;
+}
+
+int rbdc_use_drop_host(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *host, char **ret_snaps)
+{
+        int n = rbdc_use_of_host(ctx, c, image, host, ret_snaps), k = n, r;
+
+        for (const char *s = n > 0 ? *ret_snaps : ""; k-- > 0; s += strlen(s) + 1)
+                if ((r = rbdc_use_set(ctx, c, image, s, host, false)) < 0) {
+                        free(*ret_snaps);
+                        *ret_snaps = NULL;
+                        return r;
+                }
         return n;
 }

@@ -46,6 +46,12 @@ int rbdc_use_count(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const ch
 int rbdc_image_list(dvm_ctx *ctx, struct rbd_conn *c, const char *prefix, char **ret_names);
 
 /**
+ * rbdc_use_of_host() - the snapshots of @image that host @host uses, NUL-terminated one after
+ * the other, in @ret_snaps (malloc'd). Returns their count, or -errno.
+ */
+int rbdc_use_of_host(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *host, char **ret_snaps);
+
+/**
  * rbdc_use_drop_host() - drop every use of @image's snapshots by host @host; the snapshots it
  * used, NUL-terminated one after the other, in @ret_snaps (malloc'd). Returns their count,
  * or -errno.

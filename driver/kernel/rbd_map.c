@@ -333,6 +333,18 @@ int rbdmap_by_devt(dvm_ctx *ctx, uint32_t major, uint32_t minor, struct rbd_mapp
         return -ENOENT;
 }
 
+int rbdmap_snap_mapped(dvm_ctx *ctx, const char *pool, const char *image, const char *snap)
+{
+        int ids[MAX_DEVS], n = list_ids(ctx, ids, MAX_DEVS);
+        struct shown s;
+
+        for (int i = 0; i < n; i++)
+                if (read_shown(ids[i], &s) == 0 && strcmp(s.pool, pool) == 0 && strcmp(s.image, image) == 0 &&
+                    strcmp(s.snap, snap) == 0)
+                        return 1;
+        return n < 0 ? n : 0;
+}
+
 int rbdmap_named(dvm_ctx *ctx, const char *prefix, struct rbd_mapping *ret, int max)
 {
         int ids[MAX_DEVS], n = list_ids(ctx, ids, MAX_DEVS), k = 0;

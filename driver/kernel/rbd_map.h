@@ -72,6 +72,12 @@ int rbdmap_by_devt(dvm_ctx *ctx, uint32_t major, uint32_t minor, struct rbd_mapp
 int rbdmap_named(dvm_ctx *ctx, const char *prefix, struct rbd_mapping *ret, int max);
 
 /**
+ * rbdmap_snap_mapped() - whether snapshot @image@@snap of Ceph pool @pool is mapped on this
+ * host (by name, as the kernel shows it). Returns 1, 0, or -errno (-ENODEV: no rbd module).
+ */
+int rbdmap_snap_mapped(dvm_ctx *ctx, const char *pool, const char *image, const char *snap);
+
+/**
  * rbdmap_open() - open mapping @m read-only after checking that it is still @spec's
  * snapshot: /dev/rbdN is the block device @m->major:@m->minor, its disk sequence number is
  * @m->diskseq, and sysfs shows @spec's pool id, image id and snapshot id for it. The open

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ceph/rbd_client.h"
+#include "crashwalk.h"
 #include "util/ctx.h"
 #include "vmtest.h"
 
@@ -422,4 +423,61 @@ Test(rbd_hosts, ready_one_not_taken_after_a_commit)
         VT_CLI_OK(&b, "destroy", "--wait", d2);
         VT_CLI_OK(&b, "worker");
         free(d1), free(d2);
+}
+
+/* the snapshots of @image that host @host records a use of, sorted, one per line */
+static char *uses_of(const char *image, const char *host)
+{
+        int st;
+        char *out = vt_sh(&st, "rados -c %s --id admin -p " CPOOL " listxattr dvm.users.%s 2>/dev/null | "
+                          "sed -n 's/\\.%s$//p' | sort", conf, image, host);
+        return out;
+}
+
+/* B's spawn killed right after it followed A's new commit: in the cluster its use moved to
+ * the new snapshot (and the old one, released by A and used by no disposable of B, went),
+ * but its catalog transaction never committed. B's recover drops the use no layer records,
+ * so that A's next commit removes the snapshot it released (kept for B forever otherwise);
+ * B's next spawn follows the newest commit. */
+Test(rbd_hosts, killed_spawn_leaves_no_use)
+{
+        char *p0, *p1, *img, *u, *d, want[160];
+
+        init_hosts();
+        vt_make_templates(&a, "16M", "8M");
+        p0 = pointer(host_a, "tmpl", "root");
+        img = strndup(p0, strcspn(p0, "@"));
+        VT_CLI_OK(&b, "template", "import", "tmpl", "--from-host", host_a);
+        VT_CLI_OK(&b, "dvm", "create", "dvmb", "--template", "tmpl");
+        if (!cw_use_fault_build(&b))
+                cr_skip_test("SKIP: no fault-injection build of dvm-vol: make FAULT=1 BUILD=<build>/fault all");
+        VT_CLI_OK(&a, "start", "tmpl");
+        VT_CLI_OK(&a, "stop", "tmpl");
+        p1 = pointer(host_a, "tmpl", "root");
+        cr_assert_eq(snap_count(img), 2, "%s: A removed the snapshot B's tmpl follows", img);
+
+        cw_killed_at(&b, "rbd.map:1", (const char *const[]){ "spawn", "dvmb", NULL });
+        u = uses_of(img, host_b);
+        snprintf(want, sizeof(want), "%s\n", strchr(p1, '@') + 1);
+        cr_assert_str_eq(u, want, "the killed spawn did not move B's use to A's new commit (a test that cannot "
+                         "fail)");
+        free(u);
+        VT_CLI_OK(&b, "recover");
+        u = uses_of(img, host_b);
+        cr_assert_str_empty(u, "B's uses of %s after its recover: one no layer records is left", img);
+        free(u);
+        cr_assert_eq(mappings(), 0, "the killed spawn's mapping outlived B's recover");
+
+        /* A commits again and releases p1's snapshot: nobody uses it, so it goes */
+        VT_CLI_OK(&a, "start", "tmpl");
+        VT_CLI_OK(&a, "stop", "tmpl");
+        cr_assert_eq(snap_count(img), 1, "%s: A kept the snapshot %s that no host uses", img, p1);
+        /* B's next spawn follows the newest commit and uses it */
+        d = vt_spawn(&b, "dvmb", NULL);
+        cr_assert(vt_has_pattern(vt_dev(&b, d, "root"), 0, 8 * MiB, 1), "B's %s root lacks A's template data", d);
+        u = uses_of(img, host_b);
+        cr_assert_eq(vt_count_lines(u), 1, "B's uses of %s with one disposable running:\n%s", img, u);
+        free(u);
+        VT_CLI_OK(&b, "destroy", "--wait", d);
+        free(p0), free(p1), free(img), free(d);
 }
