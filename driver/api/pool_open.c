@@ -156,6 +156,26 @@ static void unlink_catalog(const char *db)
         }
 }
 
+/* pool_clash of @ops against every other pool of the state directory (backend.h) */
+static int clash_check(dvm_ctx *ctx, const char *name, const struct backend_ops *ops,
+                       const struct dvm_pool_config *cfg)
+{
+        char **names = NULL;
+        int n = dvm_pool_list(ctx, &names), r = 0;
+
+        for (int i = 0; i < n && r >= 0; i++) {
+                _cleanup_free_ char *db = NULL;
+                catalog *cat = NULL;
+                if (strcmp(names[i], name) == 0 || asprintf(&db, "%s/%s/catalog.db", ctx->state_dir, names[i]) < 0)
+                        continue;
+                if (catalog_open(ctx, db, &cat) >= 0)
+                        r = ops->pool_clash(ctx, name, cfg, names[i], cat);
+                catalog_close(cat);
+        }
+        dvm_strv_free(names);
+        return n < 0 ? n : r;
+}
+
 int dvm_pool_init(dvm_ctx *ctx, const char *name, const struct dvm_pool_config *cfg)
 {
         static const struct dvm_pool_config defaults = {};
@@ -177,6 +197,8 @@ int dvm_pool_init(dvm_ctx *ctx, const char *name, const struct dvm_pool_config *
                 return ctx_error(ctx, -EINVAL, "pool %s: a Ceph config, client, pool and host are settings of rbd "
                                  "pools, not of %s pools", p->name, p->ops->name);
         r = p->ops->pool_unit(ctx, p->name, cfg, &p->block_sectors);
+        if (r >= 0 && p->ops->pool_clash)
+                r = clash_check(ctx, p->name, p->ops, cfg);
         if (r < 0)
                 return r;
         if (mkdir(ctx->state_dir, 0700) < 0 && errno != EEXIST)

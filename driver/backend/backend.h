@@ -42,6 +42,10 @@ struct backend_ops {
          * sectors; other settings of @cfg that do not apply are refused. */
         int (*pool_unit)(dvm_ctx *ctx, const char *pool, const struct dvm_pool_config *cfg,
                          uint64_t *ret_sectors);
+        /* Optional (rbd): -EEXIST with a message when new pool @pool with @cfg would clash
+         * with pool @other of the same state directory, whose catalog is @cat; else 0. */
+        int (*pool_clash)(dvm_ctx *ctx, const char *pool, const struct dvm_pool_config *cfg, const char *other,
+                          catalog *cat);
         /* Pool: build the kernel/file side of a new pool (the catalog exists and holds the
          * settings); bring it back after a reboot; fill usage and identity. */
         int (*pool_create)(dvm_pool *pool, const struct dvm_pool_config *cfg);

@@ -80,6 +80,24 @@ static int rbd_pool_unit(dvm_ctx *ctx, const char *name, const struct dvm_pool_c
         return backend_thin.pool_unit(ctx, name, cfg, ret_sectors);
 }
 
+/* A host records its uses of other hosts' snapshots under its host name alone: two pools of
+ * one host name on one Ceph pool would drop each other's uses, and a snapshot one of them
+ * still maps could go. */
+static int rbd_pool_clash(dvm_ctx *ctx, const char *name, const struct dvm_pool_config *cfg, const char *other,
+                          catalog *cat)
+{
+        _cleanup_free_ char *host = NULL, *cpool = NULL;
+        struct utsname u;
+        const char *mine = host_of(cfg, &u), *want = cfg->rbd_pool ? cfg->rbd_pool : DEFAULT_POOL;
+
+        if (catalog_meta_get(cat, "rbd.host", &host) < 0 || catalog_meta_get(cat, "rbd.pool", &cpool) < 0 ||
+            strcmp(host, mine) != 0 || strcmp(cpool, want) != 0)
+                return 0;
+        return ctx_error(ctx, -EEXIST, "pool %s: host name %s on Ceph pool %s is pool %s's already: give another "
+                         "--host (two pools of one host name would share their uses of other hosts' snapshots)",
+                         name, mine, want, other);
+}
+
 static int rbd_pool_create(dvm_pool *p, const struct dvm_pool_config *cfg)
 {
         struct dvm_pool_config local;
@@ -428,6 +446,7 @@ static int rbd_owned_hold(dvm_pool *pool, bool hold)
 const struct backend_ops backend_rbd = {
         .name = "rbd",
         .pool_unit = rbd_pool_unit,
+        .pool_clash = rbd_pool_clash,
         .pool_create = rbd_pool_create,
         .pool_activate = rbd_pool_activate,
         .pool_info = rbd_pool_info,

@@ -297,3 +297,28 @@ Test(rbd_pool, bad_init_changes_nothing)
         cr_expect_eq(r.status, 2, "rbd options on a thin pool: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
 }
+
+/* A second rbd pool of one state directory under the first one's host name, on the same Ceph
+ * pool, is refused (exit 4, one line naming the host and the pool that has it) before it
+ * makes anything: the two would share their uses of other hosts' snapshots. */
+Test(rbd_pool, host_name_of_another_pool_refused)
+{
+        struct vt other;
+        int st;
+
+        init_pool();
+        other = vt;
+        snprintf(other.pool, sizeof(other.pool), "%.28s2", vt.pool);
+        struct vt_run r = vt_cli(&other, "pool", "init", "--backend", "rbd", "--data-size", "64M", "--rbd-conf", conf,
+                                 "--rbd-client", "dvm", "--rbd-pool", CPOOL, "--host", host, NULL);
+        cr_expect(r.status == 4 && vt_count_lines(r.err) == 1 && strstr(r.err, host) && strstr(r.err, vt.pool),
+                  "a second pool under host name %s: exit %d: %s", host, r.status, r.err);
+        vt_run_free(&r);
+        char *left = vt_sh(&st, "ls -d %s/%s 2>/dev/null; dmsetup ls | grep -c 'DVM-%s' || true", vt.state,
+                           other.pool, other.pool);
+        cr_expect_str_eq(left, "0\n", "the refused init left something: %s", left);
+        free(left);
+        /* the first pool is untouched */
+        CLI_OK("template", "create", "tmpl", "--root-size", "8M", "--private-size", "8M");
+        CLI_OK("destroy", "--wait", "tmpl");
+}
