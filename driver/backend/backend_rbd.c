@@ -378,7 +378,8 @@ static int cmp_id(const void *a, const void *b)
 /* The thin ids of the local pool and the layers in the cluster, sorted, once each. For
  * recovery, which asks: the mappings of dvm images that no device uses any more (a process
  * killed between a map and its table) go first, then what a killed process left in this
- * pool's images (rbd_sweep.h). */
+ * pool's images (rbd_sweep.h), and the pointers of this host's templates are put back on
+ * their commits. */
 static int rbd_layer_list(dvm_pool *pool, int64_t **ret_ids)
 {
         _cleanup_free_ int64_t *local = NULL, *remote = NULL;
@@ -392,7 +393,8 @@ static int rbd_layer_list(dvm_pool *pool, int64_t **ret_ids)
                 return r;
         if (r > 0)
                 ctx_info(pool->ctx, "pool %s: %d unused rbd mapping(s) removed", pool->name, r);
-        if ((r = rbd_backend_conn(pool, &c)) < 0 || (r = rbd_sweep(pool, c)) < 0)
+        if ((r = rbd_backend_conn(pool, &c)) < 0 || (r = rbd_sweep(pool, c)) < 0 ||
+            (r = rbd_follow_republish(pool, c)) < 0)
                 return r;
         nl = backend_thin.layer_list(pool, &local);
         if (nl < 0)

@@ -102,6 +102,39 @@ int rbd_follow_publish(dvm_pool *pool, struct rbd_conn *c, int64_t id, const str
         return catalog_meta_set(pool->cat, key, what);
 }
 
+int rbd_follow_republish(dvm_pool *pool, struct rbd_conn *c)
+{
+        _cleanup_free_ struct cat_vm *vms = NULL;
+        struct cat_volume vols[3];
+        char own[HOST_MAX], holder[HOST_MAX], what[1024], key[1040];
+        int n = catalog_vm_list(pool->cat, &vms), put = 0, r;
+
+        if (n < 0 || (r = rbd_backend_host(pool, own, sizeof(own))) < 0)
+                return n < 0 ? n : r;
+        for (int i = 0; i < n; i++) {
+                int k = catalog_volume_list(pool->cat, vms[i].name, vols, 3);
+                for (int j = 0; j < k; j++) {
+                        struct rbd_ref ref, now;
+                        if (!(vols[j].flags & DVM_VOL_SAVE_ON_STOP) || vols[j].thin_id < 0 ||
+                            rbd_layer_get(pool, vols[j].thin_id, &ref) < 0 ||
+                            rbd_image_foreign(pool, ref.image, holder, sizeof(holder)) != 0)
+                                continue; /* local, or another host's (followed) */
+                        snprintf(what, sizeof(what), "%s/%s/%s", own, vols[j].vm, vols[j].name);
+                        pointer_key(what, key, sizeof(key));
+                        if (rbdc_pointer_get(pool->ctx, c, key, what, now.image, sizeof(now.image), now.snap,
+                                             sizeof(now.snap)) == 0 &&
+                            strcmp(now.image, ref.image) == 0 && strcmp(now.snap, ref.snap) == 0)
+                                continue;
+                        if ((r = rbd_follow_publish(pool, c, vols[j].thin_id, &ref)) < 0)
+                                return r;
+                        ctx_info(pool->ctx, "pool %s: the pointer of %s named what no commit holds: %s@%s again",
+                                 pool->name, what, ref.image, ref.snap);
+                        put++;
+                }
+        }
+        return put;
+}
+
 /* layer @id is @what's snapshot @ref: recorded here and as a use in the cluster */
 static int take(dvm_pool *pool, struct rbd_conn *c, int64_t id, const char *what, const struct rbd_ref *ref)
 {

@@ -38,6 +38,14 @@ int rbd_refuse_foreign(dvm_pool *pool, const char *image, const char *doing);
 /** rbd_follow_publish() - after a commit of layer @id as @ref: the pointer of its volume names it. 0 or -errno. */
 int rbd_follow_publish(dvm_pool *pool, struct rbd_conn *c, int64_t id, const struct rbd_ref *ref);
 
+/**
+ * rbd_follow_republish() - for recovery: the pointer of each of this host's committed
+ * save_on_stop volumes names its committed layer again (a commit killed after it wrote the
+ * pointer, before the catalog took the commit, left it naming a snapshot recovery removes).
+ * Returns how many were put back, or -errno.
+ */
+int rbd_follow_republish(dvm_pool *pool, struct rbd_conn *c);
+
 /** rbd_follow() - the backend's follow op (backend.h). */
 int rbd_follow(dvm_pool *pool, const char *host, struct cat_volume *v);
 

@@ -16,6 +16,7 @@
 
 #include "ceph/rbd_client.h"
 #include "crashwalk.h"
+#include "faultsteps.h"
 #include "util/ctx.h"
 #include "vmtest.h"
 
@@ -480,4 +481,42 @@ Test(rbd_hosts, killed_spawn_leaves_no_use)
         free(u);
         VT_CLI_OK(&b, "destroy", "--wait", d);
         free(p0), free(p1), free(img), free(d);
+}
+
+/* A's stop of its TemplateVM killed at each step from its root's new snapshot to the
+ * catalog's commit, where the pointer of tmpl/root already named a snapshot the catalog had
+ * not taken (and that recovery removes when the stop is undone). After A's recover the
+ * pointer names a snapshot that exists, whichever way the stop went, and B can follow it. */
+Test(rbd_hosts, killed_commit_leaves_pointer_on_a_commit)
+{
+        char steps[128][FS_STEP_MAX], *p, *out;
+        int n, from, to, st;
+
+        init_hosts();
+        vt_make_templates(&a, "16M", "8M");
+        if (!cw_use_fault_build(&a))
+                cr_skip_test("SKIP: no fault-injection build of dvm-vol: make FAULT=1 BUILD=<build>/fault all");
+        VT_CLI_OK(&a, "start", "tmpl");
+        n = fs_learn(&a, (const char *const[]){ "stop", "tmpl", NULL }, steps, 128);
+        from = fs_find(steps, n, 0, "rbd.snap");
+        to = fs_find(steps, n, from, "catalog.commit");
+        cr_assert(from >= 0 && to > from + 1, "stop tmpl passes no step between its first snapshot (%d) and the "
+                  "catalog's commit (%d)", from, to);
+        for (int i = from; i < to; i++) {
+                VT_CLI_OK(&a, "start", "tmpl");
+                vt_pattern(vt_dev(&a, "tmpl", "root"), 0, MiB, 40 + i);
+                cw_killed_at(&a, steps[i], (const char *const[]){ "stop", "tmpl", NULL });
+                VT_CLI_OK(&a, "recover");
+                p = pointer(host_a, "tmpl", "root");
+                *strchr(p, '@') = ' ';
+                out = vt_sh(&st, "set -- %s; rbd -c %s --id admin -p " CPOOL " snap ls $1 --format json | "
+                            "grep -c \"\\\"name\\\":\\\"$2\\\"\"", p, conf);
+                cr_assert_str_eq(out, "1\n", "stop tmpl killed at %s, recovered: the pointer of tmpl/root names %s, "
+                                 "no snapshot", steps[i], p);
+                free(out), free(p);
+                struct vt_run r = vt_cli(&a, "stop", "tmpl", NULL);
+                vt_run_free(&r);
+        }
+        VT_CLI_OK(&b, "template", "import", "tmpl", "--from-host", host_a);
+        VT_CLI_OK(&b, "destroy", "--wait", "tmpl");
 }
