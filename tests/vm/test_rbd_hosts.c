@@ -5,7 +5,9 @@
  * pool). Host B's TemplateVM follows host A's of the same name: a commit on A is what B's
  * next spawn takes, B's running disposables keep their snapshot (A keeps it for them) and
  * show outdated, their writes stay on B, and nothing of them is in the cluster; an image is
- * held writable by its host alone; recover --host takes back what a dead host held. Witnesses: the rbd and rados CLIs as client.admin, sysfs.
+ * held writable by its host alone; recover --host takes back what a dead host held; a
+ * ready disposable of B is never one built before A's latest commit. Witnesses: the rbd
+ * and rados CLIs as client.admin, sysfs. The hosts' crash tests: test_rbd_hosts_crash.c.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -15,194 +17,92 @@
 #include <unistd.h>
 
 #include "ceph/rbd_client.h"
-#include "crashwalk.h"
-#include "faultsteps.h"
+#include "rbdhosts.h"
 #include "util/ctx.h"
 #include "vmtest.h"
 
 #define MiB (1ULL << 20)
-#define CPOOL "rbd"
 
-static struct vt a, b;
-static const char *conf;
-static char host_a[32], host_b[32];
-
-static void need_cluster(void)
-{
-        conf = getenv("DVM_CEPH_CONF");
-        if (geteuid() != 0)
-                cr_skip_test("SKIP: the rbd hosts suite needs root");
-        cr_assert(conf && *conf, "DVM_CEPH_CONF is not set: run this suite through tests/vm/suites.sh, which starts "
-                  "the Ceph cluster (tests/lib/ceph-cluster.sh) around it");
-        snprintf(host_a, sizeof(host_a), "a%d", getpid());
-        snprintf(host_b, sizeof(host_b), "b%d", getpid());
-}
-
-static void init_hosts(void)
-{
-        need_cluster();
-        vt_init_backend(&a, "rbd", "--data-size", "512M", "--rbd-conf", conf, "--rbd-client", "dvm", "--rbd-pool",
-                        CPOOL, "--host", host_a, NULL);
-        vt_init_backend(&b, "rbd", "--data-size", "512M", "--rbd-conf", conf, "--rbd-client", "dvm", "--rbd-pool",
-                        CPOOL, "--host", host_b, NULL);
-}
-
-/* the objects of the Ceph pool whose name matches extended regex @re, one per line */
-static char *objects(const char *re)
-{
-        int st;
-        char *out = vt_sh(&st, "rados -c %s --id admin -p " CPOOL " ls | grep -E '%s' | sort || true", conf, re);
-        cr_assert_eq(st, 0, "rados ls: %s", out);
-        return out;
-}
-
-/* the images of host @host, one per line */
-static char *images(const char *host)
-{
-        int st;
-        char *out = vt_sh(&st, "rbd -c %s --id admin -p " CPOOL " ls | grep '^dvm\\.%s\\.' | sort || true", conf, host);
-        cr_assert_eq(st, 0, "rbd ls: %s", out);
-        return out;
-}
-
-static int snap_count(const char *image)
-{
-        int st;
-        char *out = vt_sh(&st, "rbd -c %s --id admin -p " CPOOL " snap ls %s --format json | "
-                          "grep -o '\"name\":' | wc -l", conf, image);
-        int n = atoi(out);
-        free(out);
-        return n;
-}
-
-static int mappings(void)
-{
-        int st;
-        char *out = vt_sh(&st, "ls /sys/bus/rbd/devices | wc -l");
-        int n = atoi(out);
-        free(out);
-        return n;
-}
-
-/* the image that holds A's tmpl/root now, from the pointer object A's commits write */
-static char *pointer(const char *host, const char *vm, const char *vol)
-{
-        int st;
-        char *out = vt_sh(&st, "rados -c %s --id admin -p " CPOOL " get 'dvm.tmpl.%s.%s.%s' - 2>&1", conf, host, vm,
-                          vol);
-        cr_assert_eq(st, 0, "no pointer object of %s/%s/%s: %s", host, vm, vol, out);
-        return out;
-}
-
-static void teardown(void)
-{
-        int st;
-
-        vt_cleanup(&b);
-        vt_cleanup(&a);
-        if (!conf || !host_a[0])
-                return;
-        /* what a failed test left: mappings, images, the pointer and users objects */
-        for (int i = 0; i < 2; i++) {
-                const char *h = i ? host_b : host_a;
-                free(vt_sh(&st, "for d in /sys/bus/rbd/devices/*; do [ -e \"$d/name\" ] && "
-                           "grep -q '^dvm\\.%s\\.' \"$d/name\" && echo ${d##*/} > /sys/bus/rbd/remove_single_major; "
-                           "done 2>/dev/null; R='rbd -c %s --id admin -p " CPOOL "'; "
-                           "for i in $($R ls | grep '^dvm\\.%s\\.'); do for s in $($R snap ls $i | awk 'NR>1{print $2}'); "
-                           "do $R snap unprotect $i@$s 2>/dev/null; done; $R snap purge $i >/dev/null 2>&1; "
-                           "$R rm $i >/dev/null 2>&1; done; "
-                           "for o in $(rados -c %s --id admin -p " CPOOL " ls | grep -E '^dvm\\.(tmpl\\.%s\\.|users\\.dvm\\.%s\\.)'); "
-                           "do rados -c %s --id admin -p " CPOOL " rm \"$o\"; done",
-                           h, conf, h, conf, h, h, conf));
-        }
-}
-
-TestSuite(rbd_hosts, .fini = teardown, .timeout = 1200);
+TestSuite(rbd_hosts, .fini = rh_teardown, .timeout = 1200);
 
 Test(rbd_hosts, template_of_another_host)
 {
         char *p0, *p1, *s, *d1, *d2, *da, *img, *out;
         struct vt_run r;
 
-        init_hosts();
-        vt_make_templates(&a, "48M", "24M");
-        p0 = pointer(host_a, "tmpl", "root");
-        img = strndup(p0, strcspn(p0, "@"));
-
         /* B: a TemplateVM that follows A's, a DVM Template of its own on it */
-        VT_CLI_OK(&b, "template", "import", "tmpl", "--from-host", host_a);
-        VT_CLI_OK(&b, "dvm", "create", "dvmb", "--template", "tmpl");
-        VT_CLI_OK(&b, "start", "dvmb");
-        vt_pattern(vt_dev(&b, "dvmb", "private"), 0, 4 * MiB, 5);
-        VT_CLI_OK(&b, "stop", "dvmb");
-        char *b_images = images(host_b);
+        p0 = rh_follow("48M", "24M", &img);
+        VT_CLI_OK(&rh_b, "start", "dvmb");
+        vt_pattern(vt_dev(&rh_b, "dvmb", "private"), 0, 4 * MiB, 5);
+        VT_CLI_OK(&rh_b, "stop", "dvmb");
+        char *b_images = rh_images(rh_host_b);
         cr_assert_eq(vt_count_lines(b_images), 1, "B's images: its DVM Template's private alone:\n%s", b_images);
 
-        d1 = vt_spawn(&b, "dvmb", NULL);
-        cr_assert(vt_has_pattern(vt_dev(&b, d1, "root"), 0, 8 * MiB, 1), "B's %s root lacks A's template data", d1);
-        cr_assert(vt_has_pattern(vt_dev(&b, d1, "private"), 0, 4 * MiB, 5), "B's %s private lacks B's DVM data", d1);
+        d1 = vt_spawn(&rh_b, "dvmb", NULL);
+        cr_assert(vt_has_pattern(vt_dev(&rh_b, d1, "root"), 0, 8 * MiB, 1), "B's %s root lacks A's template data", d1);
+        cr_assert(vt_has_pattern(vt_dev(&rh_b, d1, "private"), 0, 4 * MiB, 5), "B's %s private lacks B's DVM data", d1);
         /* isolation: B's disposable writes stay on B */
-        vt_pattern(vt_dev(&b, d1, "root"), MiB, MiB, 9);
-        da = vt_spawn(&a, "dvm", NULL);
-        cr_assert(vt_has_pattern(vt_dev(&a, da, "root"), 0, 8 * MiB, 1), "A's %s sees B's disposable's write", da);
-        s = images(host_b);
+        vt_pattern(vt_dev(&rh_b, d1, "root"), MiB, MiB, 9);
+        da = vt_spawn(&rh_a, "dvm", NULL);
+        cr_assert(vt_has_pattern(vt_dev(&rh_a, da, "root"), 0, 8 * MiB, 1), "A's %s sees B's disposable's write", da);
+        s = rh_images(rh_host_b);
         cr_assert_str_eq(s, b_images, "a disposable of B made images in the cluster:\n%s", s);
         free(s);
-        cr_assert_eq(snap_count(img), 1, "%s: a disposable of B made a snapshot", img);
-        VT_CLI_OK(&a, "destroy", "--wait", da);
+        cr_assert_eq(rh_snap_count(img), 1, "%s: a disposable of B made a snapshot", img);
+        VT_CLI_OK(&rh_a, "destroy", "--wait", da);
 
         /* A commits again: B's running disposable keeps its snapshot and is outdated */
-        VT_CLI_OK(&a, "start", "tmpl");
-        vt_pattern(vt_dev(&a, "tmpl", "root"), 0, MiB, 3);
-        VT_CLI_OK(&a, "stop", "tmpl");
-        p1 = pointer(host_a, "tmpl", "root");
+        VT_CLI_OK(&rh_a, "start", "tmpl");
+        vt_pattern(vt_dev(&rh_a, "tmpl", "root"), 0, MiB, 3);
+        VT_CLI_OK(&rh_a, "stop", "tmpl");
+        p1 = rh_pointer(rh_host_a, "tmpl", "root");
         cr_assert_str_neq(p1, p0, "A's commit did not move the pointer of tmpl/root (%s)", p1);
-        cr_assert_eq(snap_count(img), 2, "%s: A removed the snapshot B's %s runs on", img, d1);
-        cr_assert(vt_has_pattern(vt_dev(&b, d1, "root"), 0, MiB, 1) &&
-                  vt_has_pattern(vt_dev(&b, d1, "root"), 2 * MiB, 6 * MiB, 1), "B's %s lost its template state", d1);
-        cr_assert(vt_has_pattern(vt_dev(&b, d1, "root"), MiB, MiB, 9), "B's %s lost its own write", d1);
-        r = vt_cli(&b, "info", d1, NULL);
+        cr_assert_eq(rh_snap_count(img), 2, "%s: A removed the snapshot B's %s runs on", img, d1);
+        cr_assert(vt_has_pattern(vt_dev(&rh_b, d1, "root"), 0, MiB, 1) &&
+                  vt_has_pattern(vt_dev(&rh_b, d1, "root"), 2 * MiB, 6 * MiB, 1), "B's %s lost its template state", d1);
+        cr_assert(vt_has_pattern(vt_dev(&rh_b, d1, "root"), MiB, MiB, 9), "B's %s lost its own write", d1);
+        r = vt_cli(&rh_b, "info", d1, NULL);
         cr_assert(strstr(r.out, "(outdated)"), "B's info %s does not say outdated after A's commit:\n%s%s", d1, r.out,
                   r.err);
         vt_run_free(&r);
 
         /* B's next spawn takes A's commit */
-        d2 = vt_spawn(&b, "dvmb", NULL);
-        cr_assert(vt_has_pattern(vt_dev(&b, d2, "root"), 0, MiB, 3), "B's %s lacks A's new commit", d2);
-        cr_assert(vt_has_pattern(vt_dev(&b, d2, "root"), MiB, 7 * MiB, 1), "B's %s lost the unchanged data", d2);
-        r = vt_cli(&b, "info", d2, NULL);
+        d2 = vt_spawn(&rh_b, "dvmb", NULL);
+        cr_assert(vt_has_pattern(vt_dev(&rh_b, d2, "root"), 0, MiB, 3), "B's %s lacks A's new commit", d2);
+        cr_assert(vt_has_pattern(vt_dev(&rh_b, d2, "root"), MiB, 7 * MiB, 1), "B's %s lost the unchanged data", d2);
+        r = vt_cli(&rh_b, "info", d2, NULL);
         cr_assert(r.status == 0 && !strstr(r.out, "outdated"), "B's info %s says outdated:\n%s%s", d2, r.out, r.err);
         vt_run_free(&r);
-        r = vt_cli(&b, "info", d1, NULL);
+        r = vt_cli(&rh_b, "info", d1, NULL);
         cr_assert(strstr(r.out, "(outdated)"), "B's info %s no longer outdated:\n%s%s", d1, r.out, r.err);
         vt_run_free(&r);
 
         /* the old snapshot goes with its last user, B's d1 (A released it) */
-        VT_CLI_OK(&b, "destroy", "--wait", d1);
-        cr_assert_eq(snap_count(img), 1, "%s: the old snapshot outlived its last user on B", img);
-        VT_CLI_OK(&b, "destroy", "--wait", d2);
-        s = images(host_b);
+        VT_CLI_OK(&rh_b, "destroy", "--wait", d1);
+        cr_assert_eq(rh_snap_count(img), 1, "%s: the old snapshot outlived its last user on B", img);
+        VT_CLI_OK(&rh_b, "destroy", "--wait", d2);
+        s = rh_images(rh_host_b);
         cr_assert_str_eq(s, b_images, "B's disposables left images in the cluster:\n%s", s);
         free(s);
 
         /* everything goes: no image, pointer or users object of either host is left */
-        VT_CLI_OK(&b, "destroy", "--wait", "dvmb");
-        VT_CLI_OK(&b, "destroy", "--wait", "tmpl");
-        cr_assert_eq(snap_count(img), 1, "B's destroy of its tmpl touched A's image %s", img);
-        VT_CLI_OK(&a, "destroy", "--wait", "dvm");
-        VT_CLI_OK(&a, "destroy", "--wait", "tmpl");
+        VT_CLI_OK(&rh_b, "destroy", "--wait", "dvmb");
+        VT_CLI_OK(&rh_b, "destroy", "--wait", "tmpl");
+        cr_assert_eq(rh_snap_count(img), 1, "B's destroy of its tmpl touched A's image %s", img);
+        VT_CLI_OK(&rh_a, "destroy", "--wait", "dvm");
+        VT_CLI_OK(&rh_a, "destroy", "--wait", "tmpl");
         char re[256];
-        snprintf(re, sizeof(re), "^dvm\\.(tmpl\\.(%s|%s)\\.|users\\.dvm\\.(%s|%s)\\.)", host_a, host_b, host_a,
-                 host_b);
-        out = objects(re);
+        snprintf(re, sizeof(re), "^dvm\\.(tmpl\\.(%s|%s)\\.|users\\.dvm\\.(%s|%s)\\.)", rh_host_a, rh_host_b, rh_host_a,
+                 rh_host_b);
+        out = rh_objects(re);
         cr_assert_str_empty(out, "objects left in the cluster:\n%s", out);
-        s = images(host_a);
+        s = rh_images(rh_host_a);
         cr_assert_str_empty(s, "A's images left:\n%s", s);
         free(s);
-        s = images(host_b);
+        s = rh_images(rh_host_b);
         cr_assert_str_empty(s, "B's images left:\n%s", s);
         free(s);
-        cr_assert_eq(mappings(), 0, "mappings left");
+        cr_assert_eq(rh_mappings(), 0, "mappings left");
         free(out), free(p0), free(p1), free(d1), free(d2), free(da), free(img), free(b_images);
 }
 
@@ -214,46 +114,46 @@ Test(rbd_hosts, writable_held_by_one_host)
         int maps;
         struct vt_run r;
 
-        init_hosts();
-        vt_make_templates(&a, "16M", "8M");
-        VT_CLI_OK(&b, "template", "import", "tmpl", "--from-host", host_a);
-        p0 = pointer(host_a, "tmpl", "root");
+        rh_init_hosts();
+        vt_make_templates(&rh_a, "16M", "8M");
+        VT_CLI_OK(&rh_b, "template", "import", "tmpl", "--from-host", rh_host_a);
+        p0 = rh_pointer(rh_host_a, "tmpl", "root");
         img = strndup(p0, strcspn(p0, "@"));
-        before = vt_kernel_state(&b);
-        maps = mappings();
+        before = vt_kernel_state(&rh_b);
+        maps = rh_mappings();
 
-        r = vt_cli(&b, "start", "tmpl", NULL);
+        r = vt_cli(&rh_b, "start", "tmpl", NULL);
         cr_expect_eq(r.status, 5, "B's start of A's template: exit %d: %s", r.status, r.err);
         cr_expect_eq(vt_count_lines(r.err), 1, "not one line: %s", r.err);
         cr_expect(strstr(r.err, img), "the error does not name image %s: %s", img, r.err);
         char want[64];
-        snprintf(want, sizeof(want), "host %s", host_a);
+        snprintf(want, sizeof(want), "host %s", rh_host_a);
         cr_expect(strstr(r.err, want), "the error does not name %s: %s", want, r.err);
         vt_run_free(&r);
-        after = vt_kernel_state(&b);
+        after = vt_kernel_state(&rh_b);
         cr_expect_str_eq(after, before, "a refused start changed B's pool");
-        cr_expect_eq(mappings(), maps, "a refused start left a mapping");
-        r = vt_cli(&b, "info", "tmpl", NULL);
+        cr_expect_eq(rh_mappings(), maps, "a refused start left a mapping");
+        r = vt_cli(&rh_b, "info", "tmpl", NULL);
         cr_expect(r.status == 0 && strstr(r.out, "halted"), "B's tmpl after the refused start:\n%s%s", r.out, r.err);
         vt_run_free(&r);
-        cr_expect_eq(snap_count(img), 1, "%s: the refused start changed its snapshots", img);
+        cr_expect_eq(rh_snap_count(img), 1, "%s: the refused start changed its snapshots", img);
         /* A still starts and commits it */
-        VT_CLI_OK(&a, "start", "tmpl");
-        VT_CLI_OK(&a, "stop", "tmpl");
+        VT_CLI_OK(&rh_a, "start", "tmpl");
+        VT_CLI_OK(&rh_a, "stop", "tmpl");
 
         /* a template A does not have; A's own name from A */
-        r = vt_cli(&b, "template", "import", "nosuch", "--from-host", host_a, NULL);
-        snprintf(want, sizeof(want), "%s/nosuch/root", host_a);
+        r = vt_cli(&rh_b, "template", "import", "nosuch", "--from-host", rh_host_a, NULL);
+        snprintf(want, sizeof(want), "%s/nosuch/root", rh_host_a);
         cr_expect_eq(r.status, 3, "import of a template A lacks: exit %d: %s", r.status, r.err);
         cr_expect(vt_count_lines(r.err) == 1 && strstr(r.err, want), "the error does not name %s: %s", want, r.err);
         vt_run_free(&r);
-        r = vt_cli(&b, "info", "nosuch", NULL);
+        r = vt_cli(&rh_b, "info", "nosuch", NULL);
         cr_expect_eq(r.status, 3, "a refused import left VM nosuch: %s", r.out);
         vt_run_free(&r);
-        r = vt_cli(&a, "template", "import", "t2", "--from-host", host_a, NULL);
+        r = vt_cli(&rh_a, "template", "import", "t2", "--from-host", rh_host_a, NULL);
         cr_expect_eq(r.status, 2, "A following itself: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
-        r = vt_cli(&a, "template", "import", "t2", "--from-host", host_b, "--root", "/dev/null", NULL);
+        r = vt_cli(&rh_a, "template", "import", "t2", "--from-host", rh_host_b, "--root", "/dev/null", NULL);
         cr_expect_eq(r.status, 2, "--from-host with --root: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
         free(p0), free(img), free(before), free(after);
@@ -262,12 +162,7 @@ Test(rbd_hosts, writable_held_by_one_host)
 /* the exclusive locks of @image, as the rbd CLI lists them */
 static int locks_of(const char *image)
 {
-        int st;
-        char *out = vt_sh(&st, "rbd -c %s --id admin -p " CPOOL " lock ls %s --format json | grep -o '\"locker\"' | "
-                          "wc -l", conf, image);
-        int n = atoi(out);
-        free(out);
-        return n;
+        return rh_rbd_count("lock ls", image, "locker");
 }
 
 /* a process that takes @image's exclusive lock through librbd and is killed holding it */
@@ -283,7 +178,7 @@ static void die_holding_lock(const char *image)
                 dvm_ctx *cx;
                 struct rbd_conn *cc;
                 struct rbd_lock *l;
-                if (dvm_ctx_new("/tmp", &cx) == 0 && rbdc_connect(cx, conf, "dvm", CPOOL, &cc) == 0 &&
+                if (dvm_ctx_new("/tmp", &cx) == 0 && rbdc_connect(cx, rh_conf, "dvm", RH_CPOOL, &cc) == 0 &&
                     rbdc_lock_acquire(cx, cc, image, &l) == 0)
                         c = 'k';
                 if (write(pfd[1], &c, 1) != 1 || c != 'k')
@@ -311,70 +206,65 @@ Test(rbd_hosts, recover_dead_host)
         struct vt_run r;
         int st;
 
-        init_hosts();
-        vt_make_templates(&a, "16M", "8M");
-        p0 = pointer(host_a, "tmpl", "root");
-        img = strndup(p0, strcspn(p0, "@"));
-        VT_CLI_OK(&b, "template", "import", "tmpl", "--from-host", host_a);
-        VT_CLI_OK(&b, "dvm", "create", "dvmb", "--template", "tmpl");
-        VT_CLI_OK(&b, "start", "dvmb");
-        VT_CLI_OK(&b, "stop", "dvmb");
-        d = vt_spawn(&b, "dvmb", NULL);
-        pd = pointer(host_b, "dvmb", "private");
+        p0 = rh_follow("16M", "8M", &img);
+        VT_CLI_OK(&rh_b, "start", "dvmb");
+        VT_CLI_OK(&rh_b, "stop", "dvmb");
+        d = vt_spawn(&rh_b, "dvmb", NULL);
+        pd = rh_pointer(rh_host_b, "dvmb", "private");
         dimg = strndup(pd, strcspn(pd, "@"));
-        VT_CLI_OK(&a, "start", "tmpl");
-        VT_CLI_OK(&a, "stop", "tmpl");
-        cr_assert_eq(snap_count(img), 2, "%s: A removed the snapshot D's %s runs on", img, d);
+        VT_CLI_OK(&rh_a, "start", "tmpl");
+        VT_CLI_OK(&rh_a, "stop", "tmpl");
+        cr_assert_eq(rh_snap_count(img), 2, "%s: A removed the snapshot D's %s runs on", img, d);
         die_holding_lock(dimg);
         cr_assert_eq(locks_of(dimg), 1, "the killed process's lock of %s is not there", dimg);
-        half = vt_sh(&st, "printf dvm.%s.%s.999", host_b, b.pool);
-        char *out = vt_sh(&st, "rbd -c %s --id admin -p " CPOOL " create %s --size 1M 2>&1", conf, half);
+        half = vt_sh(&st, "printf dvm.%s.%s.999", rh_host_b, rh_b.pool);
+        char *out = vt_sh(&st, "rbd -c %s --id admin -p " RH_CPOOL " create %s --size 1M 2>&1", rh_conf, half);
         cr_assert_eq(st, 0, "rbd create %s: %s", half, out);
         free(out);
 
         /* D dies: its devices go with its kernel; A's recover unmaps what D had mapped */
-        vt_cleanup(&b);
-        VT_CLI_OK(&a, "recover");
-        cr_assert_eq(mappings(), 0, "D's mappings are still there");
+        vt_cleanup(&rh_b);
+        VT_CLI_OK(&rh_a, "recover");
+        cr_assert_eq(rh_mappings(), 0, "D's mappings are still there");
 
-        r = vt_cli(&a, "recover", "--host", host_b, NULL);
-        cr_assert_eq(r.status, 0, "recover --host %s: exit %d: %s", host_b, r.status, r.err);
+        r = vt_cli(&rh_a, "recover", "--host", rh_host_b, NULL);
+        cr_assert_eq(r.status, 0, "recover --host %s: exit %d: %s", rh_host_b, r.status, r.err);
         char want[160];
         snprintf(want, sizeof(want), "host %s: 1 lock(s) broken, 1 image(s) removed, 2 use(s) dropped, "
-                 "2 snapshot(s) removed\n", host_b);
-        cr_assert_str_eq(r.out, want, "recover --host %s printed:\n%s%s", host_b, r.out, r.err);
+                 "2 snapshot(s) removed\n", rh_host_b);
+        cr_assert_str_eq(r.out, want, "recover --host %s printed:\n%s%s", rh_host_b, r.out, r.err);
         vt_run_free(&r);
         cr_assert_eq(locks_of(dimg), 0, "the dead host's lock of %s stayed", dimg);
-        out = images(host_b);
+        out = rh_images(rh_host_b);
         char only[200];
         snprintf(only, sizeof(only), "%s\n", dimg);
         cr_assert_str_eq(out, only, "D's images after the reap (its committed one alone stays):\n%s", out);
         free(out);
-        cr_assert_eq(snap_count(img), 1, "%s: the snapshot released to D stayed after D's reap", img);
+        cr_assert_eq(rh_snap_count(img), 1, "%s: the snapshot released to D stayed after D's reap", img);
         /* A's template is whole and works */
-        char *da = vt_spawn(&a, "dvm", NULL);
-        VT_CLI_OK(&a, "destroy", "--wait", da);
+        char *da = vt_spawn(&rh_a, "dvm", NULL);
+        VT_CLI_OK(&rh_a, "destroy", "--wait", da);
         /* again: nothing left to do */
-        r = vt_cli(&a, "recover", "--host", host_b, NULL);
+        r = vt_cli(&rh_a, "recover", "--host", rh_host_b, NULL);
         snprintf(want, sizeof(want), "host %s: 0 lock(s) broken, 0 image(s) removed, 0 use(s) dropped, "
-                 "0 snapshot(s) removed\n", host_b);
+                 "0 snapshot(s) removed\n", rh_host_b);
         cr_assert(r.status == 0 && strcmp(r.out, want) == 0, "second recover --host: exit %d: %s%s", r.status, r.out,
                   r.err);
         vt_run_free(&r);
 
         /* refused, one line, nothing changed: our own host, a bad name, --all */
-        r = vt_cli(&a, "recover", "--host", host_a, NULL);
-        cr_expect(r.status == 2 && vt_count_lines(r.err) == 1 && strstr(r.err, host_a),
+        r = vt_cli(&rh_a, "recover", "--host", rh_host_a, NULL);
+        cr_expect(r.status == 2 && vt_count_lines(r.err) == 1 && strstr(r.err, rh_host_a),
                   "recover --host of our own host: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
-        r = vt_cli(&a, "recover", "--host", "x.y", NULL);
+        r = vt_cli(&rh_a, "recover", "--host", "x.y", NULL);
         cr_expect(r.status == 2 && vt_count_lines(r.err) == 1 && strstr(r.err, "x.y"), "recover --host x.y: exit %d: %s",
                   r.status, r.err);
         vt_run_free(&r);
-        r = vt_cli(&a, "recover", "--all", "--host", host_b, NULL);
+        r = vt_cli(&rh_a, "recover", "--all", "--host", rh_host_b, NULL);
         cr_expect_eq(r.status, 2, "recover --all --host: exit %d: %s", r.status, r.err);
         vt_run_free(&r);
-        cr_expect_eq(snap_count(img), 1, "refused reaps changed %s", img);
+        cr_expect_eq(rh_snap_count(img), 1, "refused reaps changed %s", img);
         free(p0), free(img), free(pd), free(dimg), free(d), free(half), free(da);
 }
 
@@ -387,136 +277,38 @@ Test(rbd_hosts, ready_one_not_taken_after_a_commit)
         struct vt_run r;
         char *d1, *d2;
 
-        init_hosts();
-        vt_make_templates(&a, "16M", "8M");
-        VT_CLI_OK(&b, "template", "import", "tmpl", "--from-host", host_a);
-        VT_CLI_OK(&b, "dvm", "create", "dvmb", "--template", "tmpl");
-        VT_CLI_OK(&b, "preload", "dvmb", "--count", "1");
-        VT_CLI_OK(&b, "worker");
-        r = vt_cli(&b, "preload", "dvmb", NULL);
+        free(rh_follow("16M", "8M", NULL));
+        VT_CLI_OK(&rh_b, "preload", "dvmb", "--count", "1");
+        VT_CLI_OK(&rh_b, "worker");
+        r = vt_cli(&rh_b, "preload", "dvmb", NULL);
         cr_assert(r.status == 0 && strstr(r.out, "    1     1") && !strstr(r.out, "outdated"),
                   "B keeps no disposable ready: exit %d: %s%s", r.status, r.out, r.err);
         vt_run_free(&r);
 
-        VT_CLI_OK(&a, "start", "tmpl");
-        vt_pattern(vt_dev(&a, "tmpl", "root"), 0, MiB, 3);
-        VT_CLI_OK(&a, "stop", "tmpl");
-        r = vt_cli(&b, "preload", "dvmb", NULL);
+        VT_CLI_OK(&rh_a, "start", "tmpl");
+        vt_pattern(vt_dev(&rh_a, "tmpl", "root"), 0, MiB, 3);
+        VT_CLI_OK(&rh_a, "stop", "tmpl");
+        r = vt_cli(&rh_b, "preload", "dvmb", NULL);
         cr_assert(r.status == 0 && strstr(r.out, "(1 outdated"), "B's ready one is not shown outdated after A's "
                   "commit: exit %d: %s%s", r.status, r.out, r.err);
         vt_run_free(&r);
 
-        d1 = vt_spawn(&b, "dvmb", NULL);
-        cr_assert(vt_has_pattern(vt_dev(&b, d1, "root"), 0, MiB, 3), "B's spawn %s handed out a ready disposable "
+        d1 = vt_spawn(&rh_b, "dvmb", NULL);
+        cr_assert(vt_has_pattern(vt_dev(&rh_b, d1, "root"), 0, MiB, 3), "B's spawn %s handed out a ready disposable "
                   "built before A's commit", d1);
-        VT_CLI_OK(&b, "worker");
-        r = vt_cli(&b, "preload", "dvmb", NULL);
+        VT_CLI_OK(&rh_b, "worker");
+        r = vt_cli(&rh_b, "preload", "dvmb", NULL);
         cr_assert(r.status == 0 && strstr(r.out, "    1     1") && !strstr(r.out, "outdated"),
                   "the worker did not replace B's outdated ready one: exit %d: %s%s", r.status, r.out, r.err);
         vt_run_free(&r);
-        d2 = vt_spawn(&b, "dvmb", NULL);
-        cr_assert(vt_has_pattern(vt_dev(&b, d2, "root"), 0, MiB, 3) &&
-                  vt_has_pattern(vt_dev(&b, d2, "root"), MiB, 7 * MiB, 1), "B's %s (from the refill) lacks A's "
+        d2 = vt_spawn(&rh_b, "dvmb", NULL);
+        cr_assert(vt_has_pattern(vt_dev(&rh_b, d2, "root"), 0, MiB, 3) &&
+                  vt_has_pattern(vt_dev(&rh_b, d2, "root"), MiB, 7 * MiB, 1), "B's %s (from the refill) lacks A's "
                   "commit", d2);
 
-        VT_CLI_OK(&b, "preload", "dvmb", "--count", "0");
-        VT_CLI_OK(&b, "destroy", "--wait", d1);
-        VT_CLI_OK(&b, "destroy", "--wait", d2);
-        VT_CLI_OK(&b, "worker");
+        VT_CLI_OK(&rh_b, "preload", "dvmb", "--count", "0");
+        VT_CLI_OK(&rh_b, "destroy", "--wait", d1);
+        VT_CLI_OK(&rh_b, "destroy", "--wait", d2);
+        VT_CLI_OK(&rh_b, "worker");
         free(d1), free(d2);
-}
-
-/* the snapshots of @image that host @host records a use of, sorted, one per line */
-static char *uses_of(const char *image, const char *host)
-{
-        int st;
-        char *out = vt_sh(&st, "rados -c %s --id admin -p " CPOOL " listxattr dvm.users.%s 2>/dev/null | "
-                          "sed -n 's/\\.%s$//p' | sort", conf, image, host);
-        return out;
-}
-
-/* B's spawn killed right after it followed A's new commit: in the cluster its use moved to
- * the new snapshot (and the old one, released by A and used by no disposable of B, went),
- * but its catalog transaction never committed. B's recover drops the use no layer records,
- * so that A's next commit removes the snapshot it released (kept for B forever otherwise);
- * B's next spawn follows the newest commit. */
-Test(rbd_hosts, killed_spawn_leaves_no_use)
-{
-        char *p0, *p1, *img, *u, *d, want[160];
-
-        init_hosts();
-        vt_make_templates(&a, "16M", "8M");
-        p0 = pointer(host_a, "tmpl", "root");
-        img = strndup(p0, strcspn(p0, "@"));
-        VT_CLI_OK(&b, "template", "import", "tmpl", "--from-host", host_a);
-        VT_CLI_OK(&b, "dvm", "create", "dvmb", "--template", "tmpl");
-        if (!cw_use_fault_build(&b))
-                cr_skip_test("SKIP: no fault-injection build of dvm-vol: make FAULT=1 BUILD=<build>/fault all");
-        VT_CLI_OK(&a, "start", "tmpl");
-        VT_CLI_OK(&a, "stop", "tmpl");
-        p1 = pointer(host_a, "tmpl", "root");
-        cr_assert_eq(snap_count(img), 2, "%s: A removed the snapshot B's tmpl follows", img);
-
-        cw_killed_at(&b, "rbd.map:1", (const char *const[]){ "spawn", "dvmb", NULL });
-        u = uses_of(img, host_b);
-        snprintf(want, sizeof(want), "%s\n", strchr(p1, '@') + 1);
-        cr_assert_str_eq(u, want, "the killed spawn did not move B's use to A's new commit (a test that cannot "
-                         "fail)");
-        free(u);
-        VT_CLI_OK(&b, "recover");
-        u = uses_of(img, host_b);
-        cr_assert_str_empty(u, "B's uses of %s after its recover: one no layer records is left", img);
-        free(u);
-        cr_assert_eq(mappings(), 0, "the killed spawn's mapping outlived B's recover");
-
-        /* A commits again and releases p1's snapshot: nobody uses it, so it goes */
-        VT_CLI_OK(&a, "start", "tmpl");
-        VT_CLI_OK(&a, "stop", "tmpl");
-        cr_assert_eq(snap_count(img), 1, "%s: A kept the snapshot %s that no host uses", img, p1);
-        /* B's next spawn follows the newest commit and uses it */
-        d = vt_spawn(&b, "dvmb", NULL);
-        cr_assert(vt_has_pattern(vt_dev(&b, d, "root"), 0, 8 * MiB, 1), "B's %s root lacks A's template data", d);
-        u = uses_of(img, host_b);
-        cr_assert_eq(vt_count_lines(u), 1, "B's uses of %s with one disposable running:\n%s", img, u);
-        free(u);
-        VT_CLI_OK(&b, "destroy", "--wait", d);
-        free(p0), free(p1), free(img), free(d);
-}
-
-/* A's stop of its TemplateVM killed at each step from its root's new snapshot to the
- * catalog's commit, where the pointer of tmpl/root already named a snapshot the catalog had
- * not taken (and that recovery removes when the stop is undone). After A's recover the
- * pointer names a snapshot that exists, whichever way the stop went, and B can follow it. */
-Test(rbd_hosts, killed_commit_leaves_pointer_on_a_commit)
-{
-        char steps[128][FS_STEP_MAX], *p, *out;
-        int n, from, to, st;
-
-        init_hosts();
-        vt_make_templates(&a, "16M", "8M");
-        if (!cw_use_fault_build(&a))
-                cr_skip_test("SKIP: no fault-injection build of dvm-vol: make FAULT=1 BUILD=<build>/fault all");
-        VT_CLI_OK(&a, "start", "tmpl");
-        n = fs_learn(&a, (const char *const[]){ "stop", "tmpl", NULL }, steps, 128);
-        from = fs_find(steps, n, 0, "rbd.snap");
-        to = fs_find(steps, n, from, "catalog.commit");
-        cr_assert(from >= 0 && to > from + 1, "stop tmpl passes no step between its first snapshot (%d) and the "
-                  "catalog's commit (%d)", from, to);
-        for (int i = from; i < to; i++) {
-                VT_CLI_OK(&a, "start", "tmpl");
-                vt_pattern(vt_dev(&a, "tmpl", "root"), 0, MiB, 40 + i);
-                cw_killed_at(&a, steps[i], (const char *const[]){ "stop", "tmpl", NULL });
-                VT_CLI_OK(&a, "recover");
-                p = pointer(host_a, "tmpl", "root");
-                *strchr(p, '@') = ' ';
-                out = vt_sh(&st, "set -- %s; rbd -c %s --id admin -p " CPOOL " snap ls $1 --format json | "
-                            "grep -c \"\\\"name\\\":\\\"$2\\\"\"", p, conf);
-                cr_assert_str_eq(out, "1\n", "stop tmpl killed at %s, recovered: the pointer of tmpl/root names %s, "
-                                 "no snapshot", steps[i], p);
-                free(out), free(p);
-                struct vt_run r = vt_cli(&a, "stop", "tmpl", NULL);
-                vt_run_free(&r);
-        }
-        VT_CLI_OK(&b, "template", "import", "tmpl", "--from-host", host_a);
-        VT_CLI_OK(&b, "destroy", "--wait", "tmpl");
 }
