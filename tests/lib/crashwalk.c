@@ -155,6 +155,13 @@ void cw_recover(const char *when)
         vt_run_free(&r);
 }
 
+static double seconds(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static uint64_t template_root_hash(void)
 {
         VT_CLI_OK(&vt, "start", "tmpl");
@@ -163,22 +170,48 @@ static uint64_t template_root_hash(void)
         return h;
 }
 
-/* Kill @argv at each of its steps in turn; after each, recover and check the invariants;
- * @after judges the outcome from the snapshot and puts the baseline back for the next
- * step. The TemplateVM's root is the same before and after. Returns the steps walked. */
+/* The step filter of cw_walk_near(): NULL, every step. */
+static const char *near_prefix;
+
+void cw_walk_near(const char *prefix)
+{
+        const char *all = getenv("DVM_CW_ALL");
+
+        near_prefix = all && strcmp(all, "1") == 0 ? NULL : prefix;
+}
+
+/* whether step @i of @n is walked under the filter: named with its prefix, or next to one */
+static bool walked(char steps[][80], int n, int i)
+{
+        if (!near_prefix)
+                return true;
+        for (int j = i - 1; j <= i + 1; j++)
+                if (j >= 0 && j < n && strncmp(steps[j], near_prefix, strlen(near_prefix)) == 0)
+                        return true;
+        return false;
+}
+
+/* Kill @argv at each of its steps in turn (those cw_walk_near() keeps); after each, recover
+ * and check the invariants; @after judges the outcome from the snapshot and puts the
+ * baseline back for the next step. The TemplateVM's root is the same before and after.
+ * Returns the steps walked. */
 static int walk(const char *const argv[8], void (*baseline)(void), void (*after)(const char *when, const char *snap))
 {
         char steps[MAX_STEPS][80], when[300];
         /* first: the stop of the TemplateVM releases its old origin now, not in the first
          * destroy of a disposable built on it, so that every run passes the same steps */
         uint64_t root = template_root_hash();
-        int n;
+        double t0 = seconds();
+        int n, done = 0;
 
         baseline();
         n = learn_steps(argv, steps);
 
         after("traced run", NULL);
         for (int i = 0; i < n; i++) {
+                if (!walked(steps, n, i))
+                        continue;
+                done++;
                 struct vt_run r = cw_run_faulted(argv, steps[i]);
                 snprintf(when, sizeof(when), "%.40s %.20s killed at step %d/%d (%.80s)", argv[0], argv[1], i + 1, n, steps[i]);
                 cr_assert_eq(r.status, CW_FAULT_EXIT, "%s: exit %d, not the fault exit: %s", when, r.status, r.err);
@@ -187,11 +220,18 @@ static int walk(const char *const argv[8], void (*baseline)(void), void (*after)
                 char *snap = vt_check_invariants(&vt, when);
                 after(when, snap);
                 free(snap);
+                if (getenv("DVM_CW_STEPS")) /* where a slow walk spends its time */
+                        fprintf(stderr, "%s: done at %.1f s\n", when, seconds() - t0);
         }
         cr_assert_eq(template_root_hash(), root, "the TemplateVM root changed during the walk of %s", argv[0]);
-        printf("crash walk (%s) of %s%s%s: %d steps, each killed, recovered and checked\n", vt.backend, argv[0],
-               strcmp(argv[0], "template") == 0 ? " " : "", strcmp(argv[0], "template") == 0 ? argv[1] : "", n);
-        return n;
+        double t = seconds() - t0;
+        cr_assert(done > 0, "crash walk of %s: none of its %d steps is named %s* or next to one", argv[0], n,
+                  near_prefix);
+        printf("crash walk (%s) of %s%s%s: %d of %d steps%s%s%s, each killed, recovered and checked, in %.0f s "
+               "(%.1f s a step)\n", vt.backend, argv[0], strcmp(argv[0], "template") == 0 ? " " : "",
+               strcmp(argv[0], "template") == 0 ? argv[1] : "", done, n, near_prefix ? " (those named " : "",
+               near_prefix ? near_prefix : "", near_prefix ? "* and their neighbours)" : "", t, t / done);
+        return done;
 }
 
 static void nothing(void) {}
@@ -236,6 +276,52 @@ static const char *const destroy_argv[8] = { "destroy", "--wait", "victim" };
 void cw_walk_destroy(void)
 {
         walk(destroy_argv, cw_victim, destroy_after);
+}
+
+/* commit: the DVM Template's private, written with pattern commit_seed while it runs, is
+ * committed by its stop; after the kill and recover it is committed whole, or (killed before
+ * the stop was recorded) still running with the data; either way the next start reads it */
+static int commit_seed = 30;
+
+static void commit_baseline(void)
+{
+        VT_CLI_OK(&vt, "start", "dvm");
+        vt_pattern(vt_dev(&vt, "dvm", "private"), 0, MiB, commit_seed);
+}
+
+static void commit_after(const char *when, const char *snap)
+{
+        if (snap && strstr(snap, "\nvm dvm 1\n")) {
+                cr_assert(vt_has_pattern(vt_dev(&vt, "dvm", "private"), 0, MiB, commit_seed), "%s: the DVM Template "
+                          "still runs but lost what it wrote", when);
+                VT_CLI_OK(&vt, "stop", "dvm");
+        }
+        /* rbd: one snapshot in the cluster for each committed volume (tmpl's root and
+         * private, dvm's private): the layer a commit replaced is gone, none was left */
+        if (snap && strcmp(vt.backend, "rbd") == 0) {
+                int n = 0;
+                for (const char *p = snap; (p = strstr(p, "\nksnap ")); p++)
+                        n++;
+                cr_assert_eq(n, 3, "%s: %d snapshots in the cluster, not the 3 committed volumes'", when, n);
+        }
+        VT_CLI_OK(&vt, "start", "dvm");
+        cr_assert(vt_has_pattern(vt_dev(&vt, "dvm", "private"), 0, MiB, commit_seed), "%s: the commit of the DVM "
+                  "Template's private was lost or half done", when);
+        commit_seed = commit_seed % 200 + 31;
+        vt_pattern(vt_dev(&vt, "dvm", "private"), 0, MiB, commit_seed);
+}
+
+static const char *const commit_argv[8] = { "stop", "dvm" };
+
+void cw_walk_commit(void)
+{
+        /* once first: a DVM Template's private goes into the cluster at its first stop, so
+         * that every stop of the walk takes the same steps (a commit into its image) */
+        VT_CLI_OK(&vt, "start", "dvm");
+        VT_CLI_OK(&vt, "stop", "dvm");
+        walk(commit_argv, commit_baseline, commit_after);
+        VT_CLI_OK(&vt, "stop", "dvm");
+        free(vt_check_invariants(&vt, "after the walk of the commit"));
 }
 
 /* The walk of a destroy left to the worker runs with $DVM_VOL_BIN pointing nowhere: no
@@ -356,13 +442,6 @@ void cw_walk_import(void)
         const char *const argv[8] = { "template", "import", "imp", "--root", image };
         walk(argv, nothing, import_after);
         unlink(image);
-}
-
-static double seconds(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* How long an uninterrupted spawn and destroy of the victim take on this machine now: the

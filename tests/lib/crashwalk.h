@@ -58,11 +58,24 @@ void cw_walk_spawn(void);
 void cw_walk_destroy(void);
 void cw_walk_import(void);
 /*
+ * The walk of a commit: each step of `stop dvm` (the DVM Template's private written while it
+ * ran) killed, recovered and checked: the commit is whole or not begun, and one layer.
+ */
+void cw_walk_commit(void);
+/*
  * The walk of a destroy left to the worker (no worker starts by itself in it): each step of
  * `destroy victim`, then `worker` drains and the pool is checked again.
  */
 void cw_walk_destroy_later(void);
 void cw_random_kill(int rounds);
+/*
+ * cw_walk_near() - the walks that follow kill only the steps whose names start with @prefix
+ * and the step just before and just after each (killed before the change, after it, and
+ * after what follows it, e.g. its catalog record); NULL (the default): every step. The
+ * summary line says how many of how many steps were walked. $DVM_CW_ALL=1 walks every step
+ * all the same; $DVM_CW_STEPS set prints each step walked with the seconds since the start.
+ */
+void cw_walk_near(const char *prefix);
 /*
  * The walk of a refill (issue 15): "dvm" keeps one ready disposable and has none; each step
  * of `worker` building it is killed, recovered and checked, then `worker` runs to its end

@@ -6,7 +6,9 @@
  * and catalog steps and the cluster's: image create, written with its lock held, snapshot)
  * killed dead, `recover`, then the invariants of tests/lib/vminvariants.c: the local
  * pool's, and the cluster's against the catalog (no image, snapshot, lock or mapping leaked
- * or lost), and the operation whole or not at all.
+ * or lost), and the operation whole or not at all. The walks of a commit, a spawn and a
+ * destroy are in test_rbd_crash_ops.c: with them this suite would take ~11 min of TCG on an
+ * idle host, and 27 min under load, far past suites.sh's 900 s a suite.
  */
 #include <criterion/criterion.h>
 
