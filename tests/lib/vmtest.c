@@ -580,3 +580,12 @@ char *vt_state(struct vt *vt)
         free(cat);
         return all;
 }
+
+unsigned long long vt_pool_txn(struct vt *vt)
+{
+        int st;
+        char *out = vt_sh(&st, "dmsetup status DVM-%s | cut -d' ' -f4", vt->pool);
+        unsigned long long id = strtoull(out, NULL, 10);
+        free(out);
+        return id;
+}

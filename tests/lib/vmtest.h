@@ -120,6 +120,12 @@ bool vt_has_pattern(const char *path, uint64_t off, uint64_t len, uint32_t seed)
 const char *vt_dev(struct vt *vt, const char *vm, const char *vol);
 
 /**
+ * vt_pool_txn() - the transaction id of @vt's thin pool (dmsetup status): it moves with every
+ * change of the pool's kernel state that commits its metadata.
+ */
+unsigned long long vt_pool_txn(struct vt *vt);
+
+/**
  * vt_kernel_state() - our pool's dm devices (name, table) and the thin ids in the pool
  * metadata (thin_dump of a metadata snapshot), as text. malloc'd.
  */

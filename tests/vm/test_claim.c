@@ -295,16 +295,6 @@ Test(claim, hook_release_leaves_the_wipe_to_the_worker)
         free(left);
 }
 
-/* The thin-pool's transaction id: it moves with every change of the pool's kernel state. */
-static unsigned long long pool_txn(void)
-{
-        int st;
-        char *out = vt_sh(&st, "dmsetup status DVM-%s | cut -d' ' -f4", vt.pool);
-        unsigned long long id = strtoull(out, NULL, 10);
-        free(out);
-        return id;
-}
-
 /*
  * A claim served by what is there changes the catalog alone: the domain's disposable for its
  * other disks, a repeat, a running VM's volume, and a ready disposable taken leave the
@@ -314,20 +304,23 @@ Test(claim, served_by_what_is_there_leaves_the_kernel_alone)
 {
         /* no worker starts from the take: the refill would change the pool */
         setenv("DVM_VOL_BIN", "/nonexistent/dvm-vol", 1);
-        unsigned long long t0 = pool_txn();
+        unsigned long long t0 = vt_pool_txn(&vt);
         struct claim_result root = claim_ok(XEN_TARGET_SPAWN, "dvm", "root", 5, 51712, UUID_A, true);
-        cr_assert(root.made && pool_txn() != t0, "a built spawn: made %d, transaction id %llu -> %llu", root.made, t0,
-                  pool_txn());
+        cr_assert(root.made && vt_pool_txn(&vt) != t0, "a built spawn: made %d, transaction id %llu -> %llu", root.made,
+                  t0,
+                  vt_pool_txn(&vt));
 
-        t0 = pool_txn();
+        t0 = vt_pool_txn(&vt);
         claim_ok(XEN_TARGET_SPAWN, "dvm", "private", 5, 51728, UUID_A, true);
         claim_ok(XEN_TARGET_SPAWN, "dvm", "root", 5, 51712, UUID_A, true);
-        cr_assert_eq(pool_txn(), t0, "the domain's disposable and a repeat moved the transaction id %llu -> %llu", t0,
-                     pool_txn());
+        cr_assert_eq(vt_pool_txn(&vt), t0, "the domain's disposable and a repeat moved the transaction id %llu -> %llu",
+                     t0,
+                     vt_pool_txn(&vt));
         CLI_OK("start", "work");
-        t0 = pool_txn();
+        t0 = vt_pool_txn(&vt);
         claim_ok(XEN_TARGET_VOLUME, "work", "root", 5, 51744, UUID_A, true);
-        cr_assert_eq(pool_txn(), t0, "a running VM's volume moved the transaction id %llu -> %llu", t0, pool_txn());
+        cr_assert_eq(vt_pool_txn(&vt), t0, "a running VM's volume moved the transaction id %llu -> %llu", t0,
+                     vt_pool_txn(&vt));
 
         CLI_OK("preload", "dvm", "--count", "1");
         CLI_OK("worker");
@@ -340,11 +333,12 @@ Test(claim, served_by_what_is_there_leaves_the_kernel_alone)
         }
         vt_run_free(&l);
         cr_assert(ready[0], "no ready disposable after preload and worker");
-        t0 = pool_txn();
+        t0 = vt_pool_txn(&vt);
         struct claim_result taken = claim_ok(XEN_TARGET_SPAWN, "dvm", "root", 7, 51712, UUID_B, true);
         cr_assert(taken.made && strcmp(taken.vm, ready) == 0, "domain 7 got %s (made %d), the ready one is %s", taken.vm,
                   taken.made, ready);
-        cr_assert_eq(pool_txn(), t0, "taking ready %s moved the transaction id %llu -> %llu", ready, t0, pool_txn());
+        cr_assert_eq(vt_pool_txn(&vt), t0, "taking ready %s moved the transaction id %llu -> %llu", ready, t0,
+                     vt_pool_txn(&vt));
         identity_ok(&taken);
         unsetenv("DVM_VOL_BIN");
 }

@@ -428,16 +428,6 @@ Test(volume_api, resize_grows_a_started_volume)
         stop("tmpl", "volatile");
 }
 
-/* The thin-pool's transaction id: it moves once per change of the pool. */
-static unsigned long long pool_txn(void)
-{
-        int st;
-        char *out = vt_sh(&st, "dmsetup status DVM-%s | cut -d' ' -f4", vt.pool);
-        unsigned long long id = strtoull(out, NULL, 10);
-        free(out);
-        return id;
-}
-
 /* qubesd starts and stops a qube's volumes together: one change of the pool for all (one
  * step of the transaction id where one volume's start takes one), each volume its result;
  * after a failure the rest are not tried and stay as they were. */
@@ -450,16 +440,17 @@ Test(volume_api, volumes_start_and_stop_together_in_one_change)
         create("app", "root", DVM_VOL_SNAP_ON_START, "tpl/root", 0);
         create("app", "private", DVM_VOL_SAVE_ON_STOP | DVM_VOL_RW, NULL, 0);
         create("app", "volatile", DVM_VOL_RW, NULL, 0);
-        unsigned long long t0 = pool_txn();
+        unsigned long long t0 = vt_pool_txn(&vt);
         start("tpl", "private");
-        unsigned long long one = pool_txn() - t0;
+        unsigned long long one = vt_pool_txn(&vt) - t0;
         stop("tpl", "private");
 
-        t0 = pool_txn();
+        t0 = vt_pool_txn(&vt);
         int r = dvm_volumes_start(pool, "app", three, 3, res);
         cr_assert_eq(r, 0, "volumes_start: %d (%s)", r, dvm_ctx_last_error(ctx));
-        cr_assert_eq(pool_txn() - t0, one, "three starts together moved the transaction id by %llu, one start by %llu",
-                     pool_txn() - t0, one);
+        cr_assert_eq(vt_pool_txn(&vt) - t0, one,
+                     "three starts together moved the transaction id by %llu, one start by %llu",
+                     vt_pool_txn(&vt) - t0, one);
         for (int i = 0; i < 3; i++) {
                 struct dvm_volume_info info = get("app", three[i]);
                 cr_assert(res[i] == 0 && info.active, "app/%s: result %d, active %d", three[i], res[i], info.active);
