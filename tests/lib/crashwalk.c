@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "crashwalk.h"
+#include "faultsteps.h"
 #include "vminvariants.h"
 
 #define MiB (1ULL << 20)
@@ -100,50 +101,20 @@ void cw_teardown(void)
         vt_cleanup(&vt);
 }
 
-/* Run @argv with DVM_FAULT=@fault (NULL: none) and DVM_FAULT_TRACE=@trace (NULL: none). */
-static struct vt_run run_traced(const char *const argv[8], const char *fault, const char *trace)
+struct vt_run cw_run_faulted(const char *const argv[8], const char *fault)
 {
         if (fault)
                 setenv("DVM_FAULT", fault, 1);
-        if (trace)
-                setenv("DVM_FAULT_TRACE", trace, 1);
         struct vt_run r = vt_cli(&vt, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], NULL);
         unsetenv("DVM_FAULT");
-        unsetenv("DVM_FAULT_TRACE");
         return r;
 }
 
-struct vt_run cw_run_faulted(const char *const argv[8], const char *fault)
+/* The steps @argv passes through, "<name>:<n>" in order (faultsteps.h). */
+static int learn_steps(const char *const argv[8], char steps[MAX_STEPS][FS_STEP_MAX])
 {
-        return run_traced(argv, fault, NULL);
-}
+        int n = fs_learn(&vt, argv, steps, MAX_STEPS);
 
-/* The steps @argv passes through, "<name>:<n>" in order. */
-static int learn_steps(const char *const argv[8], char steps[MAX_STEPS][80])
-{
-        char trace[300], line[64];
-        unsigned count[MAX_STEPS] = {};
-        char names[MAX_STEPS][64];
-        int n = 0, kinds = 0;
-
-        snprintf(trace, sizeof(trace), "%s.trace", vt.state);
-        unlink(trace);
-        struct vt_run r = run_traced(argv, NULL, trace);
-        cr_assert_eq(r.status, 0, "%s (tracing its steps): exit %d: %s", argv[0], r.status, r.err);
-        vt_run_free(&r);
-        FILE *f = fopen(trace, "r");
-        cr_assert(f, "no step trace from %s: is this a fault-injection build?", argv[0]);
-        while (n < MAX_STEPS && fgets(line, sizeof(line), f)) {
-                int k;
-                line[strcspn(line, "\n")] = 0;
-                for (k = 0; k < kinds && strcmp(names[k], line) != 0; k++)
-                        ;
-                if (k == kinds)
-                        snprintf(names[kinds++], sizeof(names[0]), "%s", line);
-                snprintf(steps[n++], 80, "%.63s:%u", line, ++count[k]);
-        }
-        fclose(f);
-        unlink(trace);
         cr_assert(n > 3, "%s passed only %d steps", argv[0], n);
         return n;
 }
@@ -181,7 +152,7 @@ void cw_walk_near(const char *prefix)
 }
 
 /* whether step @i of @n is walked under the filter: named with its prefix, or next to one */
-static bool walked(char steps[][80], int n, int i)
+static bool walked(char steps[][FS_STEP_MAX], int n, int i)
 {
         if (!near_prefix)
                 return true;
@@ -197,7 +168,7 @@ static bool walked(char steps[][80], int n, int i)
  * Returns the steps walked. */
 static int walk(const char *const argv[8], void (*baseline)(void), void (*after)(const char *when, const char *snap))
 {
-        char steps[MAX_STEPS][80], when[300];
+        char steps[MAX_STEPS][FS_STEP_MAX], when[300];
         /* first: the stop of the TemplateVM releases its old origin now, not in the first
          * destroy of a disposable built on it, so that every run passes the same steps */
         uint64_t root = template_root_hash();
