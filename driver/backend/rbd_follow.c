@@ -95,11 +95,10 @@ int rbd_follow_publish(dvm_pool *pool, struct rbd_conn *c, int64_t id, const str
                 return r;
         snprintf(what, sizeof(what), "%s/%s/%s", own, v.vm, v.name);
         pointer_key(what, key, sizeof(key));
-        if ((r = rbdc_pointer_put(pool->ctx, c, key, ref->image, ref->snap)) < 0)
+        /* so that the image's removal takes the pointer with it, whatever the catalog says */
+        if ((r = rbdc_pointer_mark(pool->ctx, c, ref->image, key)) < 0)
                 return r;
-        /* so that the image's removal takes the pointer with it */
-        snprintf(key, sizeof(key), "rbd.pub.%s", ref->image);
-        return catalog_meta_set(pool->cat, key, what);
+        return rbdc_pointer_put(pool->ctx, c, key, ref->image, ref->snap);
 }
 
 int rbd_follow_republish(dvm_pool *pool, struct rbd_conn *c)
@@ -230,26 +229,29 @@ int rbd_source_moved(dvm_pool *pool, const struct cat_volume *src)
         return strcmp(now.image, had.image) != 0 || strcmp(now.snap, had.snap) != 0;
 }
 
-/* @ref's image is gone: so are its users object, and its volume's pointer if it named it */
+/* @ref's image is gone: so are its users object, and the pointer marked on it if that still
+ * names the image (a catalog older than the mark recorded the pointer as "rbd.pub.<image>") */
 static int image_gone(dvm_pool *pool, struct rbd_conn *c, const struct rbd_ref *ref)
 {
         _cleanup_free_ char *what = NULL;
         struct rbd_ref now;
-        char key[220];
-        int r;
+        char key[220], obj[220] = "";
+        int r = rbdc_pointer_marked(pool->ctx, c, ref->image, obj, sizeof(obj));
 
+        if (r < 0 && r != -ENOENT)
+                return r;
+        snprintf(key, sizeof(key), "rbd.pub.%s", ref->image);
+        if (catalog_meta_get(pool->cat, key, &what) == 0) {
+                if (!obj[0])
+                        pointer_key(what, obj, sizeof(obj));
+                if ((r = catalog_meta_delete(pool->cat, key)) < 0)
+                        return r;
+        }
         snprintf(key, sizeof(key), "dvm.users.%s", ref->image);
         if ((r = rbdc_pointer_remove(pool->ctx, c, key)) < 0)
                 return r;
-        snprintf(key, sizeof(key), "rbd.pub.%s", ref->image);
-        r = catalog_meta_get(pool->cat, key, &what);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0 || (r = catalog_meta_delete(pool->cat, key)) < 0)
-                return r;
-        char obj[220];
-        pointer_key(what, obj, sizeof(obj));
-        if (rbdc_pointer_get(pool->ctx, c, obj, what, now.image, sizeof(now.image), now.snap, sizeof(now.snap)) == 0 &&
+        if (obj[0] &&
+            rbdc_pointer_get(pool->ctx, c, obj, obj, now.image, sizeof(now.image), now.snap, sizeof(now.snap)) == 0 &&
             strcmp(now.image, ref->image) == 0)
                 return rbdc_pointer_remove(pool->ctx, c, obj);
         return 0;

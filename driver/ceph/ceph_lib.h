@@ -23,6 +23,7 @@
         X(rados, rados_ioctx_destroy) X(rados, rados_ioctx_get_id) X(rados, rados_shutdown)     \
         X(rados, rados_write_full) X(rados, rados_read) X(rados, rados_remove)                  \
         X(rados, rados_setxattr) X(rados, rados_rmxattr) X(rados, rados_getxattrs)              \
+        X(rados, rados_getxattr)                                                                \
         X(rados, rados_getxattrs_next) X(rados, rados_getxattrs_end) X(rbd, rbd_get_size)       \
         X(rbd, rbd_list2) X(rbd, rbd_image_spec_list_cleanup)                                   \
         X(rbd, rbd_clone3) X(rbd, rbd_close) X(rbd, rbd_create4) X(rbd, rbd_flush)              \
@@ -67,6 +68,7 @@ int ceph_lib_load(dvm_ctx *ctx);
 #define rados_setxattr ceph_lib.rados_setxattr
 #define rados_rmxattr ceph_lib.rados_rmxattr
 #define rados_getxattrs ceph_lib.rados_getxattrs
+#define rados_getxattr ceph_lib.rados_getxattr
 #define rados_getxattrs_next ceph_lib.rados_getxattrs_next
 #define rados_getxattrs_end ceph_lib.rados_getxattrs_end
 #define rbd_get_size ceph_lib.rbd_get_size

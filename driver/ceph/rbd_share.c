@@ -60,6 +60,37 @@ static void users_object(const char *image, char *buf, size_t len)
         snprintf(buf, len, "dvm.users.%s", image);
 }
 
+/* The xattr of an image's users object that names the pointer object naming the image: no
+ * use's name starts with '=' */
+#define POINTER_MARK "=pointer"
+
+int rbdc_pointer_mark(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *key)
+{
+        char obj[160];
+        int r;
+
+        users_object(image, obj, sizeof(obj));
+        r = rados_setxattr(c->io, obj, POINTER_MARK, key, strlen(key));
+        if (r < 0)
+                return ctx_error(ctx, r, "Ceph pool %s: cannot mark %s as the pointer of %s: %m", c->pool, key, image);
+        return 0;
+}
+
+int rbdc_pointer_marked(dvm_ctx *ctx, struct rbd_conn *c, const char *image, char *ret_key, size_t len)
+{
+        char obj[160];
+        int r;
+
+        users_object(image, obj, sizeof(obj));
+        r = rados_getxattr(c->io, obj, POINTER_MARK, ret_key, len - 1);
+        if (r == -ENOENT || r == -ENODATA)
+                return -ENOENT;
+        if (r < 0)
+                return ctx_error(ctx, r, "Ceph pool %s: cannot read the users of %s: %m", c->pool, image);
+        ret_key[r] = 0;
+        return 0;
+}
+
 int rbdc_use_set(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *snap, const char *host, bool on)
 {
         char obj[160], name[200];

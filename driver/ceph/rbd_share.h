@@ -27,6 +27,19 @@ int rbdc_pointer_get(dvm_ctx *ctx, struct rbd_conn *c, const char *key, const ch
 int rbdc_pointer_remove(dvm_ctx *ctx, struct rbd_conn *c, const char *key);
 
 /**
+ * rbdc_pointer_mark() - record on @image's users object that pointer object @key names it,
+ * before @key is written: whoever removes the image then finds the pointer to remove with
+ * it, even when the catalog that published it never committed. Returns 0 or -errno.
+ */
+int rbdc_pointer_mark(dvm_ctx *ctx, struct rbd_conn *c, const char *image, const char *key);
+
+/**
+ * rbdc_pointer_marked() - the pointer object rbdc_pointer_mark() recorded for @image, into
+ * @ret_key. Returns 0, -ENOENT when none was, or -errno.
+ */
+int rbdc_pointer_marked(dvm_ctx *ctx, struct rbd_conn *c, const char *image, char *ret_key, size_t len);
+
+/**
  * rbdc_use_set() - record (@on) or drop that host @host uses @image@@snap; @host NULL is the
  * owner's mark "released": it no longer needs the snapshot, the last user removes it.
  * Returns 0 or -errno.

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crashwalk.h"
 #include "faultsteps.h"
@@ -99,4 +100,49 @@ Test(rbd_hosts_crash, killed_commit_leaves_pointer_on_a_commit)
         }
         VT_CLI_OK(&rh_b, "template", "import", "tmpl", "--from-host", rh_host_a);
         VT_CLI_OK(&rh_b, "destroy", "--wait", "tmpl");
+}
+
+/* A's import of a new TemplateVM killed at the last step before its catalog's commit: its
+ * new image (and snapshot) is what recovery removes, and the pointer object it had written
+ * goes with it (the catalog that recorded the pointer never committed; the mark on the
+ * image's users object names it). B finds no such template, rather than a removed image. */
+Test(rbd_hosts_crash, killed_import_leaves_no_pointer)
+{
+        char steps[128][FS_STEP_MAX], file[200], re[80], *out;
+        int n, from, to, st;
+
+        rh_init_hosts();
+        if (!cw_use_fault_build(&rh_a))
+                cr_skip_test("SKIP: no fault-injection build of dvm-vol: make FAULT=1 BUILD=<build>/fault all");
+        snprintf(file, sizeof(file), "%s-import.img", rh_a.state);
+        free(vt_sh(&st, "rm -f %s; truncate -s 8M %s", file, file));
+        vt_pattern(file, 0, MiB, 23);
+        const char *const import[] = { "template", "import", "imp", "--root", file, NULL };
+        /* the pool's first import passes steps no later one does: learn from the second */
+        VT_CLI_OK(&rh_a, "template", "import", "imp", "--root", file);
+        VT_CLI_OK(&rh_a, "destroy", "--wait", "imp");
+        n = fs_learn(&rh_a, import, steps, 128);
+        VT_CLI_OK(&rh_a, "destroy", "--wait", "imp");
+        from = fs_find(steps, n, 0, "rbd.snap");
+        to = fs_find(steps, n, from, "catalog.commit");
+        cr_assert(from >= 0 && to > from, "the import passes no rbd.snap (%d) before a catalog commit (%d)", from, to);
+
+        cw_killed_at(&rh_a, steps[to - 1], import);
+        snprintf(re, sizeof(re), "^dvm\\.tmpl\\.%s\\.", rh_host_a);
+        out = rh_objects(re);
+        cr_assert_str_not_empty(out, "killed at %s, the import had not written its pointer yet (a test that cannot "
+                                "fail)", steps[to - 1]);
+        free(out);
+        VT_CLI_OK(&rh_a, "recover");
+        out = rh_objects(re);
+        cr_assert_str_empty(out, "import killed at %s, recovered: pointer objects left:\n%s", steps[to - 1], out);
+        free(out);
+        out = rh_images(rh_host_a);
+        cr_assert_str_empty(out, "import killed at %s, recovered: A's images left:\n%s", steps[to - 1], out);
+        free(out);
+        struct vt_run r = vt_cli(&rh_b, "template", "import", "imp", "--from-host", rh_host_a, NULL);
+        cr_expect(r.status == 3 && strstr(r.err, "not in Ceph pool"),
+                  "B's import of A's half-imported imp: exit %d: %s", r.status, r.err);
+        vt_run_free(&r);
+        unlink(file);
 }
