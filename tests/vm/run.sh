@@ -3,7 +3,7 @@
 # Entry of the vm tier (make check-vm, make demo): runs tests/vm/suites.sh BUILD (or, with
 # --demo, tests/demo.sh BUILD) against real device-mapper: directly when this host has dm and
 # we are root, otherwise in one boot of the test VM.
-# Usage: tests/vm/run.sh [--demo] BUILD    env: DVM_VM_TIMEOUT (whole VM run, default 3600 s),
+# Usage: tests/vm/run.sh [--demo] BUILD    env: DVM_VM_TIMEOUT (whole VM run, default 4800 s: the vm tier took ~2800 s on an idle host before the rbd crash suites of 2026-12-07, ~3500 s with them),
 #        DVM_VM_MEM, DVM_VM_CPUS, DVM_FORCE_VM=1 (use the VM even on a dm host)
 set -euo pipefail
 
@@ -55,7 +55,7 @@ main() {
 	printf 'vm tier: running %s in a QEMU/TCG VM (%s)\n' "$what" "$reason"
 	check_visible "$build"
 	"$HERE/mkinitramfs.sh"
-	exec "$HERE/run-in-vm.sh" -t "${DVM_VM_TIMEOUT:-3600}" -m "${DVM_VM_MEM:-4G}" \
+	exec "$HERE/run-in-vm.sh" -t "${DVM_VM_TIMEOUT:-4800}" -m "${DVM_VM_MEM:-4G}" \
 		-c "${DVM_VM_CPUS:-2}" -s "$TOP" "${cmd[@]}"
 }
 
