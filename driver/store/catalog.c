@@ -60,6 +60,53 @@ static char *join_parts(const char *head, size_t field, const char *pre, const c
         return s;
 }
 
+uint32_t catalog_schema_print(void)
+{
+        uint32_t h = 2166136261u;          /* FNV-1a */
+
+        for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+                for (const char *c = parts[i]->schema; c && *c; c++)
+                        h = (h ^ (unsigned char)*c) * 16777619u;
+        return (h & 0x7fffffffu) | 1u;
+}
+
+/*
+ * Every part's tables, unless the database says they were made from this very schema text:
+ * its header keeps catalog_schema_print() (PRAGMA user_version) once they were. An open of a
+ * catalog that has them is then one read of that header, not a transaction per part (the
+ * hook's add opens the catalog each time). A catalog from before a part existed, or from an
+ * older schema text, has another number and gets every CREATE ... IF NOT EXISTS, in one
+ * transaction that also writes the number.
+ */
+static int schema_ensure(catalog *cat)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        uint32_t print = catalog_schema_print();
+        char sql[48];
+        int r = db_prepare(cat, "PRAGMA user_version", &st);
+
+        if (r < 0 || (r = db_step_row(cat, st, "read the schema version")) < 0)
+                return r;
+        if ((uint32_t)sqlite3_column_int64(st, 0) == print)
+                return 0;
+        db_release(st);
+        st = NULL;
+        /* outside a transaction, as SQLite wants it; a file's journal mode stays once set */
+        if ((r = db_exec(cat, "PRAGMA journal_mode=WAL;")) < 0 || (r = catalog_begin(cat)) < 0)
+                return r;
+        for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(parts); i++)
+                if (parts[i]->schema)
+                        r = db_exec(cat, parts[i]->schema);
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %" PRIu32, print);
+        if (r >= 0)
+                r = db_exec(cat, sql);
+        if (r >= 0)
+                r = db_run(cat, "COMMIT");
+        if (r < 0)
+                catalog_rollback(cat);
+        return r;
+}
+
 int catalog_open(dvm_ctx *ctx, const char *path, catalog **ret_cat)
 {
         catalog *cat = calloc(1, sizeof(*cat));
@@ -84,10 +131,9 @@ int catalog_open(dvm_ctx *ctx, const char *path, catalog **ret_cat)
                 return r;
         }
         sqlite3_busy_timeout(cat->db, 30000);
-        r = db_exec(cat, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-        for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(parts); i++)
-                if (parts[i]->schema)
-                        r = db_exec(cat, parts[i]->schema);
+        r = db_exec(cat, "PRAGMA synchronous=FULL;");
+        if (r >= 0)
+                r = schema_ensure(cat);
         if (r < 0) {
                 catalog_close(cat);
                 return r;

@@ -15,8 +15,17 @@
 
 typedef struct catalog catalog;
 
-/** catalog_open() - open or create the database at @path. Returns 0 or -errno. */
+/**
+ * catalog_open() - open or create the database at @path, with every part's tables (made
+ * only when the database was not made from this schema: catalog_schema_print()). Returns 0
+ * or -errno.
+ */
 int catalog_open(dvm_ctx *ctx, const char *path, catalog **ret_cat);
+/**
+ * catalog_schema_print() - a number of every part's CREATE statements (a hash of their text,
+ * never 0), which a catalog's header keeps once they ran on it (SQLite's user_version).
+ */
+uint32_t catalog_schema_print(void);
 
 /** catalog_close() - close; NULL is a no-op. Returns NULL. */
 catalog *catalog_close(catalog *cat);

@@ -303,3 +303,65 @@ Test(catalog, open_adds_missing_parts_and_keeps_rows)
         cr_expect_eq(vol.run_id, -1, "run id %lld, want -1 (none)", (long long)vol.run_id);
         catalog_close(old);
 }
+
+/* Run @sql on @path with SQLite alone (not the catalog). */
+static void sql_on(const char *path, const char *sql)
+{
+        sqlite3 *db = NULL;
+        int rc = sqlite3_open(path, &db);
+
+        cr_assert_eq(rc, SQLITE_OK, "open %s: %s", path, sqlite3_errstr(rc));
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        cr_assert_eq(rc, SQLITE_OK, "%s on %s: %s", sql, path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+}
+
+/* The header's schema number, read with SQLite alone. */
+static uint32_t schema_number_of(const char *path)
+{
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+        uint32_t v;
+        int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+
+        cr_assert_eq(rc, SQLITE_OK, "open %s: %s", path, sqlite3_errstr(rc));
+        rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+        cr_assert_eq(rc, SQLITE_OK, "read user_version of %s: %s", path, sqlite3_errmsg(db));
+        cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "no user_version row in %s", path);
+        v = (uint32_t)sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return v;
+}
+
+/* An open runs the parts' CREATE statements only on a catalog not made from today's schema
+ * text: the first open writes its number, a second open of a catalog that carries it makes
+ * nothing (a table dropped behind its back stays gone: nothing ran), and one with another
+ * number (an older schema) gets every missing table and today's number. */
+Test(catalog, schema_made_once_per_schema_text)
+{
+        char tables[512];
+        uint32_t print = catalog_schema_print();
+        int r;
+
+        cr_assert_neq(print, 0, "the schema number is 0, which every new SQLite file has");
+        cr_expect_eq(schema_number_of(cf.path), print, "a new catalog's number: %u, want %u",
+                     schema_number_of(cf.path), print);
+        cf.cat = catalog_close(cf.cat);
+
+        sql_on(cf.path, "DROP TABLE ready");
+        r = catalog_open(cf.ctx, cf.path, &cf.cat);
+        cr_assert_eq(r, 0, "reopen: %d (%s)", r, catfix_err());
+        tables_of(cf.path, tables, sizeof(tables));
+        cr_expect_str_eq(tables, "attachments domains imports intents meta preload revisions vms volume_settings volumes",
+                         "an open of a catalog of today's schema made tables: \"%s\"", tables);
+        cf.cat = catalog_close(cf.cat);
+
+        sql_on(cf.path, "PRAGMA user_version = 12345");
+        r = catalog_open(cf.ctx, cf.path, &cf.cat);
+        cr_assert_eq(r, 0, "open of an older schema's catalog: %d (%s)", r, catfix_err());
+        tables_of(cf.path, tables, sizeof(tables));
+        cr_expect_str_eq(tables, ALL_TABLES, "tables after opening an older schema's catalog: \"%s\"", tables);
+        cr_expect_eq(schema_number_of(cf.path), print, "its number after the open: %u, want %u",
+                     schema_number_of(cf.path), print);
+}
