@@ -63,7 +63,7 @@ SONAME := libdvm.so.0
 LIBA   := $(BUILD)/libdvm.a
 LIBSO  := $(BUILD)/$(SONAME)
 
-.PHONY: all tests check check-all check-unit check-layering check-python check-vm check-xen check-tiers check-valgrind check-san check-clang demo demo-run bench bench-run deps clean pkg-check pkg-check-tests fuzz fuzz-build fuzz-check
+.PHONY: all tests check check-all check-unit check-layering check-python check-vm check-xen check-valgrind check-san check-clang demo demo-run bench bench-run deps clean pkg-check pkg-check-tests fuzz fuzz-build fuzz-check
 all: $(LIBA) $(LIBSO) $(TOOL_BINS) $(LIBC_TOOLS:%=$(BUILD)/%)
 tests: pkg-check-tests all $(UNIT_BINS) $(VM_BINS) $(BENCH_BINS)
 
@@ -153,7 +153,8 @@ check-all:
 	$(MAKE) check-python
 	$(MAKE) fuzz-check
 	$(MAKE) check-install
-	$(MAKE) check-tiers
+	$(MAKE) check-vm
+	$(MAKE) check-xen
 
 check-unit: tests check-layering
 	@tests/run-unit.sh $(UNIT_BINS)
@@ -181,11 +182,6 @@ check-valgrind: tests
 check-vm: tests
 	$(MAKE) FAULT=1 BUILD=$(BUILD)/fault all
 	@tests/vm/run.sh $(BUILD)
-
-# check-vm and check-xen, in two VMs at once when the vm tier needs a VM (tests/lanes.sh)
-check-tiers: tests
-	$(MAKE) FAULT=1 BUILD=$(BUILD)/fault all
-	@tests/lanes.sh $(BUILD)
 
 # needs what check-vm needs, plus Debian's Xen hypervisor and tools (tests/deps.sh)
 check-xen: all

@@ -6,8 +6,7 @@
 # Usage: tests/vm/suites.sh BUILD       env: DVM_SUITE_TIMEOUT (seconds per suite, default 900),
 #        DVM_SUITE_JOBS (tests at once in the suites that allow it, default 2),
 #        DVM_SUITES (only the suites named, space-separated shell patterns, e.g.
-#        "test_busy udev*"; default all), DVM_SUITES_SKIP (none of the suites named, the same
-#        patterns; tests/lanes.sh runs the vm tier in two VMs at once with it)
+#        "test_busy udev*"; default all)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -70,24 +69,15 @@ run_suite() {
 # tests run two at a time. Every other suite runs one test at a time.
 PARALLEL_SUITES=" test_cli_verbs test_inspect test_lifecycle "
 
-# named NAME PATTERNS...: whether one of PATTERNS names suite NAME
-named() {
-	local name=$1 p
-	shift
-	for p in "$@"; do
+# selected NAME: whether DVM_SUITES lets suite NAME run
+selected() {
+	local p
+	[ -n "${DVM_SUITES:-}" ] || return 0
+	for p in $DVM_SUITES; do
 		# shellcheck disable=SC2053 # the pattern is meant to match
-		[[ $name == $p || ${name%.suite.sh} == $p ]] && return 0
+		[[ $1 == $p || ${1%.suite.sh} == $p ]] && return 0
 	done
 	return 1
-}
-
-# selected NAME: whether DVM_SUITES and DVM_SUITES_SKIP let suite NAME run
-selected() {
-	# shellcheck disable=SC2086 # the patterns are space-separated words
-	! named "$1" ${DVM_SUITES_SKIP:-} || return 1
-	[ -n "${DVM_SUITES:-}" ] || return 0
-	# shellcheck disable=SC2086
-	named "$1" $DVM_SUITES
 }
 
 # suite_jobs NAME: how many of suite NAME's tests may run at once
@@ -174,7 +164,7 @@ main() {
 	run_criterion "$build"
 	run_shell_suites "$build"
 	run_rbd_suites "$build"
-	[ $((PASSED + FAILED)) -gt 0 ] || die "DVM_SUITES \"${DVM_SUITES:-}\" (skip \"${DVM_SUITES_SKIP:-}\") leaves no suite"
+	[ $((PASSED + FAILED)) -gt 0 ] || die "DVM_SUITES \"$DVM_SUITES\" names no suite"
 	[ "$FAILED" = 0 ] || printf 'failed: %s\n' "${FAILED_NAMES[*]}"
 	printf 'vm-tier: %d passed, %d failed\n' "$PASSED" "$FAILED"
 	[ "$FAILED" = 0 ]
