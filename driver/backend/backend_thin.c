@@ -112,14 +112,12 @@ static bool device_is(uint32_t maj, uint32_t min, const char *path)
  * must be a thin-pool over the data and metadata devices this catalog records. Another
  * one (a pool of the same name from another state directory) is refused, untouched: its
  * thin ids are not ours to reconcile. */
-static int identity_check(dvm_pool *pool)
+static int identity_check(dvm_pool *pool, const char *type, const char *params)
 {
-        _cleanup_free_ char *type = NULL, *params = NULL, *data = NULL, *meta = NULL;
+        _cleanup_free_ char *data = NULL, *meta = NULL;
         struct thin_pool_table t;
-        int r = dm_table(pool->ctx, pool->dm_name, &type, &params);
+        int r;
 
-        if (r < 0)
-                return ctx_error(pool->ctx, r, "pool %s: cannot read the table of %s: %m", pool->name, pool->dm_name);
         if ((r = catalog_meta_get(pool->cat, "data", &data)) < 0 ||
             (r = catalog_meta_get(pool->cat, "metadata", &meta)) < 0)
                 return ctx_error(pool->ctx, r, "pool %s: catalog lacks its settings: %m", pool->name);
@@ -140,15 +138,12 @@ static int identity_check(dvm_pool *pool)
  * once enabled"), so a pool an older dvm-vol activated with discards is made again when
  * nothing holds it, and until then is used with a warning. Returns 0, -ENXIO when the pool
  * device went (the caller activates it afresh), or -errno. */
-static int discards_refused(dvm_pool *pool)
+static int discards_refused(dvm_pool *pool, const char *params)
 {
-        _cleanup_free_ char *type = NULL, *params = NULL;
         struct thin_pool_table t;
         struct dm_dev_info info;
-        int r = dm_table(pool->ctx, pool->dm_name, &type, &params);
+        int r;
 
-        if (r < 0)
-                return ctx_error(pool->ctx, r, "pool %s: cannot read the table of %s: %m", pool->name, pool->dm_name);
         if (thin_pool_table_parse(params, &t) < 0 || t.ignore_discard)
                 return 0;
         if ((r = dm_info(pool->ctx, pool->dm_name, &info)) < 0)
@@ -177,8 +172,15 @@ static int thin_pool_activate(dvm_pool *pool)
         int r;
 
         r = pool_device_info(pool);
-        if (r == 0 && (r = identity_check(pool)) == 0 && (r = discards_refused(pool)) == 0)
-                r = thin_zero_sync(pool);
+        if (r == 0) {
+                /* one read of the table for both checks (the hook's add pays each ioctl) */
+                _cleanup_free_ char *type = NULL, *cur = NULL;
+                if ((r = dm_table(pool->ctx, pool->dm_name, &type, &cur)) < 0 && r != -ENXIO)
+                        return ctx_error(pool->ctx, r, "pool %s: cannot read the table of %s: %m", pool->name,
+                                         pool->dm_name);
+                if (r == 0 && (r = identity_check(pool, type, cur)) == 0 && (r = discards_refused(pool, cur)) == 0)
+                        r = thin_zero_sync(pool);
+        }
         if (r != -ENXIO)
                 return r;
         r = target_require(pool->ctx, "thin-pool");

@@ -6,7 +6,8 @@
  * pool of the same name from another state directory is refused untouched; a deferred
  * destroy runs inside the dirty mark, and a hotplug hook leaves other VMs' deferred destroys
  * alone; `recover --all` goes on past a pool that does not open; the view device of a killed
- * inspector goes, and the layer it held with it. Witnesses: dmsetup, thin_dump (through
+ * inspector goes, and the layer it held with it; a pool device that takes discards is made
+ * again without them. Witnesses: dmsetup, thin_dump (through
  * vt_thin_ids()), the catalog, a raw scan of the scratch disk.
  */
 #include <criterion/criterion.h>
@@ -191,6 +192,44 @@ Test(recover, pool_of_same_name_from_another_state_dir, .init = setup, .fini = t
         free(before);
         free(after);
         free(vt_sh(&st, "rm -rf %s", other.state));
+}
+
+/* ---- a pool activated with discards (by an older dvm-vol) ------------------------------ */
+
+/* The open of a pool whose device takes discards (a table without ignore_discard, as an older
+ * dvm-vol loaded it) makes it again without them when nothing holds it: a discard would free a
+ * VM's blocks unwiped. (dm-thin refuses that feature's change in a reload: the device is made
+ * anew here, on the same data and metadata devices, held open meanwhile.) */
+Test(recover, pool_with_discards_made_again_without, .init = setup, .fini = teardown)
+{
+        char *table, *d;
+        struct vt_run r;
+        int st;
+
+        free(vt_sh(&st,
+                   "set -e; t=$(dmsetup table DVM-%1$s); u=$(dmsetup info -c --noheadings -o uuid DVM-%1$s); "
+                   "dev() { (. /sys/dev/block/$1/uevent; echo /dev/$DEVNAME); }; set -- $t; "
+                   "exec 8<\"$(dev $4)\" 9<\"$(dev $5)\"; "
+                   "new=$(echo \"$t\" | awk '{ s = \"\"; k = 0; for (i = 9; i <= 8 + $8; i++) "
+                   "if ($i != \"ignore_discard\") { s = s \" \" $i; k++ }; print $1, $2, $3, $4, $5, $6, $7, k s }'); "
+                   "dmsetup remove DVM-%1$s; dmsetup create DVM-%1$s --uuid \"$u\" --table \"$new\"",
+                   vt.pool));
+        cr_assert_eq(st, 0, "making DVM-%s again with discards", vt.pool);
+        table = vt_sh(&st, "dmsetup table DVM-%s", vt.pool);
+        cr_assert(strstr(table, "ignore_discard") == NULL, "the pool still ignores discards: %s", table);
+        free(table);
+
+        r = vt_cli(&vt, "--verbose", "list", NULL);
+        cr_expect_eq(r.status, 0, "list on a pool that takes discards: exit %d: %s", r.status, r.err);
+        cr_expect(strstr(r.err, "made again without discards") != NULL, "the log says so: %s", r.err);
+        vt_run_free(&r);
+        table = vt_sh(&st, "dmsetup table DVM-%s", vt.pool);
+        cr_expect(strstr(table, "ignore_discard") != NULL, "the pool's table after its open: %s", table);
+        free(table);
+        d = vt_spawn(&vt, "dvm", NULL);
+        CLI_OK("destroy", "--wait", d);
+        free(d);
+        free(vt_check_invariants(&vt, "after the pool was made again"));
 }
 
 /* ---- defect 4: deferred destroys run inside the dirty mark ----------------------------- */
