@@ -171,6 +171,34 @@ hook_ms() {
 	echo "$ms"
 }
 
+# Hook wrappers that time a hook as libxl waits for it, its whole process from fork to exit:
+# /etc/xen/scripts/timed-HOOK runs /etc/xen/scripts/HOOK and appends "HOOK ACTION XENBUS_PATH MS"
+# to HOOK_TIMES. timed_hooks_install HOOK...; proc_ms ACTION XENBUS_PATH: the last such time.
+HOOK_TIMES=/tmp/hook-times
+timed_hooks_install() {
+	local h
+	for h in "$@"; do
+		cat > "/etc/xen/scripts/timed-$h" <<-EOF || return 1
+		#!/bin/bash
+		t0=\${EPOCHREALTIME/./}
+		/etc/xen/scripts/$h "\$@"
+		rc=\$?
+		echo "$h \$1 \$XENBUS_PATH \$(( (\${EPOCHREALTIME/./} - t0) / 1000 ))" >> $HOOK_TIMES
+		exit \$rc
+		EOF
+		chmod 755 "/etc/xen/scripts/timed-$h" || return 1
+	done
+}
+
+proc_ms() {
+	local hook action path ms out=
+	[ -r "$HOOK_TIMES" ] || return 0
+	while read -r hook action path ms; do
+		[ "$action" = "$1" ] && [ "$path" = "$2" ] && out=$ms
+	done < "$HOOK_TIMES"
+	echo "$out"
+}
+
 # canary_copies DEV TOKEN...: runs of DEV between zero bytes that hold any TOKEN (a 4 KiB
 # block of one token, or several such blocks side by side, count once); 0 means none. What
 # dom0 cached of DEV is dropped first, so the scan reads the disk. One grep, no pipe: under

@@ -94,6 +94,7 @@ setup() {
 	mkdir -p "$WORK"
 	step "domU kernel and initrd to tmpfs" cp "$CACHE/vm/vmlinux" "$CACHE/xen/domu-initrd.img" "$WORK/"
 	step "installing the hook" install -m 755 "$BUILD/block-dvm" /etc/xen/scripts/block-dvm
+	step "the hooks' timing wrappers (timed-block, timed-block-dvm)" timed_hooks_install block block-dvm
 	step "images" make_images
 	truncate -s 16M "$WORK/metadata.img"
 	META=$(losetup -f --show "$WORK/metadata.img") || exit 2
@@ -329,12 +330,14 @@ udev_idle() {
 	while [ -e /run/udev/queue ] && [ "$t" -gt 0 ]; do nap 0.5; t=$((t - 1)); done
 }
 
-# fig_run N: a paused domain with case A's spawn disk (xvda: the hook spawns a disposable for
-# it), then xl destroy (the hook's remove destroys it); sets FIG_ADD and FIG_REMOVE (ms), or
-# fails and returns 1. One disk: the hooks of three would wait for each other's pool lock.
+# fig_run N [DISK]: a paused domain with one disk, DISK or case A's spawn disk (xvda: the hook
+# spawns a disposable for it), then xl destroy (the hook's remove destroys it); sets FIG_ADD and
+# FIG_REMOVE (ms, block-dvm's own "done in"; empty for another hook) and FIG_PROC (ms, the add's
+# whole process as the wrapper timed-<hook> saw it; empty unless DISK's script is one), or fails
+# and returns 1. One disk: the hooks of three would wait for each other's pool lock.
 fig_run() {
-	local name=fig$1 disp
-	domu_cfg "$name" "" "${DISKS[0]}"
+	local name=fig$1 disk=${2:-${DISKS[0]}} disp
+	domu_cfg "$name" "" "$disk"
 	XL_OUT=$(xl create -p "/tmp/$name.cfg" 2>&1) || { fail "figure.create.$1" "xl create -p: $XL_OUT"; return 1; }
 	DOMID=$(xl domid "$name")
 	disp=$(sqlite3 "$DVM_STATE_DIR/xt/catalog.db" "SELECT vm FROM domains WHERE domid = $DOMID")
@@ -344,7 +347,16 @@ fig_run() {
 	udev_idle "$GONE_WAIT"
 	FIG_ADD=$(hook_ms add "backend/vbd/$DOMID/51712")
 	FIG_REMOVE=$(hook_ms remove "backend/vbd/$DOMID/51712")
-	[ -n "$FIG_ADD" ] || { fail "figure.add.$1" "no hook add time for backend/vbd/$DOMID/51712"; return 1; }
+	FIG_PROC=$(proc_ms add "backend/vbd/$DOMID/51712")
+	case $disk in
+	*script=block-dvm,* | *script=timed-block-dvm,*)
+		[ -n "$FIG_ADD" ] || { fail "figure.add.$1" "no hook add time for backend/vbd/$DOMID/51712"; return 1; } ;;
+	esac
+	case $disk in
+	*script=timed-*)
+		[ -n "$FIG_PROC" ] || { fail "figure.proc.$1" "no process time of the hook's add for backend/vbd/$DOMID/51712"; return 1; } ;;
+	esac
+	return 0
 }
 
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
