@@ -82,6 +82,7 @@ static int pool_load(dvm_pool *p)
         p->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (p->lock_fd < 0)
                 return ctx_error(p->ctx, -errno, "cannot open %s: %m", lock);
+        ctx_debug(p->ctx, "pool %s: lock file open", p->name);
         r = catalog_open(p->ctx, db, &p->cat);
         if (r < 0)
                 return r;

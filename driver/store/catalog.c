@@ -131,9 +131,12 @@ int catalog_open(dvm_ctx *ctx, const char *path, catalog **ret_cat)
                 return r;
         }
         sqlite3_busy_timeout(cat->db, 30000);
+        ctx_debug(ctx, "catalog %s: open", path);
         r = db_exec(cat, "PRAGMA synchronous=FULL;");
         if (r >= 0)
                 r = schema_ensure(cat);
+        if (r >= 0)
+                ctx_debug(ctx, "catalog %s: schema checked", path);
         if (r < 0) {
                 catalog_close(cat);
                 return r;
