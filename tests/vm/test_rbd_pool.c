@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "canary.h"
+#include "dvm.h"
 
 #define MiB (1ULL << 20)
 #define CPOOL "rbd"
@@ -321,4 +322,45 @@ Test(rbd_pool, host_name_of_another_pool_refused)
         /* the first pool is untouched */
         CLI_OK("template", "create", "tmpl", "--root-size", "8M", "--private-size", "8M");
         CLI_OK("destroy", "--wait", "tmpl");
+}
+
+/* The descriptors this process has open. */
+static int open_fds(void)
+{
+        int st, n;
+        char *out = vt_sh(&st, "ls /proc/%d/fd | wc -l", getpid());
+
+        cr_assert(st == 0 && sscanf(out, "%d", &n) == 1, "cannot count the descriptors: %s", out);
+        free(out);
+        return n;
+}
+
+/* A long-lived library user (qubesd through the pool driver, make bench's dvmbench) keeps its
+ * descriptors: spawns and destroys over an rbd pool, with the pool opened and closed around
+ * each as the driver does, leave as many open as before the first (the first connection to
+ * the cluster may load librados, which keeps what it opens once). */
+Test(rbd_pool, library_user_keeps_its_descriptors)
+{
+        struct dvm_vm_info info;
+        dvm_pool *pool;
+        dvm_ctx *ctx;
+        int r, before = -1, after;
+
+        init_pool();
+        vt_make_templates(&vt, "48M", "24M");
+        cr_assert_eq(dvm_ctx_new(vt.state, &ctx), 0, "dvm_ctx_new");
+        for (int i = 0; i < 12; i++) {
+                if (i == 2)
+                        before = open_fds();
+                r = dvm_pool_open(ctx, vt.pool, &pool);
+                cr_assert_eq(r, 0, "dvm_pool_open: %d (%s)", r, dvm_ctx_last_error(ctx));
+                r = dvm_spawn(pool, "dvm", NULL, &info);
+                cr_assert_eq(r, 0, "dvm_spawn %d: %d (%s)", i, r, dvm_ctx_last_error(ctx));
+                r = dvm_vm_destroy(pool, info.name);
+                cr_assert_eq(r, 0, "dvm_vm_destroy %s: %d (%s)", info.name, r, dvm_ctx_last_error(ctx));
+                dvm_pool_close(pool);
+        }
+        after = open_fds();
+        cr_expect_eq(after, before, "descriptors open after 10 spawns and destroys: %d, before them: %d", after, before);
+        dvm_ctx_free(ctx);
 }
