@@ -24,7 +24,7 @@
 
 #include "dvm.h"
 
-#define MAX_POOLS 4
+#define MAX_POOLS 16
 
 struct open_pool {
         char name[DVM_POOL_NAME_MAX + 1];
@@ -64,6 +64,7 @@ static int pool_get(const char *name, dvm_pool **ret)
                         return 0;
                 }
         }
+        fprintf(stderr, "dvmbench: pool %s: %d pools are open already (MAX_POOLS)\n", name, MAX_POOLS);
         return -EMFILE;
 }
 

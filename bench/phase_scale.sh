@@ -12,13 +12,8 @@ SCALE_POINTS=(10 100 500 1000)
 SCALE_ROUNDS=5
 SCALE_MARGIN=40   # seconds kept back for the last checkpoint's rounds
 
-# scale_left: seconds this phase may still use (the phases after it keep their reserves)
-scale_left() {
-	local reserve=0
-	if has_phase io; then reserve=$((BENCH_BUDGET * 12 / 100)); fi
-	if has_phase inspect && [ -x "$BENCH_DIR/inspect.sh" ]; then reserve=$((reserve + BENCH_BUDGET * 6 / 100)); fi
-	echo $(($(left) - reserve))
-}
+# scale_left: seconds this phase may still use (it runs last: all that is left)
+scale_left() { left; }
 
 scale_lvm() {
 	local n=0 t0 start=$SECONDS box=$LVM_SCALE_SECS
