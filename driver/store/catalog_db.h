@@ -24,8 +24,8 @@ struct catalog {
 
 /*
  * What one catalog_*.c file stores: its tables, created at an open when the catalog's
- * schema number is not that of today's text (so a catalog from before gains new ones), and how its rows take part in what spans tables. Each statement
- * field may be NULL. catalog.c lists every part; a new kind of row is a new file and a new
+ * schema number is not that of today's text (so a catalog from before gains new ones), and
+ * how its rows take part in what spans tables. Each statement field may be NULL. catalog.c lists every part; a new kind of row is a new file and a new
  * line there.
  */
 struct catalog_part {
